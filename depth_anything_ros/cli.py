@@ -1,0 +1,243 @@
+"""``depth-anything-ros``: export fused graphs, run inference, fetch checkpoints, run the demo."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+
+LOG = logging.getLogger("depth_anything_ros")
+ENCODER_CHOICES = ("vits", "vitb", "vitl", "vitg")
+
+
+def parse_image_size(text: str) -> tuple[int, int]:
+    """'375x1242' -> (375, 1242); the camera's height x width."""
+    try:
+        height, width = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"image size must look like HxW (e.g. 480x640), got {text!r}") from None
+    from .export.fused import check_image_size
+
+    try:
+        check_image_size(height, width)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return height, width
+
+
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--params", type=Path,
+                        help="ROS 2 params file (e.g. config/depth.yaml) giving defaults; flags override it")
+    group = parser.add_argument_group("model")
+    group.add_argument("--checkpoint", type=Path,
+                       help="official or fine-tuned .pth checkpoint")
+    group.add_argument("--encoder", choices=ENCODER_CHOICES, default="vits", help="ViT size (default vits)")
+    group.add_argument("--version", type=int, choices=(1, 2),
+                       help="Depth Anything version, required with a checkpoint: V1 and V2 files have "
+                            "identical keys and the version decides which blocks feed the head")
+    group.add_argument("--metric", action="store_true", help="metric head (Sigmoid x max depth)")
+    group.add_argument("--max-depth", type=float, help="metric range of the checkpoint: 20 indoor, 80 outdoor")
+    group.add_argument("--input-size", type=int, default=518, help="short side of the network input (default 518)")
+
+
+def _load(args: argparse.Namespace):
+    from .model.build import build_model
+
+    if args.checkpoint is not None and args.version is None:
+        raise ValueError("--version {1,2} is required with --checkpoint: V1 and V2 checkpoints have identical "
+                         "keys, and the version decides which encoder blocks feed the depth head")
+    return build_model(args.checkpoint, args.encoder, args.version or 2, args.metric, args.max_depth)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .export.onnx_export import export_onnx
+
+    if args.checkpoint is None:
+        raise ValueError("export needs --checkpoint (or 'checkpoint:' in the --params file)")
+    model, sha = _load(args)
+    started = time.monotonic()
+    info = export_onnx(model, args.image_size, args.output, args.input_order, args.input_size, sha)
+    print(f"wrote {args.output}: {info.image_height}x{info.image_width} {info.input_order} uint8 -> network "
+          f"{info.network_height}x{info.network_width} -> raw, depth ({info.kind}, "
+          f"{info.encoder} V{info.version}) in {time.monotonic() - started:.1f} s")
+    return 0
+
+
+def _write_outputs(stem: Path, output, kind: str) -> list[Path]:
+    import cv2
+    import numpy as np
+
+    from .io_utils import atomic_path
+    from .visualize import colorize_depth, colorize_relative
+
+    written = []
+    if kind == "metric":
+        arrays = {"depth": output.depth}
+        preview = colorize_depth(output.depth)
+    else:
+        arrays = {"relative": output.raw}
+        preview = colorize_relative(output.raw)
+    for name, array in arrays.items():
+        path = stem.with_name(f"{stem.name}_{name}.npy")
+        with atomic_path(path) as tmp:
+            np.save(tmp, array)
+        written.append(path)
+    png = stem.with_name(f"{stem.name}_preview.png")
+    with atomic_path(png) as tmp:
+        if not cv2.imwrite(str(tmp), preview):
+            raise OSError(f"could not write {png}")
+    written.append(png)
+    return written
+
+
+def _backend_for(args: argparse.Namespace, image_hw: tuple[int, int], cache: dict):
+    """One backend per camera resolution: the fused graph is resolution-specific."""
+    if image_hw in cache:
+        return cache[image_hw]
+    if args.onnx:
+        from .runtime.onnxruntime_backend import OnnxRuntimeBackend
+
+        backend = OnnxRuntimeBackend(args.onnx)
+    else:
+        from .runtime.torch_backend import TorchBackend
+
+        if "model" not in cache:
+            cache["model"] = _load(args)
+        model, sha = cache["model"]
+        backend = TorchBackend(model, image_hw, "bgr", args.input_size, checkpoint_sha256=sha)
+    cache[image_hw] = backend
+    return backend
+
+
+def cmd_infer(args: argparse.Namespace) -> int:
+    import cv2
+
+    from .metric import MetricHead
+
+    cache: dict = {}
+    failures = 0
+    for index, image_path in enumerate(args.images, start=1):
+        image = cv2.imread(str(image_path), cv2.IMREAD_COLOR)
+        if image is None:
+            LOG.error("%s: not a readable image, skipped", image_path)
+            failures += 1
+            continue
+        backend = _backend_for(args, image.shape[:2], cache)
+        head = backend.info.default_head()
+        if args.min_depth is not None or args.max_range is not None:
+            head = MetricHead(head.scale, head.shift,
+                              head.min_depth if args.min_depth is None else args.min_depth,
+                              head.max_depth if args.max_range is None else args.max_range)
+        started = time.monotonic()
+        output = backend.infer(image, head)
+        elapsed = time.monotonic() - started
+        written = _write_outputs(args.output / image_path.stem, output, backend.info.kind)
+        print(f"[{index}/{len(args.images)}] {image_path.name} {image.shape[0]}x{image.shape[1]} "
+              f"{backend.name} {elapsed * 1000:.0f} ms -> {', '.join(p.name for p in written)}")
+    if any(b.info.kind == "relative" for k, b in cache.items() if k != "model"):
+        LOG.warning("relative checkpoint: *_relative.npy is inverse depth up to scale and shift, not metres; "
+                    "a metric calibration (or a metric checkpoint with --metric) gives metres")
+    return 1 if failures else 0
+
+
+def cmd_download(args: argparse.Namespace) -> int:
+    from .download import download_checkpoint
+    from .model.checkpoint import file_sha256
+
+    path = download_checkpoint(args.encoder, args.metric, args.output_dir)
+    print(f"downloaded and verified {path} (sha256 {file_sha256(path)})")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    return run_demo(args)
+
+
+def defaults_from_params(path: Path) -> dict:
+    """Command-line defaults from a params file (unset values left to the flags' own defaults)."""
+    from .config import config_from_parameters
+
+    config = config_from_parameters(path)
+    values = {
+        "checkpoint": Path(config.checkpoint) if config.checkpoint else None,
+        "onnx": Path(config.onnx) if config.onnx else None,
+        "encoder": config.encoder, "version": config.version, "metric": config.metric,
+        "max_depth": config.max_depth or None, "input_size": config.input_size,
+        "input_order": config.input_order, "min_depth": config.min_depth,
+        "max_range": None if config.max_range == float("inf") else config.max_range,
+    }
+    return values
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="depth-anything-ros", description=__doc__)
+    parser.add_argument("--version-info", action="version", version=f"depth_anything_ros {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    export = commands.add_parser("export", help="write the fused ONNX graph for one camera resolution")
+    add_model_arguments(export)
+    export.add_argument("--image-size", type=parse_image_size, required=True, help="camera HxW, e.g. 375x1242")
+    export.add_argument("--input-order", choices=("rgb", "bgr"), default="bgr", help="channel order of `image`")
+    export.add_argument("--output", type=Path, required=True, help="model.onnx to write")
+    export.set_defaults(func=cmd_export)
+
+    infer = commands.add_parser("infer", help="depth for image files: .npy and a colourised PNG each")
+    infer.add_argument("images", type=Path, nargs="+", help="image files (any OpenCV format)")
+    add_model_arguments(infer)
+    infer.add_argument("--onnx", type=Path, help="fused graph to run with onnxruntime instead of a checkpoint")
+    infer.add_argument("--min-depth", type=float, help="below this, depth is -Inf (REP 117)")
+    infer.add_argument("--max-range", type=float, help="beyond this, depth is +Inf (REP 117)")
+    infer.add_argument("--output", type=Path, required=True, help="output directory")
+    infer.set_defaults(func=cmd_infer)
+
+    download = commands.add_parser("download", help="fetch an official V2 checkpoint from Hugging Face")
+    download.add_argument("encoder", choices=("vits", "vitb", "vitl"))
+    download.add_argument("--metric", choices=("hypersim", "vkitti"), help="metric checkpoint (indoor/outdoor)")
+    download.add_argument("--output-dir", type=Path, default=Path("checkpoints"))
+    download.set_defaults(func=cmd_download)
+
+    demo = commands.add_parser("demo", help="the whole path on an embedded sample scene (no data needed)")
+    add_model_arguments(demo)
+    demo.add_argument("--image", type=Path, help="use this image instead of the embedded scene")
+    demo.add_argument("--output", type=Path, default=Path("demo_out"))
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "params", None):
+        try:
+            defaults = defaults_from_params(args.params)
+        except ValueError as error:
+            print(f"depth-anything-ros: error: {error}", file=sys.stderr)
+            return 2
+        subparser = parser._subparsers._group_actions[0].choices[args.command]
+        known = {action.dest for action in subparser._actions}
+        subparser.set_defaults(**{k: v for k, v in defaults.items() if k in known})
+        args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="[%(levelname)s] %(name)s: %(message)s")
+    if getattr(args, "command", None) == "infer" and not (args.checkpoint or args.onnx):
+        print("depth-anything-ros infer: error: give --checkpoint or --onnx", file=sys.stderr)
+        return 2
+    from .model.checkpoint import CheckpointError
+
+    try:
+        return args.func(args)
+    except (CheckpointError, ValueError, FileNotFoundError, ImportError, ConnectionError, OSError) as error:
+        print(f"depth-anything-ros {args.command}: error: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

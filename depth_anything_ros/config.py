@@ -1,0 +1,86 @@
+"""The typed configuration of the depth pipeline, read from a ROS 2 parameters YAML file.
+
+The file has the shape ``ros2 run --params-file`` uses, so the node and the CLI share it:
+
+    depth_anything_ros:
+      ros__parameters:
+        encoder: vits
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+NODE_NAMES = ("depth_anything_ros", "/**")
+
+
+@dataclass
+class PipelineConfig:
+    """Model and head knobs; empty strings mean 'not set' (ROS parameters have no None)."""
+
+    checkpoint: str = ""
+    onnx: str = ""
+    encoder: str = "vits"
+    version: int = 2
+    metric: bool = False
+    max_depth: float = 0.0
+    input_size: int = 518
+    input_order: str = "bgr"
+    min_depth: float = 0.1
+    max_range: float = math.inf
+
+    def __post_init__(self) -> None:
+        if self.encoder not in ("vits", "vitb", "vitl", "vitg"):
+            raise ValueError(f"encoder must be vits, vitb, vitl or vitg, got {self.encoder!r}")
+        if self.version not in (1, 2):
+            raise ValueError(f"version must be 1 or 2, got {self.version!r}")
+        if self.input_order not in ("rgb", "bgr"):
+            raise ValueError(f"input_order must be rgb or bgr, got {self.input_order!r}")
+        if self.input_size < 14 or self.input_size % 14:
+            raise ValueError(f"input_size must be a positive multiple of 14, got {self.input_size}")
+        if self.metric and self.max_depth <= 0:
+            raise ValueError("metric: true needs max_depth > 0 (20 indoor, 80 outdoor)")
+        if not 0 <= self.min_depth < self.max_range:
+            raise ValueError(f"need 0 <= min_depth < max_range, got {self.min_depth}, {self.max_range}")
+
+
+def _coerce(name: str, value: Any, field_type: str, source: Path) -> Any:
+    expected = {"str": str, "int": int, "bool": bool, "float": float}[field_type]
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if expected is float and isinstance(value, str) and value.lower() in (".inf", "inf"):
+        return math.inf
+    if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+        raise ValueError(f"{source}: parameter {name!r} must be {field_type}, got {value!r}")
+    return value
+
+
+def load_parameters(path: str | Path) -> dict[str, Any]:
+    """The ``ros__parameters`` mapping of this package's node in a ROS 2 params file."""
+    path = Path(path)
+    try:
+        document = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as error:
+        raise ValueError(f"cannot read parameters file {path}: {error}") from error
+    for node in NODE_NAMES:
+        section = document.get(node, {}) if isinstance(document, dict) else {}
+        if isinstance(section, dict) and "ros__parameters" in section:
+            return dict(section["ros__parameters"] or {})
+    raise ValueError(f"{path} has no '<node>: ros__parameters:' section for any of {NODE_NAMES}")
+
+
+def config_from_parameters(path: str | Path) -> PipelineConfig:
+    """A validated PipelineConfig from a params file; unknown or mistyped names are refused."""
+    fields = {f.name: f.type for f in dataclasses.fields(PipelineConfig)}
+    values = {}
+    for name, value in load_parameters(path).items():
+        if name not in fields:
+            raise ValueError(f"{path}: unknown parameter {name!r}; known: {', '.join(sorted(fields))}")
+        values[name] = _coerce(name, value, str(fields[name]), Path(path))
+    return PipelineConfig(**values)

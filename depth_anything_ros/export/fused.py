@@ -1,0 +1,120 @@
+"""The fused graph: camera uint8 image in, official raw output and REP 117 metric depth out."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..model import DepthAnything
+from ..model.dpt import upsample
+from ..runtime.preprocess import DEFAULT_INPUT_SIZE, IMAGENET_MEAN, IMAGENET_STD, network_input_size
+
+InputOrder = Literal["rgb", "bgr"]
+MIN_IMAGE_SIDE = 2  # a 1-pixel side has no geometry and breaks align_corners upsampling
+
+
+def check_image_size(height: int, width: int) -> None:
+    """Refuse camera sizes the graph cannot serve, with the reason."""
+    if height < MIN_IMAGE_SIDE or width < MIN_IMAGE_SIDE:
+        raise ValueError(
+            f"image size {height}x{width} is too small: both sides must be at least {MIN_IMAGE_SIDE} pixels"
+        )
+
+
+class Preprocess(nn.Module):
+    """uint8 HxWx3 -> normalised (1, 3, h, w): colour order, bicubic resize, ImageNet normalisation."""
+
+    def __init__(self, net_hw: tuple[int, int], input_order: InputOrder) -> None:
+        super().__init__()
+        if input_order not in ("rgb", "bgr"):
+            raise ValueError(f"input_order must be 'rgb' or 'bgr', got {input_order!r}")
+        self.net_hw = net_hw
+        self.bgr = input_order == "bgr"
+        # (x / 255 - mean) / std folded into one multiply-add on 0..255 values.
+        gain = 1.0 / (255.0 * IMAGENET_STD)
+        offset = -IMAGENET_MEAN / IMAGENET_STD
+        self.register_buffer("gain", torch.tensor(gain, dtype=torch.float32).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("offset", torch.tensor(offset, dtype=torch.float32).view(1, 3, 1, 1), persistent=False)
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        x = image.permute(2, 0, 1).unsqueeze(0).float()
+        if self.bgr:
+            x = x.flip(1)
+        if tuple(x.shape[-2:]) != self.net_hw:
+            # OpenCV INTER_CUBIC: half-pixel centres, a = -0.75, edge replicate, no antialias.
+            x = F.interpolate(x, size=self.net_hw, mode="bicubic", align_corners=False)
+        return x * self.gain + self.offset
+
+
+class Postprocess(nn.Module):
+    """Network output -> camera resolution ``raw`` and REP 117 ``depth`` through the metric head."""
+
+    def __init__(self, image_hw: tuple[int, int], relative: bool) -> None:
+        super().__init__()
+        self.image_hw = image_hw
+        self.relative = relative
+
+    def forward(self, net_out: torch.Tensor, head: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        raw = net_out.unsqueeze(1)
+        if tuple(raw.shape[-2:]) != self.image_hw:
+            raw = upsample(raw, self.image_hw)
+        raw = raw[0, 0]
+        scale, shift, min_depth, max_depth = head[0], head[1], head[2], head[3]
+        affine = raw * scale + shift
+        if self.relative:
+            depth = 1.0 / affine  # zero disparity -> +Inf: too far
+            invalid = affine < 0
+        else:
+            depth = affine
+            invalid = affine <= 0
+        nan = torch.full_like(depth, float("nan"))
+        inf = torch.full_like(depth, float("inf"))
+        depth = torch.where(depth > max_depth, inf, depth)
+        depth = torch.where(depth < min_depth, -inf, depth)
+        depth = torch.where(invalid, nan, depth)
+        return raw, depth
+
+
+class FusedDepthModel(nn.Module):
+    """One camera resolution, everything inside: ``(image, head) -> (raw, depth)``.
+
+    ``raw`` equals the official ``infer_image`` output; ``depth`` is metres with
+    NaN invalid, -Inf below min_depth and +Inf above max_depth (REP 117).
+    """
+
+    def __init__(
+        self,
+        model: DepthAnything,
+        image_hw: tuple[int, int],
+        input_order: InputOrder = "bgr",
+        input_size: int = DEFAULT_INPUT_SIZE,
+    ) -> None:
+        super().__init__()
+        check_image_size(*image_hw)
+        self.image_hw = tuple(image_hw)
+        self.net_hw = network_input_size(image_hw[0], image_hw[1], input_size)
+        self.input_order = input_order
+        self.model = model
+        patch = model.spec.encoder.patch_size
+        with torch.no_grad():
+            pos = model.pretrained.pos_embed_for(self.net_hw[0] // patch, self.net_hw[1] // patch)
+        # Folded to a constant: the graph carries no positional-embedding interpolation.
+        self.register_buffer("pos_embed", pos.detach().clone(), persistent=False)
+        self.preprocess = Preprocess(self.net_hw, input_order)
+        self.postprocess = Postprocess(self.image_hw, model.spec.kind == "relative")
+
+    def forward(self, image: torch.Tensor, head: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if tuple(image.shape) != (*self.image_hw, 3):
+            raise ValueError(f"expected a {self.image_hw[0]}x{self.image_hw[1]}x3 image, got {tuple(image.shape)}")
+        net_in = self.preprocess(image).to(self.pos_embed.dtype)  # fp16 network when the model is half
+        net_out = self.model(net_in, pos_embed=self.pos_embed).float()
+        return self.postprocess(net_out, head)
+
+    def half_network(self) -> FusedDepthModel:
+        """Run the network in float16; pre-processing and the metric head stay float32."""
+        self.model.half()
+        self.pos_embed = self.pos_embed.half()
+        return self

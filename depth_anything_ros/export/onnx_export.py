@@ -1,0 +1,73 @@
+"""Export the fused graph of one camera resolution to ONNX."""
+
+from __future__ import annotations
+
+import logging
+import time
+import warnings
+from pathlib import Path
+
+import torch
+
+from ..io_utils import atomic_path
+from ..model import DepthAnything
+from ..runtime.graph_info import DEPTH_OUTPUT, HEAD_INPUT, IMAGE_INPUT, METADATA_KEY, RAW_OUTPUT, GraphInfo
+from .fused import FusedDepthModel, InputOrder
+
+LOG = logging.getLogger(__name__)
+OPSET = 17  # TensorRT 10 parses up to opset 20; 17 brings LayerNormalization
+
+
+def graph_info(fused: FusedDepthModel, checkpoint_sha256: str) -> GraphInfo:
+    spec = fused.model.spec
+    return GraphInfo(
+        image_height=fused.image_hw[0],
+        image_width=fused.image_hw[1],
+        input_order=fused.input_order,
+        network_height=fused.net_hw[0],
+        network_width=fused.net_hw[1],
+        encoder=spec.encoder.name,
+        version=spec.version,
+        kind=spec.kind,
+        max_depth=spec.max_depth,
+        checkpoint_sha256=checkpoint_sha256,
+    )
+
+
+def export_onnx(
+    model: DepthAnything,
+    image_hw: tuple[int, int],
+    output: str | Path,
+    input_order: InputOrder = "bgr",
+    input_size: int = 518,
+    checkpoint_sha256: str = "untrained",
+) -> GraphInfo:
+    """Write the fused graph ``(image uint8 HxWx3, head float32[4]) -> (raw, depth)``; return its info."""
+    import onnx
+
+    fused = FusedDepthModel(model.eval(), image_hw, input_order, input_size).eval()
+    info = graph_info(fused, checkpoint_sha256)
+    image = torch.zeros((*fused.image_hw, 3), dtype=torch.uint8)
+    head = torch.tensor(info.default_head().as_array())
+    started = time.monotonic()
+    output = Path(output)
+    with atomic_path(output) as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tracer warnings about constant shapes are expected here
+        torch.onnx.export(
+            fused,
+            (image, head),
+            str(tmp),
+            input_names=[IMAGE_INPUT, HEAD_INPUT],
+            output_names=[RAW_OUTPUT, DEPTH_OUTPUT],
+            opset_version=OPSET,
+            dynamo=False,
+            do_constant_folding=True,
+        )
+        graph = onnx.load(str(tmp))
+        entry = graph.metadata_props.add()
+        entry.key, entry.value = METADATA_KEY, info.to_json()
+        graph.producer_name = "depth_anything_ros"
+        onnx.save(graph, str(tmp))
+    LOG.info("exported %s (%dx%d -> network %dx%d) in %.1f s", output, *info.image_hw, *fused.net_hw,
+             time.monotonic() - started)
+    return info

@@ -1,0 +1,58 @@
+"""The one interface every inference backend implements (onnxruntime, torch, TensorRT)."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..metric import MetricHead
+from .graph_info import GraphInfo
+
+
+@dataclass(frozen=True)
+class DepthOutput:
+    """Camera-resolution outputs of one frame: official ``raw`` and REP 117 ``depth`` (metres)."""
+
+    raw: np.ndarray
+    depth: np.ndarray
+
+
+class DepthBackend(ABC):
+    """Runs the fused graph of one camera resolution: uint8 HxWx3 in, float32 HxW out."""
+
+    name: str = "abstract"
+
+    def __init__(self, info: GraphInfo) -> None:
+        self.info = info
+
+    def check_image(self, image: np.ndarray) -> np.ndarray:
+        """The image as a contiguous uint8 HxWx3 array of this graph's size, or a clear error."""
+        expected = (*self.info.image_hw, 3)
+        if image.dtype != np.uint8:
+            raise ValueError(f"expected a uint8 image, got {image.dtype}")
+        if image.shape != expected:
+            raise ValueError(
+                f"this {self.name} graph serves {expected[0]}x{expected[1]}x3 images, got "
+                f"{'x'.join(map(str, image.shape))}; export a graph for this resolution"
+            )
+        return np.ascontiguousarray(image)
+
+    def infer(self, image: np.ndarray, head: MetricHead | None = None) -> DepthOutput:
+        """One frame through the graph; ``head`` defaults to the graph's own (uncalibrated) head."""
+        head = head or self.info.default_head()
+        return self._run(self.check_image(image), head.as_array())
+
+    @abstractmethod
+    def _run(self, image: np.ndarray, head: np.ndarray) -> DepthOutput:
+        """Backend-specific execution on a validated image and head vector."""
+
+    def close(self) -> None:
+        """Release sessions, device memory and streams."""
+
+    def __enter__(self) -> DepthBackend:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,50 @@
+"""What a fused graph is, stored in its ONNX metadata so every backend can read it."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+
+from ..metric import DEFAULT_MIN_DEPTH, MetricHead
+
+METADATA_KEY = "depth_anything_ros"
+IMAGE_INPUT = "image"
+HEAD_INPUT = "head"
+RAW_OUTPUT = "raw"
+DEPTH_OUTPUT = "depth"
+
+
+@dataclass(frozen=True)
+class GraphInfo:
+    """Camera resolution, channel order, model identity and the head's kind of a fused graph."""
+
+    image_height: int
+    image_width: int
+    input_order: str
+    network_height: int
+    network_width: int
+    encoder: str
+    version: int
+    kind: str
+    max_depth: float | None
+    checkpoint_sha256: str
+
+    @property
+    def image_hw(self) -> tuple[int, int]:
+        return (self.image_height, self.image_width)
+
+    def default_head(self) -> MetricHead:
+        """The head to use without a calibration: identity, bounded by the model's own range."""
+        if self.kind == "metric" and self.max_depth:
+            return MetricHead(1.0, 0.0, DEFAULT_MIN_DEPTH, float(self.max_depth))
+        return MetricHead()
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> GraphInfo:
+        try:
+            return cls(**json.loads(text))
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"graph metadata is not a depth_anything_ros GraphInfo: {error}") from error

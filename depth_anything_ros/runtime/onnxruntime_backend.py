@@ -1,0 +1,71 @@
+"""Fused-graph inference with onnxruntime (CPU, or CUDA where its provider exists)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from .backend import DepthBackend, DepthOutput
+from .graph_info import DEPTH_OUTPUT, HEAD_INPUT, IMAGE_INPUT, METADATA_KEY, RAW_OUTPUT, GraphInfo
+
+INSTALL_HINT = "install it with: pip install 'depth_anything_ros[cpu]' (or onnxruntime-gpu)"
+
+
+def read_graph_info(path: str | Path) -> GraphInfo:
+    """The GraphInfo stored in a fused ONNX graph's metadata."""
+    ort = _import_onnxruntime()
+    meta = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).get_modelmeta()
+    return _info_from_metadata(path, meta.custom_metadata_map)
+
+
+def _import_onnxruntime():
+    try:
+        import onnxruntime
+    except ImportError as error:
+        raise ImportError(f"the onnxruntime backend needs onnxruntime; {INSTALL_HINT}") from error
+    return onnxruntime
+
+
+def _info_from_metadata(path: str | Path, metadata: dict[str, str]) -> GraphInfo:
+    if METADATA_KEY not in metadata:
+        raise ValueError(
+            f"{path} is not a depth_anything_ros fused graph (no '{METADATA_KEY}' metadata); "
+            "create one with: depth-anything-ros export"
+        )
+    return GraphInfo.from_json(metadata[METADATA_KEY])
+
+
+class OnnxRuntimeBackend(DepthBackend):
+    """One onnxruntime session over a fused graph."""
+
+    name = "onnxruntime"
+
+    def __init__(self, path: str | Path, providers: Sequence[str] = ("CPUExecutionProvider",),
+                 threads: int | None = None) -> None:
+        ort = _import_onnxruntime()
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"ONNX graph {path} does not exist")
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.intra_op_num_threads = threads or os.cpu_count() or 1
+        try:
+            self.session = ort.InferenceSession(str(path), options, providers=list(providers))
+        except Exception as error:  # onnxruntime raises its own exception types
+            raise ValueError(f"onnxruntime cannot load {path}: {error}") from error
+        super().__init__(_info_from_metadata(path, self.session.get_modelmeta().custom_metadata_map))
+        inputs = {i.name for i in self.session.get_inputs()}
+        outputs = {o.name for o in self.session.get_outputs()}
+        if inputs != {IMAGE_INPUT, HEAD_INPUT} or not {RAW_OUTPUT, DEPTH_OUTPUT} <= outputs:
+            raise ValueError(f"{path} has inputs {sorted(inputs)} and outputs {sorted(outputs)}; expected "
+                             f"inputs {[IMAGE_INPUT, HEAD_INPUT]} and outputs {[RAW_OUTPUT, DEPTH_OUTPUT]}")
+        self.providers = self.session.get_providers()
+
+    def _run(self, image: np.ndarray, head: np.ndarray) -> DepthOutput:
+        raw, depth = self.session.run([RAW_OUTPUT, DEPTH_OUTPUT], {IMAGE_INPUT: image, HEAD_INPUT: head})
+        return DepthOutput(raw=raw, depth=depth)
+
+    def close(self) -> None:
+        self.__dict__.pop("session", None)

@@ -1,0 +1,43 @@
+"""The fused model run eagerly in PyTorch: same graph as the ONNX export, CPU or CUDA."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .backend import DepthBackend, DepthOutput
+
+
+class TorchBackend(DepthBackend):
+    """Runs ``FusedDepthModel`` (pre-processing, network, metric head) in torch."""
+
+    name = "torch"
+
+    def __init__(self, model, image_hw: tuple[int, int], input_order: str = "bgr",
+                 input_size: int = 518, device: str | None = None, half: bool = False,
+                 checkpoint_sha256: str = "untrained") -> None:
+        try:
+            import torch
+        except ImportError as error:
+            raise ImportError("the torch backend needs PyTorch: pip install torch==2.13.0") from error
+        from ..export.fused import FusedDepthModel
+        from ..export.onnx_export import graph_info
+
+        self._torch = torch
+        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.half = half
+        fused = FusedDepthModel(model.eval(), image_hw, input_order, input_size).eval()
+        super().__init__(graph_info(fused, checkpoint_sha256))
+        self.fused = fused.to(self.device)
+        if half:
+            self.fused.half_network()
+
+    def _run(self, image: np.ndarray, head: np.ndarray) -> DepthOutput:
+        torch = self._torch
+        with torch.inference_mode():
+            image_t = torch.from_numpy(image).to(self.device, non_blocking=True)
+            head_t = torch.from_numpy(head).to(self.device)
+            raw, depth = self.fused(image_t, head_t)
+            return DepthOutput(raw=raw.cpu().numpy(), depth=depth.cpu().numpy())
+
+    def close(self) -> None:
+        self.__dict__.pop("fused", None)
