@@ -46,7 +46,9 @@ def _read(path: Path) -> dict[str, Any]:
             f"format ({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''})"
         ) from error
     except Exception as error:  # weights_only unpickler refusals are pickle.UnpicklingError
-        raise CheckpointError(f"{path} holds objects other than tensors and cannot be loaded safely: {error}") from error
+        raise CheckpointError(
+            f"{path} holds objects other than tensors and cannot be loaded safely: {error}"
+        ) from error
     if not isinstance(content, dict):
         raise CheckpointError(f"{path} holds a {type(content).__name__}, expected a state dict")
     return content

@@ -48,6 +48,7 @@ class DepthBackend(ABC):
     def _run(self, image: np.ndarray, head: np.ndarray) -> DepthOutput:
         """Backend-specific execution on a validated image and head vector."""
 
+    @abstractmethod
     def close(self) -> None:
         """Release sessions, device memory and streams."""
 

@@ -1,0 +1,42 @@
+"""Shared fixtures: tiny models of the real architecture, and the optional ../shared data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+REFERENCE = SHARED / "reference"
+GOLDEN = REFERENCE / "golden_tiny_v2"
+DATA = SHARED / "data"
+
+
+def require(path: Path) -> Path:
+    """Skip the test cleanly when the shared reference data is not beside the checkout."""
+    if not path.exists():
+        pytest.skip(f"{path} not present (../shared is optional)")
+    return path
+
+
+def tiny_spec(kind: str = "relative", version: int = 2, max_depth: float | None = None):
+    """The golden reference's tiny architecture: ViT 48 wide, 12 blocks, 3 heads; DPT 16."""
+    from depth_anything_ros.model import EncoderSpec, ModelSpec
+
+    taps = (2, 5, 8, 11) if version == 2 else (8, 9, 10, 11)
+    return ModelSpec(EncoderSpec("tiny", 48, 12, 3), 16, (8, 16, 32, 48), version=version, kind=kind,
+                     max_depth=max_depth if kind == "metric" else None, taps=taps)
+
+
+@pytest.fixture
+def tiny_relative():
+    from depth_anything_ros.model.build import untrained_model
+
+    return untrained_model(tiny_spec("relative"), seed=1)
+
+
+@pytest.fixture
+def tiny_metric():
+    from depth_anything_ros.model.build import untrained_model
+
+    return untrained_model(tiny_spec("metric", max_depth=20.0), seed=2)
