@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import pickle
 import re
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -34,21 +34,27 @@ def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
+def _unreadable(path: Path, error: Exception) -> CheckpointError:
+    first_line = str(error).splitlines()[0] if str(error) else ""
+    return CheckpointError(
+        f"{path} ({path.stat().st_size} bytes) is not a readable PyTorch checkpoint: truncated, corrupt or "
+        f"another format ({type(error).__name__}: {first_line})"
+    )
+
+
 def _read(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist")
-    size = path.stat().st_size
     try:
         content = torch.load(path, map_location="cpu", weights_only=True)
-    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as error:
-        raise CheckpointError(
-            f"{path} ({size} bytes) is not a readable PyTorch checkpoint: truncated, corrupt or another "
-            f"format ({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''})"
-        ) from error
-    except Exception as error:  # weights_only unpickler refusals are pickle.UnpicklingError
-        raise CheckpointError(
-            f"{path} holds objects other than tensors and cannot be loaded safely: {error}"
-        ) from error
+    except pickle.UnpicklingError as error:
+        if "Weights only load failed" in str(error):
+            raise CheckpointError(
+                f"{path} holds objects other than tensors and cannot be loaded safely; save a plain state dict"
+            ) from error
+        raise _unreadable(path, error) from error
+    except Exception as error:  # torch's loaders raise many types (EOFError, KeyError, RuntimeError...)
+        raise _unreadable(path, error) from error
     if not isinstance(content, dict):
         raise CheckpointError(f"{path} holds a {type(content).__name__}, expected a state dict")
     return content
