@@ -46,3 +46,17 @@ def test_prepare_input_is_rgb_resized_then_imagenet_normalised():
 def test_prepare_input_refuses_non_colour_images():
     with pytest.raises(ValueError, match="HxWx3"):
         prepare_input(np.zeros((10, 10), np.uint8))
+
+
+@pytest.mark.parametrize("hw", [(480, 640), (1080, 1920), (375, 1242), (3, 5), (700, 300)])
+def test_graph_preprocessing_equals_opencv_on_noise(hw):
+    """Pure noise is the worst case for resize differences; up- and down-scaling both covered."""
+    import torch
+
+    from depth_anything_ros.export.fused import Preprocess
+
+    bgr = np.random.default_rng(hw[0]).integers(0, 256, (*hw, 3), dtype=np.uint8)
+    graph = Preprocess(hw, network_input_size(*hw), "bgr")
+    with torch.no_grad():
+        ours = graph(torch.from_numpy(bgr)).numpy()
+    np.testing.assert_allclose(ours, prepare_input(bgr), rtol=0, atol=1e-5)
