@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Fresh machine -> lint + full test suite. Creates .venv, installs the package with its test extras.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python3 -m venv .venv
+. .venv/bin/activate
+pip install -q --upgrade pip
+pip install -q torch==2.13.0            # CPU build first, so nothing pulls the CUDA wheels
+pip install -q -e ".[cpu,train,hub,test]"
+ruff check .
+python -m pytest -q -ra "$@"
