@@ -101,3 +101,12 @@ def test_console_script_entry_point_runs():
                             capture_output=True, text=True, check=True)
     for command in ("export", "infer", "download", "demo"):
         assert command in result.stdout
+
+
+def test_demo_runs_the_main_job_on_the_embedded_scene(tmp_path, capsys):
+    assert main(["demo", "--output", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "UNTRAINED" in out and "max relative difference of raw outputs" in out
+    depth = np.load(tmp_path / "depth.npy")
+    assert depth.shape == (480, 640) and np.isfinite(depth).all() and depth.std() > 0
+    assert cv2.imread(str(tmp_path / "preview.png")).shape == (480, 3 * 640, 3)
