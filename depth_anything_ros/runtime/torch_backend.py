@@ -24,7 +24,6 @@ class TorchBackend(DepthBackend):
 
         self._torch = torch
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-        self.half = half
         fused = FusedDepthModel(model.eval(), image_hw, input_order, input_size).eval()
         super().__init__(graph_info(fused, checkpoint_sha256))
         self.fused = fused.to(self.device)
