@@ -69,49 +69,38 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def _write_outputs(stem: Path, output, kind: str) -> list[Path]:
-    import cv2
-    import numpy as np
+    from .io_utils import save_array, save_image
+    from .visualize import preview_of
 
-    from .io_utils import atomic_path
-    from .visualize import colorize_depth, colorize_relative
-
-    written = []
-    if kind == "metric":
-        arrays = {"depth": output.depth}
-        preview = colorize_depth(output.depth)
-    else:
-        arrays = {"relative": output.raw}
-        preview = colorize_relative(output.raw)
-    for name, array in arrays.items():
-        path = stem.with_name(f"{stem.name}_{name}.npy")
-        with atomic_path(path) as tmp:
-            np.save(tmp, array)
-        written.append(path)
-    png = stem.with_name(f"{stem.name}_preview.png")
-    with atomic_path(png) as tmp:
-        if not cv2.imwrite(str(tmp), preview):
-            raise OSError(f"could not write {png}")
-    written.append(png)
-    return written
+    name, array = ("depth", output.depth) if kind == "metric" else ("relative", output.raw)
+    return [save_array(stem.with_name(f"{stem.name}_{name}.npy"), array),
+            save_image(stem.with_name(f"{stem.name}_preview.png"), preview_of(output.raw, output.depth, kind))]
 
 
-def _backend_for(args: argparse.Namespace, image_hw: tuple[int, int], cache: dict):
-    """One backend per camera resolution: the fused graph is resolution-specific."""
-    if image_hw in cache:
-        return cache[image_hw]
-    if args.onnx:
-        from .runtime.onnxruntime_backend import OnnxRuntimeBackend
+class _Backends:
+    """One backend per camera resolution (a fused graph is resolution-specific); the model loads once."""
 
-        backend = OnnxRuntimeBackend(args.onnx)
-    else:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.by_size: dict = {}
+        self._model = None
+
+    def get(self, image_hw: tuple[int, int]):
+        if image_hw not in self.by_size:
+            self.by_size[image_hw] = self._create(image_hw)
+        return self.by_size[image_hw]
+
+    def _create(self, image_hw: tuple[int, int]):
+        if self.args.onnx:
+            from .runtime.onnxruntime_backend import OnnxRuntimeBackend
+
+            return OnnxRuntimeBackend(self.args.onnx)
         from .runtime.torch_backend import TorchBackend
 
-        if "model" not in cache:
-            cache["model"] = _load(args)
-        model, sha = cache["model"]
-        backend = TorchBackend(model, image_hw, "bgr", args.input_size, checkpoint_sha256=sha)
-    cache[image_hw] = backend
-    return backend
+        if self._model is None:
+            self._model = _load(self.args)
+        model, sha = self._model
+        return TorchBackend(model, image_hw, "bgr", self.args.input_size, checkpoint_sha256=sha)
 
 
 def cmd_infer(args: argparse.Namespace) -> int:
@@ -119,7 +108,7 @@ def cmd_infer(args: argparse.Namespace) -> int:
 
     from .metric import MetricHead
 
-    cache: dict = {}
+    backends = _Backends(args)
     failures = 0
     for index, image_path in enumerate(args.images, start=1):
         image = cv2.imread(str(image_path), cv2.IMREAD_COLOR)
@@ -127,7 +116,7 @@ def cmd_infer(args: argparse.Namespace) -> int:
             LOG.error("%s: not a readable image, skipped", image_path)
             failures += 1
             continue
-        backend = _backend_for(args, image.shape[:2], cache)
+        backend = backends.get(image.shape[:2])
         head = backend.info.default_head()
         if args.min_depth is not None or args.max_range is not None:
             head = MetricHead(head.scale, head.shift,
@@ -139,7 +128,7 @@ def cmd_infer(args: argparse.Namespace) -> int:
         written = _write_outputs(args.output / image_path.stem, output, backend.info.kind)
         print(f"[{index}/{len(args.images)}] {image_path.name} {image.shape[0]}x{image.shape[1]} "
               f"{backend.name} {elapsed * 1000:.0f} ms -> {', '.join(p.name for p in written)}")
-    if any(b.info.kind == "relative" for k, b in cache.items() if k != "model"):
+    if any(b.info.kind == "relative" for b in backends.by_size.values()):
         LOG.warning("relative checkpoint: *_relative.npy is inverse depth up to scale and shift, not metres; "
                     "a metric calibration (or a metric checkpoint with --metric) gives metres")
     return 1 if failures else 0

@@ -9,12 +9,12 @@ import cv2
 import numpy as np
 
 from .export.onnx_export import export_onnx
-from .io_utils import atomic_path
+from .io_utils import save_array, save_image
 from .model.build import UNTRAINED_WARNING, build_model
 from .runtime.onnxruntime_backend import OnnxRuntimeBackend
 from .runtime.torch_backend import TorchBackend
 from .sample_scene import render_sample_scene
-from .visualize import colorize_depth, colorize_relative
+from .visualize import colorize_depth, preview_of
 
 
 def _banner(text: str) -> None:
@@ -55,15 +55,11 @@ def run_demo(args: argparse.Namespace) -> int:
     difference = float(np.abs(fused.raw - eager.raw).max() / max(np.abs(eager.raw).max(), 1e-12))
 
     kind = info.kind
-    prediction = colorize_depth(fused.depth) if kind == "metric" else colorize_relative(fused.raw)
-    panels = [image, prediction] + ([colorize_depth(truth)] if truth is not None else [])
-    with atomic_path(out / "depth.npy") as tmp:
-        np.save(tmp, fused.depth if kind == "metric" else fused.raw)
-    with atomic_path(out / "preview.png") as tmp:
-        cv2.imwrite(str(tmp), cv2.hconcat(panels))
+    panels = [image, preview_of(fused.raw, fused.depth, kind)] + ([colorize_depth(truth)] if truth is not None else [])
+    save_array(out / "depth.npy", fused.depth if kind == "metric" else fused.raw)
+    save_image(out / "preview.png", cv2.hconcat(panels))
     if truth is not None:
-        with atomic_path(out / "true_depth.npy") as tmp:
-            np.save(tmp, truth)
+        save_array(out / "true_depth.npy", truth)
 
     print(f"onnxruntime fused graph: {ort_ms:.0f} ms/frame; torch eager: {torch_ms:.0f} ms/frame; "
           f"max relative difference of raw outputs: {difference:.2e}")

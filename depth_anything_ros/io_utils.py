@@ -23,3 +23,22 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def save_array(path: str | Path, array: object) -> Path:
+    """``np.save`` through a temporary name."""
+    import numpy as np
+
+    with atomic_path(path) as tmp:
+        np.save(tmp, array)
+    return Path(path)
+
+
+def save_image(path: str | Path, image: object) -> Path:
+    """``cv2.imwrite`` through a temporary name; an encoder failure raises."""
+    import cv2
+
+    with atomic_path(path) as tmp:
+        if not cv2.imwrite(str(tmp), image):
+            raise OSError(f"could not write {path}")
+    return Path(path)

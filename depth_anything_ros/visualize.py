@@ -39,3 +39,8 @@ def colorize_relative(raw: np.ndarray) -> np.ndarray:
     low, high = np.percentile(raw, 2), np.percentile(raw, 98)
     level = (raw - low) / max(high - low, 1e-12)
     return cv2.applyColorMap(np.clip(level * 255, 0, 255).astype(np.uint8), cv2.COLORMAP_TURBO)
+
+
+def preview_of(raw: np.ndarray, depth: np.ndarray, kind: str) -> np.ndarray:
+    """The preview of one output: metres for metric graphs, relative inverse depth otherwise."""
+    return colorize_depth(depth) if kind == "metric" else colorize_relative(raw)
