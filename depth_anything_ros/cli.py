@@ -45,12 +45,16 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--input-size", type=int, default=518, help="short side of the network input (default 518)")
 
 
-def _load(args: argparse.Namespace):
-    from .model.build import build_model
-
+def _require_version(args: argparse.Namespace) -> None:
     if args.checkpoint is not None and args.version is None:
         raise ValueError("--version {1,2} is required with --checkpoint: V1 and V2 checkpoints have identical "
                          "keys, and the version decides which encoder blocks feed the depth head")
+
+
+def _load(args: argparse.Namespace):
+    from .model.build import build_model
+
+    _require_version(args)
     return build_model(args.checkpoint, args.encoder, args.version or 2, args.metric, args.max_depth)
 
 
@@ -83,7 +87,6 @@ class _Backends:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.by_size: dict = {}
-        self._model = None
 
     def get(self, image_hw: tuple[int, int]):
         if image_hw not in self.by_size:
@@ -91,16 +94,17 @@ class _Backends:
         return self.by_size[image_hw]
 
     def _create(self, image_hw: tuple[int, int]):
-        if self.args.onnx:
-            from .runtime.onnxruntime_backend import OnnxRuntimeBackend
+        from .config import PipelineConfig
+        from .runtime.factory import open_backend
 
-            return OnnxRuntimeBackend(self.args.onnx)
-        from .runtime.torch_backend import TorchBackend
-
-        if self._model is None:
-            self._model = _load(self.args)
-        model, sha = self._model
-        return TorchBackend(model, image_hw, "bgr", self.args.input_size, checkpoint_sha256=sha)
+        args = self.args
+        _require_version(args)
+        config = PipelineConfig(
+            checkpoint=str(args.checkpoint or ""), onnx=str(args.onnx or ""), encoder=args.encoder,
+            version=args.version or 2, metric=args.metric, max_depth=args.max_depth or 0.0,
+            input_size=args.input_size, input_order="bgr", backend=args.backend, precision=args.precision,
+            engine_cache_dir=str(args.cache_dir or ""))
+        return open_backend(config, image_hw)
 
 
 def cmd_infer(args: argparse.Namespace) -> int:
@@ -134,9 +138,26 @@ def cmd_infer(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
+def cmd_build_engine(args: argparse.Namespace) -> int:
+    from .runtime.engine_build import build_engine
+    from .runtime.engine_cache import engine_key, save_engine
+    from .runtime.nvidia import import_tensorrt, probe_gpu
+
+    version = import_tensorrt().__version__
+    gpu = probe_gpu(args.device_index)
+    key = engine_key(args.onnx, args.precision, gpu, version)
+    started = time.monotonic()
+    engine = build_engine(args.onnx, args.precision, args.workspace_gb, args.timing_cache,
+                          report=lambda line: print(line, flush=True))
+    record = save_engine(args.output, engine, args.onnx, key, time.monotonic() - started)
+    print(f"wrote {args.output} and {args.output.name}.json: {args.precision}, TensorRT {version}, {gpu}, "
+          f"{record.engine_bytes / 1e6:.1f} MB in {record.build_seconds:.0f} s")
+    return 0
+
+
 def cmd_download(args: argparse.Namespace) -> int:
     from .download import download_checkpoint
-    from .model.checkpoint import file_sha256
+    from .io_utils import file_sha256
 
     path = download_checkpoint(args.encoder, args.metric, args.output_dir)
     print(f"downloaded and verified {path} (sha256 {file_sha256(path)})")
@@ -161,6 +182,9 @@ def defaults_from_params(path: Path) -> dict:
         "max_depth": config.max_depth or None, "input_size": config.input_size,
         "input_order": config.input_order, "min_depth": config.min_depth,
         "max_range": None if config.max_range == float("inf") else config.max_range,
+        "backend": config.backend, "precision": config.precision, "workspace_gb": config.workspace_gb,
+        "cache_dir": Path(config.engine_cache_dir) if config.engine_cache_dir else None,
+        "device_index": config.device_index,
     }
     return values
 
@@ -182,10 +206,25 @@ def build_parser() -> argparse.ArgumentParser:
     infer.add_argument("images", type=Path, nargs="+", help="image files (any OpenCV format)")
     add_model_arguments(infer)
     infer.add_argument("--onnx", type=Path, help="fused graph to run with onnxruntime instead of a checkpoint")
+    infer.add_argument("--backend", choices=("auto", "tensorrt", "onnxruntime", "torch"), default="auto",
+                       help="auto: TensorRT with a GPU, else onnxruntime (default auto)")
+    infer.add_argument("--precision", choices=("fp32", "fp16"), default="fp16", help="TensorRT engine precision")
+    infer.add_argument("--cache-dir", type=Path,
+                       help="engines and exported graphs (default ~/.cache/depth_anything_ros/engines)")
     infer.add_argument("--min-depth", type=float, help="below this, depth is -Inf (REP 117)")
     infer.add_argument("--max-range", type=float, help="beyond this, depth is +Inf (REP 117)")
     infer.add_argument("--output", type=Path, required=True, help="output directory")
     infer.set_defaults(func=cmd_infer)
+
+    engine = commands.add_parser("build-engine", help="compile a fused ONNX graph into a TensorRT 10 engine")
+    engine.add_argument("--onnx", type=Path, required=True, help="fused graph from `export`")
+    engine.add_argument("--precision", choices=("fp32", "fp16"), default="fp16",
+                        help="fp16 keeps LayerNorm and pre/post layers in FP32 (default fp16)")
+    engine.add_argument("--workspace-gb", type=float, default=2.0, help="builder memory-pool limit (default 2)")
+    engine.add_argument("--timing-cache", type=Path, help="timing cache to read and update (speeds up rebuilds)")
+    engine.add_argument("--device-index", type=int, default=0, help="CUDA device (default 0)")
+    engine.add_argument("--output", type=Path, required=True, help="model.engine to write (plus model.engine.json)")
+    engine.set_defaults(func=cmd_build_engine)
 
     download = commands.add_parser("download", help="fetch an official V2 checkpoint from Hugging Face")
     download.add_argument("encoder", choices=("vits", "vitb", "vitl"))
@@ -223,7 +262,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         return args.func(args)
-    except (CheckpointError, ValueError, FileNotFoundError, ImportError, ConnectionError, OSError) as error:
+    except (CheckpointError, ValueError, FileNotFoundError, ImportError, ConnectionError, OSError,
+            RuntimeError) as error:
         print(f"depth-anything-ros {args.command}: error: {error}", file=sys.stderr)
         return 1
 

@@ -34,6 +34,12 @@ class PipelineConfig:
     input_order: str = "bgr"
     min_depth: float = 0.1
     max_range: float = math.inf
+    backend: str = "auto"
+    precision: str = "fp16"
+    engine_cache_dir: str = ""
+    workspace_gb: float = 2.0
+    self_check_threshold: float = 0.02
+    device_index: int = 0
 
     def __post_init__(self) -> None:
         if self.encoder not in ("vits", "vitb", "vitl", "vitg"):
@@ -46,6 +52,16 @@ class PipelineConfig:
             raise ValueError(f"input_size must be a positive multiple of 14, got {self.input_size}")
         if self.metric and self.max_depth <= 0:
             raise ValueError("metric: true needs max_depth > 0 (20 indoor, 80 outdoor)")
+        if self.backend not in ("auto", "tensorrt", "onnxruntime", "torch"):
+            raise ValueError(f"backend must be auto, tensorrt, onnxruntime or torch, got {self.backend!r}")
+        if self.precision not in ("fp32", "fp16"):
+            raise ValueError(f"precision must be fp32 or fp16, got {self.precision!r}")
+        if self.workspace_gb <= 0:
+            raise ValueError(f"workspace_gb must be positive, got {self.workspace_gb}")
+        if not self.self_check_threshold > 0:
+            raise ValueError(f"self_check_threshold must be positive, got {self.self_check_threshold}")
+        if self.device_index < 0:
+            raise ValueError(f"device_index must be >= 0, got {self.device_index}")
         if not 0 <= self.min_depth < self.max_range:
             raise ValueError(f"need 0 <= min_depth < max_range, got {self.min_depth}, {self.max_range}")
 

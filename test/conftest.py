@@ -40,3 +40,9 @@ def tiny_metric():
     from depth_anything_ros.model.build import untrained_model
 
     return untrained_model(tiny_spec("metric", max_depth=20.0), seed=2)
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path_factory, monkeypatch):
+    """Engines and exported graphs go to a per-test cache, never the user's ~/.cache."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg_cache")))

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import torch
 
-from .checkpoint import file_sha256, load_model
+from ..io_utils import file_sha256
+from .checkpoint import load_model
 from .depth_anything import DepthAnything
 from .spec import ModelSpec, model_spec
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import pickle
 import re
 from pathlib import Path
@@ -23,15 +22,6 @@ METRIC_DATASET_MAX_DEPTH = {"hypersim": 20.0, "vkitti": 80.0}
 
 class CheckpointError(ValueError):
     """A checkpoint that cannot serve the requested model; the message says why."""
-
-
-def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        while block := stream.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _unreadable(path: Path, error: Exception) -> CheckpointError:

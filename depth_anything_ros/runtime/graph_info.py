@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 from ..metric import DEFAULT_MIN_DEPTH, MetricHead
 
@@ -48,3 +49,22 @@ class GraphInfo:
             return cls(**json.loads(text))
         except (TypeError, ValueError) as error:
             raise ValueError(f"graph metadata is not a depth_anything_ros GraphInfo: {error}") from error
+
+
+def info_from_metadata(path: str | Path, metadata: dict[str, str]) -> GraphInfo:
+    """The GraphInfo in an ONNX file's metadata map, or an error saying how to make a fused graph."""
+    if METADATA_KEY not in metadata:
+        raise ValueError(
+            f"{path} is not a depth_anything_ros fused graph (no '{METADATA_KEY}' metadata); "
+            "create one with: depth-anything-ros export"
+        )
+    return GraphInfo.from_json(metadata[METADATA_KEY])
+
+
+def read_graph_info(path: str | Path) -> GraphInfo:
+    """The GraphInfo of a fused ONNX graph file, read without onnx or onnxruntime."""
+    from .onnx_metadata import read_onnx_metadata
+
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"ONNX graph {path} does not exist")
+    return info_from_metadata(path, read_onnx_metadata(path))

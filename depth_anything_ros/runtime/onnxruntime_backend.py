@@ -9,16 +9,9 @@ from pathlib import Path
 import numpy as np
 
 from .backend import DepthBackend, DepthOutput
-from .graph_info import DEPTH_OUTPUT, HEAD_INPUT, IMAGE_INPUT, METADATA_KEY, RAW_OUTPUT, GraphInfo
+from .graph_info import DEPTH_OUTPUT, HEAD_INPUT, IMAGE_INPUT, RAW_OUTPUT, info_from_metadata
 
 INSTALL_HINT = "install it with: pip install 'depth_anything_ros[cpu]' (or onnxruntime-gpu)"
-
-
-def read_graph_info(path: str | Path) -> GraphInfo:
-    """The GraphInfo stored in a fused ONNX graph's metadata."""
-    ort = _import_onnxruntime()
-    meta = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).get_modelmeta()
-    return _info_from_metadata(path, meta.custom_metadata_map)
 
 
 def _import_onnxruntime():
@@ -27,15 +20,6 @@ def _import_onnxruntime():
     except ImportError as error:
         raise ImportError(f"the onnxruntime backend needs onnxruntime; {INSTALL_HINT}") from error
     return onnxruntime
-
-
-def _info_from_metadata(path: str | Path, metadata: dict[str, str]) -> GraphInfo:
-    if METADATA_KEY not in metadata:
-        raise ValueError(
-            f"{path} is not a depth_anything_ros fused graph (no '{METADATA_KEY}' metadata); "
-            "create one with: depth-anything-ros export"
-        )
-    return GraphInfo.from_json(metadata[METADATA_KEY])
 
 
 class OnnxRuntimeBackend(DepthBackend):
@@ -55,7 +39,7 @@ class OnnxRuntimeBackend(DepthBackend):
             self.session = ort.InferenceSession(str(path), options, providers=list(providers))
         except Exception as error:  # onnxruntime raises its own exception types
             raise ValueError(f"onnxruntime cannot load {path}: {error}") from error
-        super().__init__(_info_from_metadata(path, self.session.get_modelmeta().custom_metadata_map))
+        super().__init__(info_from_metadata(path, self.session.get_modelmeta().custom_metadata_map))
         inputs = {i.name for i in self.session.get_inputs()}
         outputs = {o.name for o in self.session.get_outputs()}
         if inputs != {IMAGE_INPUT, HEAD_INPUT} or not {RAW_OUTPUT, DEPTH_OUTPUT} <= outputs:

@@ -1,0 +1,118 @@
+"""From a PipelineConfig and a camera resolution to a running backend: the one place that decides."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from ..config import PipelineConfig
+from ..io_utils import file_sha256
+from .backend import DepthBackend
+from .engine_cache import (
+    default_cache_dir,
+    discard_engine,
+    engine_key,
+    file_lock,
+    find_or_build_engine,
+    read_record,
+    update_record,
+)
+from .graph_info import read_graph_info
+from .selection import Platform, choose_backend, probe_platform
+
+LOG = logging.getLogger(__name__)
+
+
+def cache_dir(config: PipelineConfig) -> Path:
+    return Path(config.engine_cache_dir) if config.engine_cache_dir else default_cache_dir()
+
+
+def graph_for(config: PipelineConfig, image_hw: tuple[int, int]) -> Path:
+    """The fused graph for this resolution: ``onnx`` when it matches, else exported once from ``checkpoint``."""
+    if config.onnx:
+        info = read_graph_info(config.onnx)
+        if info.image_hw != tuple(image_hw):
+            raise ValueError(
+                f"{config.onnx} serves {info.image_height}x{info.image_width} images, the camera gives "
+                f"{image_hw[0]}x{image_hw[1]}; export a graph for it (depth-anything-ros export --image-size "
+                f"{image_hw[0]}x{image_hw[1]}) or set checkpoint so graphs are exported per resolution")
+        return Path(config.onnx)
+    if not config.checkpoint:
+        raise ValueError("set onnx (a fused graph from depth-anything-ros export) or checkpoint (a .pth file)")
+    sha = file_sha256(config.checkpoint)
+    kind = f"metric{config.max_depth:g}" if config.metric else "relative"
+    name = (f"{sha[:16]}-{config.encoder}-v{config.version}-{kind}-{image_hw[0]}x{image_hw[1]}-"
+            f"{config.input_order}-{config.input_size}.onnx")
+    path = cache_dir(config) / "graphs" / name
+    with file_lock(f"{path}.lock"):
+        if not path.is_file():
+            from ..export.onnx_export import export_onnx
+            from ..model.build import build_model
+
+            LOG.info("exporting the fused graph for %dx%d to %s", *image_hw, path)
+            model, _ = build_model(config.checkpoint, config.encoder, config.version, config.metric,
+                                   config.max_depth or None)
+            export_onnx(model, image_hw, path, config.input_order, config.input_size, sha)
+    return path
+
+
+def open_tensorrt_backend(onnx_path: Path, config: PipelineConfig, platform: Platform) -> DepthBackend:
+    """Find or build the engine, load it (rebuilding once if it will not deserialize), self-check it."""
+    from .engine_build import build_engine
+    from .self_check import self_check
+    from .tensorrt_backend import EngineLoadError, TensorRTBackend
+
+    gpu, version = platform.gpu, platform.tensorrt_version
+    assert gpu is not None and version is not None, "choose_backend only picks tensorrt with both present"
+    key = engine_key(onnx_path, config.precision, gpu, version)
+    cache = cache_dir(config)
+    timing_cache = cache / f"timing-sm{gpu.compute_capability}-trt{version}.cache"
+
+    def build() -> bytes:
+        return build_engine(onnx_path, config.precision, config.workspace_gb, timing_cache)
+
+    for attempt in (1, 2):
+        engine_path = find_or_build_engine(onnx_path, key, cache, build)
+        try:
+            backend = TensorRTBackend(engine_path, gpu.index)
+            break
+        except EngineLoadError as error:
+            if attempt == 2:
+                raise
+            LOG.warning("%s; discarding it and rebuilding", error)
+            with file_lock(f"{engine_path}.lock"):
+                discard_engine(engine_path)
+    recorded = read_record(engine_path).self_check_error
+    if recorded is None:
+        result = self_check(backend, onnx_path, config.self_check_threshold)
+        if result is not None:
+            update_record(engine_path, self_check_error=result.relative_error)
+    elif recorded > config.self_check_threshold:
+        LOG.warning("this engine's first-load self-check differed from onnxruntime by %.2e of the output range "
+                    "(threshold %.0e); consider precision fp32", recorded, config.self_check_threshold)
+    else:
+        LOG.info("engine self-check at first load: %.2e of the output range", recorded)
+    return backend
+
+
+def open_backend(config: PipelineConfig, image_hw: tuple[int, int],
+                 platform: Platform | None = None) -> DepthBackend:
+    """The backend ``config.backend`` names (or ``auto`` picks) for images of ``image_hw``; logs why."""
+    platform = platform or probe_platform(config.device_index)
+    choice = choose_backend(config.backend, platform, bool(config.checkpoint))
+    LOG.info("backend %s: %s", choice.name, choice.reason)
+    if choice.name == "torch":
+        from ..model.build import build_model
+        from .torch_backend import TorchBackend
+
+        model, sha = build_model(config.checkpoint, config.encoder, config.version, config.metric,
+                                 config.max_depth or None)
+        device = f"cuda:{config.device_index}" if platform.torch_cuda else "cpu"
+        return TorchBackend(model, image_hw, config.input_order, config.input_size, device,
+                            half=platform.torch_cuda and config.precision == "fp16", checkpoint_sha256=sha)
+    onnx_path = graph_for(config, image_hw)
+    if choice.name == "onnxruntime":
+        from .onnxruntime_backend import OnnxRuntimeBackend
+
+        return OnnxRuntimeBackend(onnx_path, choice.providers)
+    return open_tensorrt_backend(onnx_path, config, platform)

@@ -1,0 +1,144 @@
+"""The fused graph as a TensorRT 10 engine: tensor-name I/O, buffers allocated once, one CUDA stream.
+
+The node calls ``infer`` from executor threads, so every CUDA call happens with this backend's
+context pushed and popped again, under a lock (one execution context serves one frame at a time).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .backend import DepthBackend, DepthOutput
+from .engine_cache import read_record
+from .graph_info import DEPTH_OUTPUT, HEAD_INPUT, IMAGE_INPUT, RAW_OUTPUT, GraphInfo
+from .nvidia import import_cuda_driver, import_tensorrt
+
+
+class EngineLoadError(RuntimeError):
+    """The engine file cannot serve this graph: corrupt, foreign, or of other shapes."""
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """One I/O tensor of an engine, read through the tensor-name API."""
+
+    name: str
+    is_input: bool
+    shape: tuple[int, ...]
+    dtype: np.dtype
+
+
+def engine_tensors(engine, trt) -> dict[str, TensorSpec]:
+    """Every I/O tensor of a deserialized engine by name."""
+    specs = {}
+    for index in range(engine.num_io_tensors):
+        name = engine.get_tensor_name(index)
+        specs[name] = TensorSpec(name=name, is_input=engine.get_tensor_mode(name) == trt.TensorIOMode.INPUT,
+                                 shape=tuple(engine.get_tensor_shape(name)),
+                                 dtype=np.dtype(trt.nptype(engine.get_tensor_dtype(name))))
+    return specs
+
+
+def expected_tensors(info: GraphInfo) -> dict[str, TensorSpec]:
+    """The I/O every fused graph of this resolution has."""
+    height, width = info.image_hw
+    return {
+        IMAGE_INPUT: TensorSpec(IMAGE_INPUT, True, (height, width, 3), np.dtype(np.uint8)),
+        HEAD_INPUT: TensorSpec(HEAD_INPUT, True, (4,), np.dtype(np.float32)),
+        RAW_OUTPUT: TensorSpec(RAW_OUTPUT, False, (height, width), np.dtype(np.float32)),
+        DEPTH_OUTPUT: TensorSpec(DEPTH_OUTPUT, False, (height, width), np.dtype(np.float32)),
+    }
+
+
+def check_engine_tensors(found: dict[str, TensorSpec], info: GraphInfo, source: str | Path) -> None:
+    """EngineLoadError naming every tensor that differs from the fused graph's I/O."""
+    expected = expected_tensors(info)
+    problems = [f"missing {name}" for name in expected if name not in found]
+    problems += [f"unexpected tensor {name}" for name in found if name not in expected]
+    for name, want in expected.items():
+        have = found.get(name)
+        if have is not None and have != want:
+            problems.append(f"{name}: expected {'input' if want.is_input else 'output'} {want.shape} {want.dtype}, "
+                            f"found {'input' if have.is_input else 'output'} {have.shape} {have.dtype}")
+    if problems:
+        raise EngineLoadError(f"{source} does not match its fused graph: " + "; ".join(problems))
+
+
+class TensorRTBackend(DepthBackend):
+    """One deserialized engine and execution context on one GPU."""
+
+    name = "tensorrt"
+
+    def __init__(self, engine_path: str | Path, device_index: int = 0) -> None:
+        engine_path = Path(engine_path)
+        record = read_record(engine_path)
+        super().__init__(record.graph)
+        self.engine_path = engine_path
+        trt = import_tensorrt()
+        cuda = import_cuda_driver()
+        self._cuda = cuda
+        self._lock = threading.Lock()
+        self._context = cuda.Device(device_index).retain_primary_context()
+        self._device_buffers: dict[str, object] = {}
+        try:
+            with self._pushed():
+                logger = trt.Logger(trt.Logger.WARNING)
+                self._runtime = trt.Runtime(logger)
+                self._engine = self._runtime.deserialize_cuda_engine(engine_path.read_bytes())
+                if self._engine is None:
+                    raise EngineLoadError(f"TensorRT {trt.__version__} cannot deserialize {engine_path}: corrupt, or "
+                                          "built by another TensorRT version or for another GPU")
+                self.tensors = engine_tensors(self._engine, trt)
+                check_engine_tensors(self.tensors, self.info, engine_path)
+                self._execution = self._engine.create_execution_context()
+                self._stream = cuda.Stream()
+                self._host = {n: cuda.pagelocked_empty(s.shape, s.dtype) for n, s in self.tensors.items()}
+                for name, spec in self.tensors.items():
+                    self._device_buffers[name] = cuda.mem_alloc(self._host[name].nbytes)
+                    if spec.is_input:
+                        self._execution.set_input_shape(name, spec.shape)
+                    self._execution.set_tensor_address(name, int(self._device_buffers[name]))
+        except BaseException:
+            self.close()
+            raise
+
+    @contextlib.contextmanager
+    def _pushed(self) -> Iterator[None]:
+        self._context.push()
+        try:
+            yield
+        finally:
+            self._cuda.Context.pop()
+
+    def _run(self, image: np.ndarray, head: np.ndarray) -> DepthOutput:
+        cuda = self._cuda
+        with self._lock, self._pushed():
+            np.copyto(self._host[IMAGE_INPUT], image)
+            np.copyto(self._host[HEAD_INPUT], head)
+            for name in (IMAGE_INPUT, HEAD_INPUT):
+                cuda.memcpy_htod_async(self._device_buffers[name], self._host[name], self._stream)
+            if not self._execution.execute_async_v3(self._stream.handle):
+                raise RuntimeError(f"TensorRT execution failed for {self.engine_path}")
+            for name in (RAW_OUTPUT, DEPTH_OUTPUT):
+                cuda.memcpy_dtoh_async(self._host[name], self._device_buffers[name], self._stream)
+            self._stream.synchronize()
+            return DepthOutput(raw=self._host[RAW_OUTPUT].copy(), depth=self._host[DEPTH_OUTPUT].copy())
+
+    def close(self) -> None:
+        """Free device memory and TensorRT objects inside the context, then release the context."""
+        if not hasattr(self, "_context"):
+            return
+        with self._lock, self._pushed():
+            for buffer in self._device_buffers.values():
+                buffer.free()
+            self._device_buffers.clear()
+            for name in ("_execution", "_engine", "_runtime", "_stream"):
+                self.__dict__.pop(name, None)
+        self._context.detach()
+        del self._context
