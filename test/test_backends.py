@@ -73,3 +73,23 @@ def test_graph_info_round_trip_and_bad_json():
     assert info.default_head() == MetricHead()
     with pytest.raises(ValueError, match="not a depth_anything_ros GraphInfo"):
         GraphInfo.from_json('{"foo": 1}')
+
+
+def _cuda_available() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not _cuda_available(), reason="no CUDA GPU here")
+def test_torch_backend_on_cuda_matches_cpu_in_fp32_and_fp16(tiny_metric):  # pragma: no cover - needs a GPU
+    image = np.random.default_rng(3).integers(0, 256, (40, 56, 3), dtype=np.uint8)
+    with TorchBackend(tiny_metric, (40, 56), device="cpu") as cpu:
+        expected = cpu.infer(image).raw
+    with TorchBackend(tiny_metric, (40, 56), device="cuda") as gpu:
+        assert gpu.device.type == "cuda"
+        np.testing.assert_allclose(gpu.infer(image).raw, expected, rtol=1e-3, atol=1e-4)
+    with TorchBackend(tiny_metric, (40, 56), device="cuda", half=True) as half:
+        error = np.abs(half.infer(image).raw - expected).max() / np.ptp(expected)
+    assert error < 2e-2

@@ -1,0 +1,1 @@
+"""Stand-in for pycuda (only ``pycuda.driver`` is used)."""

@@ -1,0 +1,313 @@
+"""A CPU stand-in for the TensorRT 10 Python API surface this package uses, with the same names.
+
+The "engine" it serializes is the ONNX graph itself (behind a magic header); executing it runs
+onnxruntime on the buffers at the tensor addresses set through the tensor-name API, reading and
+writing the fake pycuda device memory. An fp16 engine rounds its outputs through float16, so the
+self-check sees realistic drift. Class attributes let tests switch on failures.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+
+import numpy as np
+import onnx
+
+__version__ = "10.3.0"
+MAGIC = b"FAKETRT1"
+
+
+class Logger:
+    WARNING = 2
+    INFO = 3
+
+    def __init__(self, severity: int = WARNING) -> None:
+        self.severity = severity
+
+
+class DataType(enum.Enum):
+    FLOAT = np.float32
+    HALF = np.float16
+    UINT8 = np.uint8
+    INT64 = np.int64
+    INT32 = np.int32
+    BOOL = np.bool_
+
+
+float32, float16, uint8, int64, int32 = DataType.FLOAT, DataType.HALF, DataType.UINT8, DataType.INT64, DataType.INT32
+_FROM_ONNX = {onnx.TensorProto.FLOAT: float32, onnx.TensorProto.UINT8: uint8, onnx.TensorProto.INT64: int64,
+              onnx.TensorProto.INT32: int32, onnx.TensorProto.BOOL: DataType.BOOL}
+
+
+def nptype(dtype: DataType) -> type:
+    return dtype.value
+
+
+class LayerType(enum.Enum):
+    NORMALIZATION = "normalization"
+    ELEMENTWISE = "elementwise"
+    SHAPE = "shape"
+    OTHER = "other"
+
+
+class TensorIOMode(enum.Enum):
+    NONE = 0
+    INPUT = 1
+    OUTPUT = 2
+
+
+class MemoryPoolType(enum.Enum):
+    WORKSPACE = 0
+
+
+class BuilderFlag(enum.Enum):
+    FP16 = 0
+    OBEY_PRECISION_CONSTRAINTS = 1
+
+
+class IProgressMonitor:
+    def __init__(self) -> None:
+        pass
+
+
+class ITensor:
+    def __init__(self, dtype: DataType) -> None:
+        self.dtype = dtype
+
+
+class ILayer:
+    def __init__(self, name: str, layer_type: LayerType, outputs: list[ITensor]) -> None:
+        self.name, self.type, self._outputs = name, layer_type, outputs
+        self.precision = float32
+        self.output_types: dict[int, DataType] = {}
+
+    @property
+    def num_outputs(self) -> int:
+        return len(self._outputs)
+
+    def get_output(self, index: int) -> ITensor:
+        return self._outputs[index]
+
+    def set_output_type(self, index: int, dtype: DataType) -> None:
+        self.output_types[index] = dtype
+
+
+class INetworkDefinition:
+    def __init__(self) -> None:
+        self.layers: list[ILayer] = []
+        self.onnx_bytes = b""
+
+    @property
+    def num_layers(self) -> int:
+        return len(self.layers)
+
+    def get_layer(self, index: int) -> ILayer:
+        return self.layers[index]
+
+
+class ErrorCode(enum.Enum):
+    SUCCESS = 0
+    UNSUPPORTED_NODE = 8
+
+
+class ParserError:
+    def __init__(self, node: int, name: str, operator: str, desc: str) -> None:
+        self._node, self._name, self._operator, self._desc = node, name, operator, desc
+
+    def code(self) -> ErrorCode:
+        return ErrorCode.UNSUPPORTED_NODE
+
+    def desc(self) -> str:
+        return self._desc
+
+    def node(self) -> int:
+        return self._node
+
+    def node_name(self) -> str:
+        return self._name
+
+    def node_operator(self) -> str:
+        return self._operator
+
+
+class OnnxParser:
+    unsupported_ops: frozenset[str] = frozenset()
+
+    def __init__(self, network: INetworkDefinition, logger: Logger) -> None:
+        self.network = network
+        self.errors: list[ParserError] = []
+
+    @property
+    def num_errors(self) -> int:
+        return len(self.errors)
+
+    def get_error(self, index: int) -> ParserError:
+        return self.errors[index]
+
+    def parse_from_file(self, path: str) -> bool:
+        with open(path, "rb") as stream:
+            data = stream.read()
+        model = onnx.load_from_string(data)
+        types = {v.name: v.type.tensor_type.elem_type for v in
+                 [*model.graph.input, *model.graph.output, *onnx.shape_inference.infer_shapes(model).graph.value_info]}
+        types.update({t.name: t.data_type for t in model.graph.initializer})
+        for index, node in enumerate(model.graph.node):
+            if node.op_type in self.unsupported_ops:
+                self.errors.append(ParserError(index, node.name, node.op_type,
+                                               f"No importer registered for op: {node.op_type}"))
+                continue
+            elementwise = LayerType.ELEMENTWISE if node.op_type in ("Add", "Mul", "Div", "Sub") else LayerType.OTHER
+            layer_type = {"LayerNormalization": LayerType.NORMALIZATION, "Shape": LayerType.SHAPE}.get(
+                node.op_type, elementwise)
+            outputs = [ITensor(_FROM_ONNX.get(types.get(n, onnx.TensorProto.FLOAT), float32)) for n in node.output]
+            self.network.layers.append(ILayer(node.name, layer_type, outputs))
+        self.network.onnx_bytes = data
+        return not self.errors
+
+
+class ITimingCache:
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def serialize(self) -> bytes:
+        return self.data + b"+timing"
+
+
+class IBuilderConfig:
+    def __init__(self) -> None:
+        self.flags: set[BuilderFlag] = set()
+        self.pool_limits: dict[MemoryPoolType, int] = {}
+        self.timing_cache: ITimingCache | None = None
+        self.progress_monitor: IProgressMonitor | None = None
+
+    def set_memory_pool_limit(self, pool: MemoryPoolType, size: int) -> None:
+        self.pool_limits[pool] = size
+
+    def set_flag(self, flag: BuilderFlag) -> None:
+        self.flags.add(flag)
+
+    def get_flag(self, flag: BuilderFlag) -> bool:
+        return flag in self.flags
+
+    def create_timing_cache(self, data: bytes) -> ITimingCache:
+        return ITimingCache(bytes(data))
+
+    def set_timing_cache(self, cache: ITimingCache, ignore_mismatch: bool) -> bool:
+        self.timing_cache = cache
+        return True
+
+    def get_timing_cache(self) -> ITimingCache | None:
+        return self.timing_cache
+
+
+class Builder:
+    platform_has_fast_fp16 = True
+    fail_build = False
+    last_network: INetworkDefinition | None = None
+    last_config: IBuilderConfig | None = None
+
+    def __init__(self, logger: Logger) -> None:
+        self.logger = logger
+
+    def create_network(self, flags: int = 0) -> INetworkDefinition:
+        return INetworkDefinition()
+
+    def create_builder_config(self) -> IBuilderConfig:
+        return IBuilderConfig()
+
+    def build_serialized_network(self, network: INetworkDefinition, config: IBuilderConfig) -> bytes | None:
+        Builder.last_network, Builder.last_config = network, config
+        monitor = config.progress_monitor
+        if monitor is not None:
+            monitor.phase_start("Building engine", None, 2)
+            monitor.phase_start("Tactic selection", "Building engine", 3)
+            for step in range(3):
+                monitor.step_complete("Tactic selection", step)
+            monitor.phase_finish("Tactic selection")
+            monitor.step_complete("Building engine", 0)
+            monitor.phase_finish("Building engine")
+        if self.fail_build:
+            return None
+        header = json.dumps({"fp16": BuilderFlag.FP16 in config.flags, "version": __version__}).encode()
+        return MAGIC + len(header).to_bytes(4, "little") + header + network.onnx_bytes
+
+
+class IExecutionContext:
+    def __init__(self, engine: ICudaEngine) -> None:
+        self.engine = engine
+        self.addresses: dict[str, int] = {}
+        self.input_shapes: dict[str, tuple[int, ...]] = {}
+
+    def set_input_shape(self, name: str, shape) -> bool:
+        self.input_shapes[name] = tuple(shape)
+        return tuple(shape) == self.engine.get_tensor_shape(name)
+
+    def set_tensor_address(self, name: str, address: int) -> bool:
+        self.addresses[name] = address
+        return True
+
+    def execute_async_v3(self, stream_handle: int) -> bool:
+        from pycuda import driver
+
+        driver._require_context()
+        feeds = {}
+        for name, (mode, shape, dtype) in self.engine.tensors.items():
+            if mode == TensorIOMode.INPUT:
+                feeds[name] = np.frombuffer(driver.memory[self.addresses[name]], nptype(dtype)).reshape(shape)
+        names = [n for n, (mode, _, _) in self.engine.tensors.items() if mode == TensorIOMode.OUTPUT]
+        for name, value in zip(names, self.engine.session.run(names, feeds), strict=True):
+            if self.engine.fp16:
+                value = value.astype(np.float16).astype(np.float32)
+            driver.memory[self.addresses[name]][:] = value.tobytes()
+        return True
+
+
+class ICudaEngine:
+    def __init__(self, header: dict, onnx_bytes: bytes) -> None:
+        import onnxruntime
+
+        self.fp16 = header["fp16"]
+        self.session = onnxruntime.InferenceSession(onnx_bytes, providers=["CPUExecutionProvider"])
+        model = onnx.load_from_string(onnx_bytes)
+        self.tensors = {}
+        for mode, values in ((TensorIOMode.INPUT, model.graph.input), (TensorIOMode.OUTPUT, model.graph.output)):
+            for value in values:
+                shape = tuple(d.dim_value for d in value.type.tensor_type.shape.dim)
+                self.tensors[value.name] = (mode, shape, _FROM_ONNX[value.type.tensor_type.elem_type])
+
+    @property
+    def num_io_tensors(self) -> int:
+        return len(self.tensors)
+
+    def get_tensor_name(self, index: int) -> str:
+        return list(self.tensors)[index]
+
+    def get_tensor_mode(self, name: str) -> TensorIOMode:
+        return self.tensors[name][0]
+
+    def get_tensor_shape(self, name: str) -> tuple[int, ...]:
+        return self.tensors[name][1]
+
+    def get_tensor_dtype(self, name: str) -> DataType:
+        return self.tensors[name][2]
+
+    def create_execution_context(self) -> IExecutionContext:
+        return IExecutionContext(self)
+
+
+class Runtime:
+    def __init__(self, logger: Logger) -> None:
+        self.logger = logger
+
+    def deserialize_cuda_engine(self, data: bytes) -> ICudaEngine | None:
+        from pycuda import driver
+
+        driver._require_context()
+        if not data.startswith(MAGIC):
+            return None
+        size = int.from_bytes(data[8:12], "little")
+        header = json.loads(data[12:12 + size])
+        if header["version"] != __version__:
+            return None
+        return ICudaEngine(header, data[12 + size:])

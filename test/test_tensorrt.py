@@ -1,0 +1,260 @@
+"""The TensorRT path against the TensorRT 10 / pycuda stand-ins (test/fakes) and, where present, the real ones.
+
+The stand-ins keep the real names and signatures; the "engine" runs the ONNX graph on onnxruntime
+through buffers at the addresses set with the tensor-name API, so buffer handling is really exercised.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+from trt_fakes import install_fakes
+
+from depth_anything_ros.cli import main
+from depth_anything_ros.config import PipelineConfig
+from depth_anything_ros.export.onnx_export import export_onnx
+from depth_anything_ros.runtime.engine_build import EngineBuildError, build_engine
+from depth_anything_ros.runtime.engine_cache import (
+    engine_key,
+    find_or_build_engine,
+    read_record,
+    save_engine,
+    update_record,
+)
+from depth_anything_ros.runtime.factory import open_backend
+from depth_anything_ros.runtime.nvidia import BackendUnavailableError, import_tensorrt, probe_gpu
+from depth_anything_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend
+from depth_anything_ros.runtime.selection import Platform
+from depth_anything_ros.runtime.tensorrt_backend import EngineLoadError, TensorRTBackend
+
+HW = (28, 42)
+
+
+@pytest.fixture
+def fakes(monkeypatch):
+    return install_fakes(monkeypatch)
+
+
+@pytest.fixture
+def graph(tmp_path, tiny_metric) -> Path:
+    path = tmp_path / "tiny.onnx"
+    export_onnx(tiny_metric, HW, path, input_size=56)
+    return path
+
+
+def _engine(tmp_path: Path, graph: Path, precision: str = "fp32") -> Path:
+    trt = import_tensorrt()
+    key = engine_key(graph, precision, probe_gpu(), trt.__version__)
+    return find_or_build_engine(graph, key, tmp_path / "cache", lambda: build_engine(graph, precision))
+
+
+def _image(seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (*HW, 3), dtype=np.uint8)
+
+
+def _trt_platform(trt, driver) -> Platform:
+    return Platform(tensorrt_version=trt.__version__, tensorrt_problem="", gpu=probe_gpu(),
+                    onnxruntime_providers=("CPUExecutionProvider",), torch=True)
+
+
+def test_fp16_build_pins_layernorm_and_pre_post_layers_to_fp32(fakes, graph, tmp_path):
+    trt, _ = fakes
+    lines: list[str] = []
+    timing = tmp_path / "timing.cache"
+    engine = build_engine(graph, "fp16", workspace_gb=1.5, timing_cache=timing, report=lines.append)
+    config, network = trt.Builder.last_config, trt.Builder.last_network
+    assert engine.startswith(trt.MAGIC)
+    assert config.flags == {trt.BuilderFlag.FP16, trt.BuilderFlag.OBEY_PRECISION_CONSTRAINTS}
+    assert config.pool_limits[trt.MemoryPoolType.WORKSPACE] == int(1.5 * (1 << 30))
+    pinned = [layer for layer in network.layers if layer.precision == trt.float32 and layer.output_types]
+    norms = [layer for layer in network.layers if layer.type == trt.LayerType.NORMALIZATION]
+    assert len(norms) >= 12 and all(layer in pinned for layer in norms)  # every ViT LayerNorm
+    assert any(layer.name.startswith("/postprocess") for layer in pinned)
+    assert all(layer.name.startswith(("/preprocess", "/postprocess")) or layer in norms for layer in pinned)
+    assert not any(layer.type == trt.LayerType.SHAPE for layer in pinned)  # int64 shape layers untouched
+    assert f"FP16 build; {len(pinned)} normalisation and pre/post layers kept in FP32" in lines
+    assert any("Building engine (2 steps)" in line for line in lines)
+    assert any(line.startswith("engine built in") for line in lines)
+    assert timing.read_bytes() == b"+timing"  # written after the build
+    build_engine(graph, "fp16", timing_cache=timing, report=lines.append)
+    assert timing.read_bytes() == b"+timing+timing"  # read back, extended, rewritten
+
+
+def test_fp32_and_no_fast_fp16_builds(fakes, graph, monkeypatch):
+    trt, _ = fakes
+    build_engine(graph, "fp32", report=lambda _: None)
+    assert trt.Builder.last_config.flags == set()
+    monkeypatch.setattr(trt.Builder, "platform_has_fast_fp16", False)
+    lines: list[str] = []
+    build_engine(graph, "fp16", report=lines.append)
+    assert trt.Builder.last_config.flags == set() and "this GPU has no fast FP16; building FP32" in lines
+
+
+def test_parser_errors_name_every_node(fakes, graph, monkeypatch):
+    trt, _ = fakes
+    monkeypatch.setattr(trt.OnnxParser, "unsupported_ops", frozenset({"LayerNormalization"}))
+    with pytest.raises(EngineBuildError) as error:
+        build_engine(graph, "fp16", report=lambda _: None)
+    message = str(error.value)
+    assert "TensorRT 10.3.0 cannot parse" in message
+    assert "'/model/pretrained/blocks.0/norm1/LayerNormalization' (LayerNormalization)" in message
+    assert message.count("No importer registered for op: LayerNormalization") >= 25  # 24 blocks' norms + final
+
+
+def test_failed_build_and_bad_arguments(fakes, graph, monkeypatch, tmp_path):
+    trt, _ = fakes
+    monkeypatch.setattr(trt.Builder, "fail_build", True)
+    with pytest.raises(EngineBuildError, match="failed to build"):
+        build_engine(graph, "fp16", report=lambda _: None)
+    with pytest.raises(ValueError, match="precision must be one of"):
+        build_engine(graph, "int8")
+    with pytest.raises(FileNotFoundError):
+        build_engine(tmp_path / "missing.onnx", "fp32")
+
+
+def test_runtime_matches_onnxruntime_and_tears_down(fakes, graph, tmp_path):
+    _, driver = fakes
+    engine = _engine(tmp_path, graph)
+    image = _image()
+    with OnnxRuntimeBackend(graph) as reference:
+        expected = reference.infer(image)
+    backend = TensorRTBackend(engine)
+    assert backend.info == read_record(engine).graph and backend.name == "tensorrt"
+    allocated = set(driver.memory)
+    results: list = []
+    worker = threading.Thread(target=lambda: results.append(backend.infer(image)))  # an executor thread
+    worker.start()
+    worker.join()
+    np.testing.assert_array_equal(results[0].raw, expected.raw)
+    np.testing.assert_array_equal(results[0].depth, expected.depth)
+    other = backend.infer(_image(1))
+    assert not np.array_equal(other.raw, results[0].raw)  # outputs are copies, not the reused host buffers
+    assert driver._stack() == []  # every push popped
+    backend.close()
+    assert allocated <= set(driver.freed) and not set(driver.memory) & allocated
+    backend.close()  # idempotent
+
+
+def test_corrupt_or_mismatched_engines_are_refused(fakes, graph, tmp_path, tiny_metric):
+    trt, _ = fakes
+    engine = _engine(tmp_path, graph)
+    engine.write_bytes(b"\x00" * 64)
+    with pytest.raises(EngineLoadError, match="cannot deserialize"):
+        TensorRTBackend(engine)
+
+    other = tmp_path / "other.onnx"
+    export_onnx(tiny_metric, (30, 42), other, input_size=56)
+    key = engine_key(graph, "fp32", probe_gpu(), trt.__version__)
+    save_engine(engine, build_engine(other, "fp32", report=lambda _: None), graph, key, 1.0)
+    with pytest.raises(EngineLoadError, match=r"image: expected input \(28, 42, 3\) uint8, found input \(30, 42, 3\)"):
+        TensorRTBackend(engine)
+
+    engine.with_suffix(".engine.json").unlink()
+    with pytest.raises(ValueError, match="never trusted"):
+        TensorRTBackend(engine)
+
+
+def test_open_backend_builds_checks_and_reuses(fakes, graph, tmp_path, caplog, monkeypatch):
+    trt, driver = fakes
+    config = PipelineConfig(onnx=str(graph), backend="tensorrt", precision="fp16", metric=True, max_depth=20.0,
+                            engine_cache_dir=str(tmp_path / "cache"))
+    caplog.set_level(logging.INFO)
+    with open_backend(config, HW, _trt_platform(trt, driver)) as backend:
+        assert isinstance(backend, TensorRTBackend)
+        engine = backend.engine_path
+    assert "backend tensorrt: requested; TensorRT 10.3.0 on GPU 0 'Fake Orin' (compute capability 8.7)" in caplog.text
+    recorded = read_record(engine).self_check_error
+    assert recorded is not None and 0 < recorded < 0.02  # float16 outputs: small, measured drift
+    assert "self-check: tensorrt vs onnxruntime" in caplog.text
+
+    builds = []
+    monkeypatch.setattr(trt.Builder, "build_serialized_network",
+                        lambda self, n, c: builds.append(1))  # must not be called: cache hit
+    caplog.clear()
+    with open_backend(config, HW, _trt_platform(trt, driver)):
+        pass
+    assert not builds and "engine cache hit" in caplog.text and "self-check at first load" in caplog.text
+
+
+def test_an_engine_that_will_not_deserialize_is_rebuilt_once(fakes, graph, tmp_path, caplog):
+    trt, driver = fakes
+    config = PipelineConfig(onnx=str(graph), backend="tensorrt", precision="fp32",
+                            engine_cache_dir=str(tmp_path / "cache"))
+    with open_backend(config, HW, _trt_platform(trt, driver)) as backend:
+        engine = backend.engine_path
+    data = engine.read_bytes().replace(b'"10.3.0"', b'"10.0.1"')  # as if from another TensorRT
+    engine.write_bytes(data)
+    update_record(engine, engine_sha256=__import__("hashlib").sha256(data).hexdigest(), engine_bytes=len(data))
+    with open_backend(config, HW, _trt_platform(trt, driver)) as backend:
+        np.testing.assert_array_equal(backend.infer(_image()).raw, OnnxRuntimeBackend(graph).infer(_image()).raw)
+    assert "discarding it and rebuilding" in caplog.text
+
+
+def test_self_check_warns_above_the_threshold(fakes, graph, tmp_path, caplog):
+    trt, driver = fakes
+    config = PipelineConfig(onnx=str(graph), backend="tensorrt", precision="fp16", self_check_threshold=1e-9,
+                            engine_cache_dir=str(tmp_path / "cache"))
+    with open_backend(config, HW, _trt_platform(trt, driver)):
+        pass
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert any("ABOVE the threshold" in r.getMessage() and "precision fp32" in r.getMessage() for r in warnings)
+
+
+def test_graph_of_another_resolution_is_refused(graph):
+    config = PipelineConfig(onnx=str(graph), backend="onnxruntime")
+    with pytest.raises(ValueError, match="serves 28x42 images, the camera gives 480x640"):
+        open_backend(config, (480, 640), Platform(onnxruntime_providers=("CPUExecutionProvider",)))
+
+
+def test_missing_tensorrt_and_pycuda_are_named(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "tensorrt", None)
+    monkeypatch.setitem(sys.modules, "pycuda", None)
+    monkeypatch.setitem(sys.modules, "pycuda.driver", None)
+    with pytest.raises(BackendUnavailableError, match="python3-libnvinfer"):
+        import_tensorrt()
+    with pytest.raises(BackendUnavailableError, match="pip install pycuda"):
+        probe_gpu()
+
+
+def test_tensorrt_of_another_major_version_is_refused(fakes, monkeypatch):
+    trt, _ = fakes
+    monkeypatch.setattr(trt, "__version__", "8.6.1")
+    with pytest.raises(BackendUnavailableError, match=r"TensorRT 8\.6\.1 found.*TensorRT 10 API"):
+        import_tensorrt()
+
+
+def test_cli_build_engine_writes_engine_and_record(fakes, graph, tmp_path, capsys):
+    out = tmp_path / "model.engine"
+    assert main(["build-engine", "--onnx", str(graph), "--precision", "fp16", "--output", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "TensorRT: Building engine (2 steps)" in printed
+    assert f"wrote {out} and model.engine.json: fp16, TensorRT 10.3.0, GPU 0 'Fake Orin'" in printed
+    assert read_record(out).key.precision == "fp16" and read_record(out).graph.image_hw == HW
+
+
+def test_cli_build_engine_without_tensorrt_says_how_to_install(graph, tmp_path, capsys, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "tensorrt", None)
+    assert main(["build-engine", "--onnx", str(graph), "--output", str(tmp_path / "m.engine")]) == 1
+    assert "TensorRT is not installed" in capsys.readouterr().err
+    assert not (tmp_path / "m.engine").exists()
+
+
+@pytest.mark.tensorrt
+@pytest.mark.gpu
+@pytest.mark.skipif(importlib.util.find_spec("tensorrt") is None, reason="TensorRT is not installed here")
+def test_real_tensorrt_engine_matches_onnxruntime(tmp_path, graph):  # pragma: no cover - needs TensorRT + GPU
+    config = PipelineConfig(onnx=str(graph), backend="tensorrt", precision="fp32", metric=True, max_depth=20.0,
+                            engine_cache_dir=str(tmp_path / "cache"))
+    image = _image()
+    with open_backend(config, HW) as backend, OnnxRuntimeBackend(graph) as reference:
+        ours, theirs = backend.infer(image), reference.infer(image)
+    np.testing.assert_allclose(ours.raw, theirs.raw, rtol=1e-3, atol=1e-4)
