@@ -40,6 +40,19 @@ class PipelineConfig:
     workspace_gb: float = 2.0
     self_check_threshold: float = 0.02
     device_index: int = 0
+    calibration_file: str = ""
+    output_downscale: int = 1
+    rectified: bool = True
+    publish_cloud: bool = True
+    cloud_organized: bool = True
+    cloud_stride: int = 1
+    cloud_min_depth: float = 0.0
+    cloud_max_depth: float = math.inf
+    cloud_colour: bool = False
+    use_compressed: bool = False
+    sync: str = "exact"
+    sync_slop: float = 0.02
+    max_age: float = 0.5
 
     def __post_init__(self) -> None:
         if self.encoder not in ("vits", "vitb", "vitl", "vitg"):
@@ -62,6 +75,19 @@ class PipelineConfig:
             raise ValueError(f"self_check_threshold must be positive, got {self.self_check_threshold}")
         if self.device_index < 0:
             raise ValueError(f"device_index must be >= 0, got {self.device_index}")
+        if self.output_downscale < 1:
+            raise ValueError(f"output_downscale must be >= 1, got {self.output_downscale}")
+        if self.cloud_stride < 1:
+            raise ValueError(f"cloud_stride must be >= 1, got {self.cloud_stride}")
+        if not 0 <= self.cloud_min_depth < self.cloud_max_depth:
+            raise ValueError(f"need 0 <= cloud_min_depth < cloud_max_depth, got {self.cloud_min_depth}, "
+                             f"{self.cloud_max_depth}")
+        if self.sync not in ("exact", "approximate"):
+            raise ValueError(f"sync must be exact or approximate, got {self.sync!r}")
+        if not 0 <= self.sync_slop <= 1:
+            raise ValueError(f"sync_slop must be within [0, 1] s, got {self.sync_slop}")
+        if not self.max_age > 0:
+            raise ValueError(f"max_age must be positive, got {self.max_age}")
         if not 0 <= self.min_depth < self.max_range:
             raise ValueError(f"need 0 <= min_depth < max_range, got {self.min_depth}, {self.max_range}")
 

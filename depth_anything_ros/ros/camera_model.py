@@ -94,21 +94,12 @@ class CameraModel:
             normalized = cv2.fisheye.undistortPoints(pixels, self.k, coeffs)
         else:
             criteria = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 20, 1e-9)
-            normalized = cv2.undistortPointsIter(pixels, self.k, self.d, None, None, criteria)
+            if hasattr(cv2, "undistortPointsIter"):  # OpenCV 4 names the overload with criteria
+                normalized = cv2.undistortPointsIter(pixels, self.k, self.d, None, None, criteria)
+            else:
+                normalized = cv2.undistortPoints(pixels, self.k, self.d, R=None, P=None, criteria=criteria)
         rays = normalized.reshape(self.height, self.width, 2).astype(np.float32)
         return rays[..., 0], rays[..., 1]
 
     def rays(self, rectified: bool) -> tuple[np.ndarray, np.ndarray]:
         return self.rectified_rays if rectified else self.raw_rays
-
-    def fill_msg(self, msg) -> None:
-        """Write this model into a CameraInfo message (binning and ROI cleared: they are folded in)."""
-        msg.width, msg.height = self.width, self.height
-        msg.k = self.k.ravel().astype(np.float64)
-        msg.p = self.p.ravel().astype(np.float64)
-        msg.d = self.d.astype(np.float64)
-        msg.r = self.r.ravel().astype(np.float64)
-        msg.distortion_model = self.distortion_model
-        msg.binning_x = msg.binning_y = 0
-        msg.roi.x_offset = msg.roi.y_offset = msg.roi.height = msg.roi.width = 0
-        msg.roi.do_rectify = False

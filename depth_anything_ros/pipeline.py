@@ -1,0 +1,128 @@
+"""One frame from camera image to depth, camera model and cloud: shared by the node and bag replay.
+
+No ROS here: BGR arrays and CameraModels in, arrays and CloudPayloads out. The backend is opened
+lazily for the image's resolution (and reopened when it changes); the head comes from the
+calibration, so a new calibration needs no new graph or engine.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .calibration import Calibration, load_calibration
+from .config import PipelineConfig
+from .metric import MetricHead
+from .ros.camera_model import CameraModel
+from .ros.image_decoding import InputError
+from .ros.point_cloud import CloudOptions, CloudPayload, build_cloud
+from .runtime.backend import DepthBackend
+
+LOG = logging.getLogger(__name__)
+CALIBRATE_HINT = ("relative checkpoint without a calibration: publishing depth/relative only (inverse depth up to "
+                  "scale and shift). For metres, run `depth-anything-ros calibrate` on a bag with LiDAR and set "
+                  "calibration_file, or use a metric checkpoint")
+
+
+@dataclass
+class FrameResult:
+    """Outputs of one frame at the published resolution."""
+
+    metric: bool
+    depth: np.ndarray | None  # metres, REP 117 values (metric, or relative with a calibration)
+    relative: np.ndarray | None  # raw inverse depth (relative without a calibration)
+    camera: CameraModel | None
+    cloud: CloudPayload | None
+    image: np.ndarray  # BGR at the published resolution (cloud colour, previews)
+    inference_s: float
+
+
+class DepthPipeline:
+    """Image -> depth/relative, camera model, cloud; owns the backend and the metric head."""
+
+    def __init__(self, config: PipelineConfig, open_backend: Callable[[tuple[int, int]], DepthBackend]) -> None:
+        self.config = config
+        self._open_backend = open_backend
+        self.backend: DepthBackend | None = None
+        self.calibration: Calibration | None = None
+        if config.calibration_file:
+            self.load_calibration(config.calibration_file)
+        self.cloud_options = CloudOptions(organized=config.cloud_organized, stride=config.cloud_stride,
+                                          min_depth=config.cloud_min_depth, max_depth=config.cloud_max_depth,
+                                          colour=config.cloud_colour, rectified=config.rectified)
+        self._warned_relative = False
+
+    def load_calibration(self, path: str | Path) -> Calibration:
+        """Swap the metric head; checked against the running graph when there is one."""
+        calibration = load_calibration(path)
+        if self.backend is not None:
+            self._check_calibration(calibration, self.backend)
+        self.calibration = calibration
+        LOG.info("calibration %s: %s head scale %.6g shift %.6g", path, calibration.model_kind, calibration.scale,
+                 calibration.shift)
+        return calibration
+
+    @staticmethod
+    def _check_calibration(calibration: Calibration, backend: DepthBackend) -> None:
+        warning = calibration.check_applies_to(backend.info.kind, backend.info.checkpoint_sha256)
+        if warning:
+            LOG.warning("%s", warning)
+
+    def _backend_for(self, image_hw: tuple[int, int]) -> DepthBackend:
+        if self.backend is not None and self.backend.info.image_hw != image_hw:
+            LOG.warning("image resolution changed from %dx%d to %dx%d; switching graphs",
+                        *self.backend.info.image_hw[::-1], *image_hw[::-1])
+            self.backend.close()
+            self.backend = None
+        if self.backend is None:
+            self.backend = self._open_backend(image_hw)
+            if self.calibration is not None:
+                self._check_calibration(self.calibration, self.backend)
+        return self.backend
+
+    @property
+    def metric(self) -> bool:
+        kind = self.backend.info.kind if self.backend else ("metric" if self.config.metric else "relative")
+        return kind == "metric" or self.calibration is not None
+
+    def head(self, backend: DepthBackend) -> MetricHead:
+        if self.calibration is not None:
+            return self.calibration.head(self.config.min_depth, self.config.max_range)
+        default = backend.info.default_head()
+        max_depth = min(default.max_depth, self.config.max_range)
+        return MetricHead(default.scale, default.shift, self.config.min_depth, max_depth)
+
+    def process(self, bgr: np.ndarray, camera: CameraModel | None) -> FrameResult:
+        """Depth for one BGR frame; ``camera`` (from camera_info) is needed for the cloud."""
+        image_hw = bgr.shape[:2]
+        if camera is not None and (camera.height, camera.width) != image_hw:
+            raise InputError("camera_info", f"camera_info is {camera.width}x{camera.height}, the image "
+                                            f"{image_hw[1]}x{image_hw[0]}")
+        backend = self._backend_for(image_hw)
+        image = bgr[..., ::-1] if backend.info.input_order == "rgb" else bgr
+        started = time.monotonic()
+        output = backend.infer(np.ascontiguousarray(image), self.head(backend))
+        inference_s = time.monotonic() - started
+        f = self.config.output_downscale
+        metric = self.metric
+        if not metric and not self._warned_relative:
+            LOG.warning("%s", CALIBRATE_HINT)
+            self._warned_relative = True
+        depth = output.depth[::f, ::f] if metric else None
+        relative = None if metric else output.raw[::f, ::f]
+        small = bgr[::f, ::f]
+        out_camera = camera.scaled(f) if camera is not None else None
+        cloud = None
+        if metric and out_camera is not None and self.config.publish_cloud:
+            cloud = build_cloud(depth, out_camera, self.cloud_options, small if self.cloud_options.colour else None)
+        return FrameResult(metric, depth, relative, out_camera, cloud, np.ascontiguousarray(small), inference_s)
+
+    def close(self) -> None:
+        if self.backend is not None:
+            self.backend.close()
+            self.backend = None

@@ -1,0 +1,81 @@
+"""Output messages (REP 118 depth, camera info, clouds, previews) for either message implementation.
+
+A MessageKit holds the message classes and the two field conversions that differ between rclpy's
+generated classes (array.array sequences) and rosbags' classes (numpy arrays); everything else
+is built with the same keyword arguments for both.
+"""
+
+from __future__ import annotations
+
+import array
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from .camera_model import CameraModel
+from .point_cloud import FLOAT32, CloudPayload
+
+BIG_ENDIAN = sys.byteorder == "big"
+
+
+@dataclass(frozen=True)
+class MessageKit:
+    image: type
+    camera_info: type
+    point_cloud2: type
+    point_field: type
+    region_of_interest: type
+    uint8_sequence: Callable[[np.ndarray], object]
+    float64_sequence: Callable[[np.ndarray], object]
+
+
+def rosbags_kit(typestore) -> MessageKit:
+    """Message classes of a rosbags typestore (e.g. ``get_typestore(Stores.ROS2_HUMBLE)``)."""
+    types = typestore.types
+    return MessageKit(types["sensor_msgs/msg/Image"], types["sensor_msgs/msg/CameraInfo"],
+                      types["sensor_msgs/msg/PointCloud2"], types["sensor_msgs/msg/PointField"],
+                      types["sensor_msgs/msg/RegionOfInterest"],
+                      uint8_sequence=lambda a: np.ascontiguousarray(a, np.uint8).reshape(-1),
+                      float64_sequence=lambda a: np.asarray(a, np.float64).reshape(-1))
+
+
+def rclpy_kit() -> MessageKit:
+    """The generated sensor_msgs classes of a ROS 2 installation."""
+    from sensor_msgs.msg import CameraInfo, Image, PointCloud2, PointField, RegionOfInterest
+
+    return MessageKit(Image, CameraInfo, PointCloud2, PointField, RegionOfInterest,
+                      uint8_sequence=lambda a: array.array("B", np.ascontiguousarray(a, np.uint8).tobytes()),
+                      float64_sequence=lambda a: array.array("d", np.asarray(a, np.float64).tobytes()))
+
+
+def float_image_msg(kit: MessageKit, header, values: np.ndarray):
+    """32FC1 image (REP 118 depth in metres, or relative inverse depth), rows unpadded."""
+    height, width = values.shape
+    data = np.ascontiguousarray(values, np.float32).view(np.uint8).reshape(-1)
+    return kit.image(header=header, height=height, width=width, encoding="32FC1", is_bigendian=int(BIG_ENDIAN),
+                     step=width * 4, data=kit.uint8_sequence(data))
+
+
+def bgr_image_msg(kit: MessageKit, header, bgr: np.ndarray):
+    height, width = bgr.shape[:2]
+    return kit.image(header=header, height=height, width=width, encoding="bgr8", is_bigendian=0, step=width * 3,
+                     data=kit.uint8_sequence(bgr.reshape(-1)))
+
+
+def camera_info_msg(kit: MessageKit, header, camera: CameraModel):
+    """CameraInfo describing exactly the published image: binning and ROI folded into K and P."""
+    return kit.camera_info(
+        header=header, height=camera.height, width=camera.width, distortion_model=camera.distortion_model,
+        d=kit.float64_sequence(camera.d), k=np.asarray(camera.k, np.float64).reshape(9),
+        r=np.asarray(camera.r, np.float64).reshape(9), p=np.asarray(camera.p, np.float64).reshape(12),
+        binning_x=0, binning_y=0,
+        roi=kit.region_of_interest(x_offset=0, y_offset=0, height=0, width=0, do_rectify=False))
+
+
+def point_cloud_msg(kit: MessageKit, header, cloud: CloudPayload):
+    fields = [kit.point_field(name=name, offset=offset, datatype=FLOAT32, count=1) for name, offset in cloud.fields]
+    return kit.point_cloud2(header=header, height=cloud.height, width=cloud.width, fields=fields,
+                            is_bigendian=BIG_ENDIAN, point_step=cloud.point_step, row_step=cloud.row_step,
+                            data=kit.uint8_sequence(cloud.data), is_dense=cloud.is_dense)

@@ -1,0 +1,101 @@
+"""Depth image -> PointCloud2 payload in depth_image_proc's layout, vectorised.
+
+Layout (little-endian): x, y, z float32 at 0/4/8, point_step 16; with colour, ``rgb`` float32 at 16
+(bytes b, g, r, 0 as depth_image_proc's iterators write them), point_step 32. Organized clouds keep
+height x width with NaN points and is_dense false; unorganized clouds drop invalid points and are dense.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .camera_model import CameraModel
+
+FLOAT32 = 7  # sensor_msgs/PointField.FLOAT32
+XYZ_FIELDS = (("x", 0), ("y", 4), ("z", 8))
+RGB_FIELD = ("rgb", 16)
+
+
+@dataclass(frozen=True)
+class CloudOptions:
+    organized: bool = True
+    stride: int = 1
+    min_depth: float = 0.0
+    max_depth: float = math.inf
+    colour: bool = False
+    rectified: bool = True
+
+    def __post_init__(self) -> None:
+        if self.stride < 1:
+            raise ValueError(f"cloud stride must be >= 1, got {self.stride}")
+        if not 0 <= self.min_depth < self.max_depth:
+            raise ValueError(f"need 0 <= cloud min depth < max depth, got {self.min_depth}, {self.max_depth}")
+
+
+@dataclass(frozen=True)
+class CloudPayload:
+    """Everything of a PointCloud2 except its header."""
+
+    height: int
+    width: int
+    fields: tuple[tuple[str, int], ...]  # (name, offset), all FLOAT32 count 1
+    point_step: int
+    data: np.ndarray  # uint8, height * width * point_step
+    is_dense: bool
+
+    @property
+    def row_step(self) -> int:
+        return self.width * self.point_step
+
+    def points(self) -> np.ndarray:
+        """The payload as (N, point_step // 4) float32, for inspection."""
+        return self.data.view(np.float32).reshape(-1, self.point_step // 4)
+
+
+def pack_rgb(bgr: np.ndarray) -> np.ndarray:
+    """BGR uint8 (..., 3) -> float32 whose bytes are b, g, r, 0 (PCL's packed rgb)."""
+    packed = np.zeros((*bgr.shape[:-1], 4), np.uint8)
+    packed[..., :3] = bgr
+    return packed.view(np.float32)[..., 0]
+
+
+def build_cloud(depth: np.ndarray, camera: CameraModel, options: CloudOptions,
+                bgr: np.ndarray | None = None) -> CloudPayload:
+    """Points x = ray_x * z, y = ray_y * z, z = depth; non-finite or out-of-range depth is invalid."""
+    if depth.shape != (camera.height, camera.width):
+        raise ValueError(f"depth {depth.shape[1]}x{depth.shape[0]} does not match the camera "
+                         f"{camera.width}x{camera.height}")
+    if options.colour and (bgr is None or bgr.shape[:2] != depth.shape):
+        raise ValueError("a coloured cloud needs the BGR image at the depth's resolution")
+    s = options.stride
+    z = depth[::s, ::s]
+    ray_x, ray_y = camera.rays(options.rectified)
+    ray_x, ray_y = np.broadcast_to(ray_x, depth.shape)[::s, ::s], np.broadcast_to(ray_y, depth.shape)[::s, ::s]
+    valid = np.isfinite(z) & (z >= options.min_depth) & (z <= options.max_depth)
+    fields = XYZ_FIELDS + ((RGB_FIELD,) if options.colour else ())
+    floats = 8 if options.colour else 4
+    if options.organized:
+        height, width = z.shape
+        z_valid = np.where(valid, z, np.float32(np.nan))
+        cloud = np.zeros((height, width, floats), np.float32)
+        np.multiply(ray_x, z_valid, out=cloud[..., 0])
+        np.multiply(ray_y, z_valid, out=cloud[..., 1])
+        cloud[..., 2] = z_valid
+        if options.colour:
+            cloud[..., 4] = pack_rgb(bgr[::s, ::s])
+        dense = False
+    else:
+        zv = z[valid]
+        height, width = 1, int(zv.size)
+        cloud = np.zeros((width, floats), np.float32)
+        cloud[:, 0] = ray_x[valid] * zv
+        cloud[:, 1] = ray_y[valid] * zv
+        cloud[:, 2] = zv
+        if options.colour:
+            cloud[:, 4] = pack_rgb(bgr[::s, ::s][valid])
+        dense = True
+    data = cloud.reshape(-1).view(np.uint8)
+    return CloudPayload(height, width, fields, floats * 4, data, dense)
