@@ -45,6 +45,15 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--input-size", type=int, default=518, help="short side of the network input (default 518)")
 
 
+def add_backend_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("backend")
+    group.add_argument("--backend", choices=("auto", "tensorrt", "onnxruntime", "torch"), default="auto",
+                       help="auto: TensorRT with a GPU, else onnxruntime (default auto)")
+    group.add_argument("--precision", choices=("fp32", "fp16"), default="fp16", help="TensorRT engine precision")
+    group.add_argument("--cache-dir", type=Path,
+                       help="engines and exported graphs (default ~/.cache/depth_anything_ros/engines)")
+
+
 def _require_version(args: argparse.Namespace) -> None:
     if args.checkpoint is not None and args.version is None:
         raise ValueError("--version {1,2} is required with --checkpoint: V1 and V2 checkpoints have identical "
@@ -94,17 +103,24 @@ class _Backends:
         return self.by_size[image_hw]
 
     def _create(self, image_hw: tuple[int, int]):
-        from .config import PipelineConfig
         from .runtime.factory import open_backend
 
-        args = self.args
-        _require_version(args)
-        config = PipelineConfig(
-            checkpoint=str(args.checkpoint or ""), onnx=str(args.onnx or ""), encoder=args.encoder,
-            version=args.version or 2, metric=args.metric, max_depth=args.max_depth or 0.0,
-            input_size=args.input_size, input_order="bgr", backend=args.backend, precision=args.precision,
-            engine_cache_dir=str(args.cache_dir or ""))
-        return open_backend(config, image_hw)
+        return open_backend(config_from_args(self.args), image_hw)
+
+
+def config_from_args(args: argparse.Namespace, **extra):
+    """The PipelineConfig of a command's model and backend flags (params-file values already folded in)."""
+    import dataclasses
+
+    from .config import PipelineConfig
+
+    _require_version(args)
+    base = getattr(args, "pipeline_config", None) or PipelineConfig()
+    return dataclasses.replace(
+        base, checkpoint=str(args.checkpoint or ""), onnx=str(getattr(args, "onnx", None) or ""),
+        encoder=args.encoder, version=args.version or 2, metric=args.metric, max_depth=args.max_depth or 0.0,
+        input_size=args.input_size, backend=args.backend, precision=args.precision,
+        engine_cache_dir=str(args.cache_dir or ""), **extra)
 
 
 def cmd_infer(args: argparse.Namespace) -> int:
@@ -155,6 +171,56 @@ def cmd_build_engine(args: argparse.Namespace) -> int:
     return 0
 
 
+def _untrained_opener(args: argparse.Namespace, workdir: Path):
+    """Backends for an untrained model of the real architecture (the demo without a checkpoint)."""
+    def open_untrained(image_hw: tuple[int, int]):
+        from .export.onnx_export import export_onnx
+        from .model.build import build_model
+        from .runtime.onnxruntime_backend import OnnxRuntimeBackend
+
+        model, sha = build_model(None, args.encoder, 2, args.metric, args.max_depth)
+        path = workdir / f"untrained_{image_hw[0]}x{image_hw[1]}.onnx"
+        export_onnx(model, image_hw, path, "bgr", args.input_size, sha)
+        return OnnxRuntimeBackend(path)
+    return open_untrained
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from .model.build import UNTRAINED_WARNING
+    from .replay import replay
+    from .runtime.factory import open_backend
+
+    extra = {"calibration_file": str(args.calibration)} if args.calibration else {}
+    config = config_from_args(args, **extra)
+    with tempfile.TemporaryDirectory() as workdir:
+        if not (config.checkpoint or config.onnx):
+            print(f"\n{'!' * 78}\n{UNTRAINED_WARNING.format(encoder=args.encoder)}\n{'!' * 78}\n", flush=True)
+            opener = _untrained_opener(args, Path(workdir))
+        else:
+            def opener(image_hw):
+                return open_backend(config, image_hw)
+        started = time.monotonic()
+        summary = replay(args.in_bag, args.out_bag, args.image_topic, config, opener, args.camera_info_topic,
+                         args.previews, args.preview_every, progress=lambda line: print(line, flush=True))
+    elapsed = time.monotonic() - started
+    state = "INTERRUPTED; readable bag with the frames done so far:" if summary.interrupted else "wrote"
+    print(f"{state} {summary.output}: {summary.frames} frames in {elapsed:.1f} s, {summary.skipped} skipped "
+          f"(bad input), {summary.unmatched} without camera_info"
+          + (f"; previews in {args.previews}" if args.previews else ""))
+    return 130 if summary.interrupted else 0
+
+
+def cmd_sample_bag(args: argparse.Namespace) -> int:
+    from .sample_bag import IMAGE_TOPIC, write_sample_bag
+
+    path = write_sample_bag(args.output, args.frames, args.size, storage=args.storage, compressed=args.compressed)
+    print(f"wrote {path}: {args.frames} frames {args.size[0]}x{args.size[1]} on "
+          f"{IMAGE_TOPIC}{'/compressed' if args.compressed else ''} and /camera/camera_info ({args.storage})")
+    return 0
+
+
 def cmd_download(args: argparse.Namespace) -> int:
     from .download import download_checkpoint
     from .io_utils import file_sha256
@@ -184,7 +250,7 @@ def defaults_from_params(path: Path) -> dict:
         "max_range": None if config.max_range == float("inf") else config.max_range,
         "backend": config.backend, "precision": config.precision, "workspace_gb": config.workspace_gb,
         "cache_dir": Path(config.engine_cache_dir) if config.engine_cache_dir else None,
-        "device_index": config.device_index,
+        "device_index": config.device_index, "pipeline_config": config,
     }
     return values
 
@@ -206,11 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
     infer.add_argument("images", type=Path, nargs="+", help="image files (any OpenCV format)")
     add_model_arguments(infer)
     infer.add_argument("--onnx", type=Path, help="fused graph to run with onnxruntime instead of a checkpoint")
-    infer.add_argument("--backend", choices=("auto", "tensorrt", "onnxruntime", "torch"), default="auto",
-                       help="auto: TensorRT with a GPU, else onnxruntime (default auto)")
-    infer.add_argument("--precision", choices=("fp32", "fp16"), default="fp16", help="TensorRT engine precision")
-    infer.add_argument("--cache-dir", type=Path,
-                       help="engines and exported graphs (default ~/.cache/depth_anything_ros/engines)")
+    add_backend_arguments(infer)
     infer.add_argument("--min-depth", type=float, help="below this, depth is -Inf (REP 117)")
     infer.add_argument("--max-range", type=float, help="beyond this, depth is +Inf (REP 117)")
     infer.add_argument("--output", type=Path, required=True, help="output directory")
@@ -225,6 +287,27 @@ def build_parser() -> argparse.ArgumentParser:
     engine.add_argument("--device-index", type=int, default=0, help="CUDA device (default 0)")
     engine.add_argument("--output", type=Path, required=True, help="model.engine to write (plus model.engine.json)")
     engine.set_defaults(func=cmd_build_engine)
+
+    play = commands.add_parser("replay", help="run the node's pipeline over a rosbag2 into an MCAP bag")
+    play.add_argument("in_bag", type=Path, help="rosbag2 directory (MCAP or sqlite3)")
+    play.add_argument("out_bag", type=Path, help="output MCAP bag directory (must not exist)")
+    play.add_argument("--image-topic", required=True, help="sensor_msgs/Image or CompressedImage topic")
+    play.add_argument("--camera-info-topic", help="default: <camera namespace>/camera_info")
+    add_model_arguments(play)
+    add_backend_arguments(play)
+    play.add_argument("--onnx", type=Path, help="fused graph (instead of a checkpoint)")
+    play.add_argument("--calibration", type=Path, help="metric-head calibration YAML")
+    play.add_argument("--previews", type=Path, help="write input | depth preview PNGs here")
+    play.add_argument("--preview-every", type=int, default=1, help="preview every n-th frame (default 1)")
+    play.set_defaults(func=cmd_replay)
+
+    sample = commands.add_parser("sample-bag", help="write a small rosbag2 of the embedded sample scene")
+    sample.add_argument("output", type=Path, help="bag directory to create")
+    sample.add_argument("--frames", type=int, default=8)
+    sample.add_argument("--size", type=parse_image_size, default=(240, 320), help="HxW (default 240x320)")
+    sample.add_argument("--storage", choices=("mcap", "sqlite3"), default="mcap")
+    sample.add_argument("--compressed", action="store_true", help="JPEG CompressedImage instead of bgr8 Image")
+    sample.set_defaults(func=cmd_sample_bag)
 
     download = commands.add_parser("download", help="fetch an official V2 checkpoint from Hugging Face")
     download.add_argument("encoder", choices=("vits", "vitb", "vitl"))
@@ -251,7 +334,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         subparser = parser._subparsers._group_actions[0].choices[args.command]
         known = {action.dest for action in subparser._actions}
-        subparser.set_defaults(**{k: v for k, v in defaults.items() if k in known})
+        subparser.set_defaults(pipeline_config=defaults.pop("pipeline_config"),
+                               **{k: v for k, v in defaults.items() if k in known})
         args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="[%(levelname)s] %(name)s: %(message)s")

@@ -1,0 +1,158 @@
+"""Bag replay: a rosbag2 (MCAP or sqlite3) through the node's DepthPipeline into an MCAP bag.
+
+The output holds every input topic plus ``<camera ns>/depth/image``, ``depth/camera_info`` and
+``depth/points`` (``depth/relative`` for relative models without a calibration), stamped with the
+input's stamps. It is written under a temporary name and renamed at the end; an interrupted run
+still leaves a readable bag of the frames done so far.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import PipelineConfig
+from .io_utils import atomic_directory, save_image
+from .pipeline import DepthPipeline, FrameResult
+from .ros.camera_model import CameraModel
+from .ros.image_decoding import InputError, decode_compressed, decode_image
+from .ros.messages import camera_info_msg, float_image_msg, point_cloud_msg, rosbags_kit
+from .sync import StampSynchronizer, stamp_ns
+from .visualize import preview_of
+
+LOG = logging.getLogger(__name__)
+IMAGE_TYPES = ("sensor_msgs/msg/Image", "sensor_msgs/msg/CompressedImage")
+
+
+def camera_namespace(image_topic: str) -> str:
+    """'/front/image_rect' -> '/front', '/front/image_raw/compressed' -> '/front'."""
+    parts = image_topic.rstrip("/").split("/")
+    if parts[-1] == "compressed":
+        parts = parts[:-1]
+    return "/".join(parts[:-1]) or ""
+
+
+@dataclass
+class ReplaySummary:
+    frames: int = 0
+    skipped: int = 0
+    unmatched: int = 0
+    interrupted: bool = False
+    output: Path | None = None
+
+
+def _topics_text(reader) -> str:
+    return ", ".join(f"{c.topic} ({c.msgtype})" for c in sorted(reader.connections, key=lambda c: c.topic))
+
+
+def replay(in_bag: Path, out_bag: Path, image_topic: str, config: PipelineConfig,
+           open_backend: Callable[[tuple[int, int]], object], camera_info_topic: str | None = None,
+           preview_dir: Path | None = None, preview_every: int = 1,
+           progress: Callable[[str], None] = print) -> ReplaySummary:
+    """Run the pipeline over every image of ``image_topic`` in ``in_bag``; write ``out_bag`` (MCAP)."""
+    from rosbags.highlevel import AnyReader
+    from rosbags.rosbag2 import StoragePlugin, Writer
+    from rosbags.typesys import Stores, get_typestore
+
+    store = get_typestore(Stores.ROS2_HUMBLE)
+    kit = rosbags_kit(store)
+    namespace = camera_namespace(image_topic)
+    info_topic = camera_info_topic or f"{namespace}/camera_info"
+    summary = ReplaySummary()
+    pipeline = DepthPipeline(config, open_backend)
+    sync = StampSynchronizer(slop_s=config.sync_slop if config.sync == "approximate" else 0.0, queue_size=30)
+    with AnyReader([Path(in_bag)], default_typestore=store) as reader:
+        by_topic = {c.topic: c for c in reader.connections}
+        image_conn = by_topic.get(image_topic)
+        if image_conn is None or image_conn.msgtype not in IMAGE_TYPES:
+            raise ValueError(f"{in_bag} has no image topic {image_topic!r}; its topics: {_topics_text(reader)}")
+        info_conn = by_topic.get(info_topic)
+        if info_conn is None and camera_info_topic:
+            raise ValueError(f"{in_bag} has no camera_info topic {info_topic!r}; its topics: {_topics_text(reader)}")
+        if info_conn is None:
+            LOG.warning("no %s in %s: publishing depth without camera_info or points", info_topic, in_bag)
+        total = image_conn.msgcount
+        with atomic_directory(out_bag) as tmp:
+            writer = Writer(tmp, version=9, storage_plugin=StoragePlugin.MCAP)
+            writer.open()
+            try:
+                copies = {c.id: writer.add_connection(c.topic, c.msgtype, typestore=reader.typestore)
+                          for c in reader.connections}
+                out_topics = {name: f"{namespace}/depth/{name}" for name in ("image", "camera_info", "points",
+                                                                              "relative")}
+                out_types = {"image": "sensor_msgs/msg/Image", "camera_info": "sensor_msgs/msg/CameraInfo",
+                             "points": "sensor_msgs/msg/PointCloud2", "relative": "sensor_msgs/msg/Image"}
+                outs: dict[str, object] = {}
+
+                def write(name: str, timestamp: int, msg) -> None:
+                    if name not in outs:
+                        outs[name] = writer.add_connection(out_topics[name], out_types[name], typestore=store)
+                    writer.write(outs[name], timestamp, store.serialize_cdr(msg, out_types[name]))
+
+                started = last_report = time.monotonic()
+                try:
+                    for conn, timestamp, raw in reader.messages():
+                        writer.write(copies[conn.id], timestamp, raw)
+                        if conn.id == image_conn.id:
+                            msg = reader.deserialize(raw, conn.msgtype)
+                            ready = sync.add_image(stamp_ns(msg.header), (timestamp, msg)) if info_conn else \
+                                [(0, (timestamp, msg), None)]
+                        elif info_conn is not None and conn.id == info_conn.id:
+                            info = reader.deserialize(raw, conn.msgtype)
+                            ready = sync.add_info(stamp_ns(info.header), info)
+                        else:
+                            continue
+                        for _, (log_time, image_msg), info in ready:
+                            result = _process(pipeline, image_msg, info, summary)
+                            if result is None:
+                                continue
+                            _write_outputs(kit, write, log_time, image_msg.header, result)
+                            summary.frames += 1
+                            if preview_dir is not None and (summary.frames - 1) % preview_every == 0:
+                                _save_preview(preview_dir, summary.frames, result)
+                        now = time.monotonic()
+                        if now - last_report >= 2.0:
+                            last_report = now
+                            rate = summary.frames / (now - started)
+                            progress(f"[{summary.frames}/{total}] {rate:.2f} frames/s")
+                except KeyboardInterrupt:
+                    summary.interrupted = True
+            finally:
+                writer.close()
+        summary.unmatched = sync.dropped + sync.pending()
+    pipeline.close()
+    summary.output = Path(out_bag)
+    return summary
+
+
+def _process(pipeline: DepthPipeline, image_msg, info, summary: ReplaySummary) -> FrameResult | None:
+    try:
+        bgr = decode_compressed(image_msg) if hasattr(image_msg, "format") else decode_image(image_msg)
+        camera = CameraModel.from_msg(info) if info is not None else None
+        return pipeline.process(bgr, camera)
+    except InputError as error:
+        summary.skipped += 1
+        LOG.warning("frame at %d.%09d skipped (%s): %s", image_msg.header.stamp.sec, image_msg.header.stamp.nanosec,
+                    error.kind, error)
+        return None
+
+
+def _write_outputs(kit, write, timestamp: int, header, result: FrameResult) -> None:
+    if result.metric:
+        write("image", timestamp, float_image_msg(kit, header, result.depth))
+    else:
+        write("relative", timestamp, float_image_msg(kit, header, result.relative))
+    if result.camera is not None:
+        write("camera_info", timestamp, camera_info_msg(kit, header, result.camera))
+    if result.cloud is not None:
+        write("points", timestamp, point_cloud_msg(kit, header, result.cloud))
+
+
+def _save_preview(directory: Path, index: int, result: FrameResult) -> None:
+    import cv2
+
+    panel = preview_of(result.relative, result.depth, "metric" if result.metric else "relative")
+    save_image(directory / f"frame_{index:05d}.png", cv2.hconcat([result.image, panel]))
