@@ -23,6 +23,7 @@ setup(
         "train": ["torch>=2.1", "onnx>=1.14"],
         "trt": ["tensorrt>=10,<11", "pycuda"],
         "hub": ["huggingface_hub>=0.20"],
+        "bag": ["rosbags>=0.9.20"],
         "test": ["pytest>=7", "ruff", "onnx>=1.14", "onnxruntime>=1.16", "rosbags>=0.9.20",
                  "colcon-core", "colcon-ros"],
     },

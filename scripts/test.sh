@@ -6,6 +6,6 @@ python3 -m venv .venv
 . .venv/bin/activate
 pip install -q --upgrade pip
 pip install -q torch==2.13.0            # CPU build first, so nothing pulls the CUDA wheels
-pip install -q -e ".[cpu,train,hub,test]"
+pip install -q -e ".[cpu,train,hub,bag,test]"
 ruff check .
 python -m pytest -q -ra "$@"
