@@ -54,6 +54,13 @@ class PipelineConfig:
     sync_slop: float = 0.02
     max_age: float = 0.5
 
+    def cloud_options(self):
+        """The cloud knobs as CloudOptions (which validates them)."""
+        from .ros.point_cloud import CloudOptions
+
+        return CloudOptions(organized=self.cloud_organized, stride=self.cloud_stride, min_depth=self.cloud_min_depth,
+                            max_depth=self.cloud_max_depth, colour=self.cloud_colour, rectified=self.rectified)
+
     def __post_init__(self) -> None:
         if self.encoder not in ("vits", "vitb", "vitl", "vitg"):
             raise ValueError(f"encoder must be vits, vitb, vitl or vitg, got {self.encoder!r}")
@@ -77,11 +84,7 @@ class PipelineConfig:
             raise ValueError(f"device_index must be >= 0, got {self.device_index}")
         if self.output_downscale < 1:
             raise ValueError(f"output_downscale must be >= 1, got {self.output_downscale}")
-        if self.cloud_stride < 1:
-            raise ValueError(f"cloud_stride must be >= 1, got {self.cloud_stride}")
-        if not 0 <= self.cloud_min_depth < self.cloud_max_depth:
-            raise ValueError(f"need 0 <= cloud_min_depth < cloud_max_depth, got {self.cloud_min_depth}, "
-                             f"{self.cloud_max_depth}")
+        self.cloud_options()  # validates stride and depth limits
         if self.sync not in ("exact", "approximate"):
             raise ValueError(f"sync must be exact or approximate, got {self.sync!r}")
         if not 0 <= self.sync_slop <= 1:

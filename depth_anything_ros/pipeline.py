@@ -20,7 +20,7 @@ from .config import PipelineConfig
 from .metric import MetricHead
 from .ros.camera_model import CameraModel
 from .ros.image_decoding import InputError
-from .ros.point_cloud import CloudOptions, CloudPayload, build_cloud
+from .ros.point_cloud import CloudPayload, build_cloud
 from .runtime.backend import DepthBackend
 
 LOG = logging.getLogger(__name__)
@@ -52,10 +52,10 @@ class DepthPipeline:
         self.calibration: Calibration | None = None
         if config.calibration_file:
             self.load_calibration(config.calibration_file)
-        self.cloud_options = CloudOptions(organized=config.cloud_organized, stride=config.cloud_stride,
-                                          min_depth=config.cloud_min_depth, max_depth=config.cloud_max_depth,
-                                          colour=config.cloud_colour, rectified=config.rectified)
+        self.cloud_options = config.cloud_options()
         self._warned_relative = False
+        self._camera_key: tuple | None = None
+        self._out_camera: CameraModel | None = None
 
     def load_calibration(self, path: str | Path) -> Calibration:
         """Swap the metric head; checked against the running graph when there is one."""
@@ -116,11 +116,19 @@ class DepthPipeline:
         depth = output.depth[::f, ::f] if metric else None
         relative = None if metric else output.raw[::f, ::f]
         small = bgr[::f, ::f]
-        out_camera = camera.scaled(f) if camera is not None else None
+        out_camera = self._output_camera(camera) if camera is not None else None
         cloud = None
         if metric and out_camera is not None and self.config.publish_cloud:
             cloud = build_cloud(depth, out_camera, self.cloud_options, small if self.cloud_options.colour else None)
         return FrameResult(metric, depth, relative, out_camera, cloud, np.ascontiguousarray(small), inference_s)
+
+    def _output_camera(self, camera: CameraModel) -> CameraModel:
+        """The published camera, reused while camera_info is unchanged (its rays are computed once)."""
+        key = (camera.width, camera.height, camera.distortion_model,
+               *(m.tobytes() for m in (camera.k, camera.p, camera.d, camera.r)))
+        if key != self._camera_key:
+            self._camera_key, self._out_camera = key, camera.scaled(self.config.output_downscale)
+        return self._out_camera
 
     def close(self) -> None:
         if self.backend is not None:
