@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
+from .config import BACKENDS, PRECISIONS
 
 LOG = logging.getLogger("depth_anything_ros")
 ENCODER_CHOICES = ("vits", "vitb", "vitl", "vitg")
@@ -47,9 +48,9 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_backend_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("backend")
-    group.add_argument("--backend", choices=("auto", "tensorrt", "onnxruntime", "torch"), default="auto",
+    group.add_argument("--backend", choices=BACKENDS, default="auto",
                        help="auto: TensorRT with a GPU, else onnxruntime (default auto)")
-    group.add_argument("--precision", choices=("fp32", "fp16"), default="fp16", help="TensorRT engine precision")
+    group.add_argument("--precision", choices=PRECISIONS, default="fp16", help="TensorRT engine precision")
     group.add_argument("--cache-dir", type=Path,
                        help="engines and exported graphs (default ~/.cache/depth_anything_ros/engines)")
 
@@ -91,7 +92,7 @@ def _write_outputs(stem: Path, output, kind: str) -> list[Path]:
 
 
 class _Backends:
-    """One backend per camera resolution (a fused graph is resolution-specific); the model loads once."""
+    """One backend per camera resolution (a fused graph is resolution-specific), from the one factory."""
 
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
@@ -280,7 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     engine = commands.add_parser("build-engine", help="compile a fused ONNX graph into a TensorRT 10 engine")
     engine.add_argument("--onnx", type=Path, required=True, help="fused graph from `export`")
-    engine.add_argument("--precision", choices=("fp32", "fp16"), default="fp16",
+    engine.add_argument("--precision", choices=PRECISIONS, default="fp16",
                         help="fp16 keeps LayerNorm and pre/post layers in FP32 (default fp16)")
     engine.add_argument("--workspace-gb", type=float, default=2.0, help="builder memory-pool limit (default 2)")
     engine.add_argument("--timing-cache", type=Path, help="timing cache to read and update (speeds up rebuilds)")

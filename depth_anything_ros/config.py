@@ -18,6 +18,8 @@ from typing import Any
 import yaml
 
 NODE_NAMES = ("depth_anything_ros", "/**")
+BACKENDS = ("auto", "tensorrt", "onnxruntime", "torch")
+PRECISIONS = ("fp32", "fp16")
 
 
 @dataclass
@@ -72,9 +74,9 @@ class PipelineConfig:
             raise ValueError(f"input_size must be a positive multiple of 14, got {self.input_size}")
         if self.metric and self.max_depth <= 0:
             raise ValueError("metric: true needs max_depth > 0 (20 indoor, 80 outdoor)")
-        if self.backend not in ("auto", "tensorrt", "onnxruntime", "torch"):
+        if self.backend not in BACKENDS:
             raise ValueError(f"backend must be auto, tensorrt, onnxruntime or torch, got {self.backend!r}")
-        if self.precision not in ("fp32", "fp16"):
+        if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be fp32 or fp16, got {self.precision!r}")
         if self.workspace_gb <= 0:
             raise ValueError(f"workspace_gb must be positive, got {self.workspace_gb}")

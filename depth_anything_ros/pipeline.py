@@ -25,8 +25,8 @@ from .runtime.backend import DepthBackend
 
 LOG = logging.getLogger(__name__)
 CALIBRATE_HINT = ("relative checkpoint without a calibration: publishing depth/relative only (inverse depth up to "
-                  "scale and shift). For metres, run `depth-anything-ros calibrate` on a bag with LiDAR and set "
-                  "calibration_file, or use a metric checkpoint")
+                  "scale and shift). For metres, set calibration_file to a metric-head calibration (format in "
+                  "calibration/README.md), or use a metric checkpoint with metric: true and max_depth")
 
 
 @dataclass

@@ -6,6 +6,7 @@ through buffers at the addresses set with the tensor-name API, so buffer handlin
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import logging
 import threading
@@ -189,7 +190,7 @@ def test_an_engine_that_will_not_deserialize_is_rebuilt_once(fakes, graph, tmp_p
         engine = backend.engine_path
     data = engine.read_bytes().replace(b'"10.3.0"', b'"10.0.1"')  # as if from another TensorRT
     engine.write_bytes(data)
-    update_record(engine, engine_sha256=__import__("hashlib").sha256(data).hexdigest(), engine_bytes=len(data))
+    update_record(engine, engine_sha256=hashlib.sha256(data).hexdigest(), engine_bytes=len(data))
     with open_backend(config, HW, _trt_platform(trt, driver)) as backend:
         np.testing.assert_array_equal(backend.infer(_image()).raw, OnnxRuntimeBackend(graph).infer(_image()).raw)
     assert "discarding it and rebuilding" in caplog.text

@@ -7,11 +7,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from ..config import PRECISIONS
 from ..io_utils import atomic_path
 from .nvidia import import_tensorrt
 
 LOG = logging.getLogger(__name__)
-PRECISIONS = ("fp32", "fp16")
 # Stages whose arithmetic must stay FP32 under FP16: the cubic resize and normalisation of the
 # input, and the metric head (1 / (scale * raw + shift) loses metres in half precision).
 FP32_NAME_PREFIXES = ("/preprocess", "/postprocess")
