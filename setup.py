@@ -35,6 +35,8 @@ setup(
     entry_points={
         "console_scripts": [
             "depth-anything-ros = depth_anything_ros.cli:main",
+            "depth_node = depth_anything_ros.node:main",
+            "depth_lifecycle_node = depth_anything_ros.node:lifecycle_main",
         ],
     },
 )

@@ -55,6 +55,8 @@ class PipelineConfig:
     sync: str = "exact"
     sync_slop: float = 0.02
     max_age: float = 0.5
+    image_width: int = 0
+    image_height: int = 0
 
     def cloud_options(self):
         """The cloud knobs as CloudOptions (which validates them)."""
@@ -62,6 +64,10 @@ class PipelineConfig:
 
         return CloudOptions(organized=self.cloud_organized, stride=self.cloud_stride, min_depth=self.cloud_min_depth,
                             max_depth=self.cloud_max_depth, colour=self.cloud_colour, rectified=self.rectified)
+
+    def expected_image_hw(self) -> tuple[int, int] | None:
+        """The camera resolution known before the first frame (to load the engine at start), if any."""
+        return (self.image_height, self.image_width) if self.image_width else None
 
     def __post_init__(self) -> None:
         if self.encoder not in ("vits", "vitb", "vitl", "vitg"):
@@ -91,8 +97,11 @@ class PipelineConfig:
             raise ValueError(f"sync must be exact or approximate, got {self.sync!r}")
         if not 0 <= self.sync_slop <= 1:
             raise ValueError(f"sync_slop must be within [0, 1] s, got {self.sync_slop}")
-        if not self.max_age > 0:
-            raise ValueError(f"max_age must be positive, got {self.max_age}")
+        if not self.max_age >= 0:
+            raise ValueError(f"max_age must be >= 0 s (0: never drop for age), got {self.max_age}")
+        if self.image_width < 0 or self.image_height < 0 or (self.image_width == 0) != (self.image_height == 0):
+            raise ValueError(f"image_width and image_height must both be 0 (unknown) or both positive, got "
+                             f"{self.image_width}x{self.image_height}")
         if not 0 <= self.min_depth < self.max_range:
             raise ValueError(f"need 0 <= min_depth < max_range, got {self.min_depth}, {self.max_range}")
 

@@ -57,6 +57,26 @@ class DepthPipeline:
         self._camera_key: tuple | None = None
         self._out_camera: CameraModel | None = None
 
+    def reconfigure(self, config: PipelineConfig) -> None:
+        """Take new run-time values (head limits, cloud options, calibration); the graph stays loaded.
+
+        The calibration is reloaded when ``calibration_file`` changed (an empty value returns to the
+        graph's own head). Raises (and keeps the old state) when the new calibration cannot be read.
+        """
+        calibration = self.calibration
+        if config.calibration_file != self.config.calibration_file:
+            calibration = load_calibration(config.calibration_file) if config.calibration_file else None
+            if calibration is not None and self.backend is not None:
+                self._check_calibration(calibration, self.backend)
+        cloud_options = config.cloud_options()
+        self.config, self.calibration, self.cloud_options = config, calibration, cloud_options
+        self._camera_key = None  # output_downscale may have changed
+        self._warned_relative = False
+
+    def warm_up(self, image_hw: tuple[int, int]) -> DepthBackend:
+        """Open (or build) the backend for ``image_hw`` now, so the first frame does not wait for it."""
+        return self._backend_for(tuple(image_hw))
+
     def load_calibration(self, path: str | Path) -> Calibration:
         """Swap the metric head; checked against the running graph when there is one."""
         calibration = load_calibration(path)
@@ -97,8 +117,11 @@ class DepthPipeline:
         max_depth = min(default.max_depth, self.config.max_range)
         return MetricHead(default.scale, default.shift, self.config.min_depth, max_depth)
 
-    def process(self, bgr: np.ndarray, camera: CameraModel | None) -> FrameResult:
-        """Depth for one BGR frame; ``camera`` (from camera_info) is needed for the cloud."""
+    def process(self, bgr: np.ndarray, camera: CameraModel | None, want_cloud: bool = True) -> FrameResult:
+        """Depth for one BGR frame; ``camera`` (from camera_info) is needed for the cloud.
+
+        ``want_cloud`` False skips building the cloud (the node passes whether anyone subscribes).
+        """
         image_hw = bgr.shape[:2]
         if camera is not None and (camera.height, camera.width) != image_hw:
             raise InputError("camera_info", f"camera_info is {camera.width}x{camera.height}, the image "
@@ -118,7 +141,7 @@ class DepthPipeline:
         small = bgr[::f, ::f]
         out_camera = self._output_camera(camera) if camera is not None else None
         cloud = None
-        if metric and out_camera is not None and self.config.publish_cloud:
+        if metric and out_camera is not None and self.config.publish_cloud and want_cloud:
             cloud = build_cloud(depth, out_camera, self.cloud_options, small if self.cloud_options.colour else None)
         return FrameResult(metric, depth, relative, out_camera, cloud, np.ascontiguousarray(small), inference_s)
 

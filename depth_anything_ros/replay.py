@@ -17,9 +17,9 @@ from pathlib import Path
 from .config import PipelineConfig
 from .io_utils import atomic_directory, save_image
 from .pipeline import DepthPipeline, FrameResult
-from .ros.camera_model import CameraModel
-from .ros.image_decoding import InputError, decode_compressed, decode_image
-from .ros.messages import camera_info_msg, float_image_msg, point_cloud_msg, rosbags_kit
+from .ros.frame_io import OUTPUT_TYPES, decode_frame, output_messages
+from .ros.image_decoding import InputError
+from .ros.messages import rosbags_kit
 from .sync import StampSynchronizer, stamp_ns
 from .visualize import preview_of
 
@@ -81,16 +81,13 @@ def replay(in_bag: Path, out_bag: Path, image_topic: str, config: PipelineConfig
             try:
                 copies = {c.id: writer.add_connection(c.topic, c.msgtype, typestore=reader.typestore)
                           for c in reader.connections}
-                out_topics = {name: f"{namespace}/depth/{name}" for name in ("image", "camera_info", "points",
-                                                                              "relative")}
-                out_types = {"image": "sensor_msgs/msg/Image", "camera_info": "sensor_msgs/msg/CameraInfo",
-                             "points": "sensor_msgs/msg/PointCloud2", "relative": "sensor_msgs/msg/Image"}
                 outs: dict[str, object] = {}
 
                 def write(name: str, timestamp: int, msg) -> None:
                     if name not in outs:
-                        outs[name] = writer.add_connection(out_topics[name], out_types[name], typestore=store)
-                    writer.write(outs[name], timestamp, store.serialize_cdr(msg, out_types[name]))
+                        outs[name] = writer.add_connection(f"{namespace}/depth/{name}", OUTPUT_TYPES[name],
+                                                           typestore=store)
+                    writer.write(outs[name], timestamp, store.serialize_cdr(msg, OUTPUT_TYPES[name]))
 
                 started = last_report = time.monotonic()
                 try:
@@ -109,7 +106,8 @@ def replay(in_bag: Path, out_bag: Path, image_topic: str, config: PipelineConfig
                             result = _process(pipeline, image_msg, info, summary)
                             if result is None:
                                 continue
-                            _write_outputs(kit, write, log_time, image_msg.header, result)
+                            for name, out in output_messages(kit, image_msg.header, result).items():
+                                write(name, log_time, out)
                             summary.frames += 1
                             if preview_dir is not None and (summary.frames - 1) % preview_every == 0:
                                 _save_preview(preview_dir, summary.frames, result)
@@ -130,25 +128,12 @@ def replay(in_bag: Path, out_bag: Path, image_topic: str, config: PipelineConfig
 
 def _process(pipeline: DepthPipeline, image_msg, info, summary: ReplaySummary) -> FrameResult | None:
     try:
-        bgr = decode_compressed(image_msg) if hasattr(image_msg, "format") else decode_image(image_msg)
-        camera = CameraModel.from_msg(info) if info is not None else None
-        return pipeline.process(bgr, camera)
+        return pipeline.process(*decode_frame(image_msg, info))
     except InputError as error:
         summary.skipped += 1
         LOG.warning("frame at %d.%09d skipped (%s): %s", image_msg.header.stamp.sec, image_msg.header.stamp.nanosec,
                     error.kind, error)
         return None
-
-
-def _write_outputs(kit, write, timestamp: int, header, result: FrameResult) -> None:
-    if result.metric:
-        write("image", timestamp, float_image_msg(kit, header, result.depth))
-    else:
-        write("relative", timestamp, float_image_msg(kit, header, result.relative))
-    if result.camera is not None:
-        write("camera_info", timestamp, camera_info_msg(kit, header, result.camera))
-    if result.cloud is not None:
-        write("points", timestamp, point_cloud_msg(kit, header, result.cloud))
 
 
 def _save_preview(directory: Path, index: int, result: FrameResult) -> None:

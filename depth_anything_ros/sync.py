@@ -62,3 +62,13 @@ class StampSynchronizer:
 
     def pending(self) -> int:
         return len(self._images)
+
+    def reset(self) -> int:
+        """Forget waiting images (time went backwards: a bag loop or a clock jump); returns how many.
+
+        camera_infos are kept: the one that came with the first image after the jump may already be here.
+        """
+        waiting = len(self._images)
+        self._images.clear()
+        self.dropped += waiting
+        return waiting

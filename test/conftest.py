@@ -46,3 +46,11 @@ def tiny_metric():
 def private_cache(tmp_path_factory, monkeypatch):
     """Engines and exported graphs go to a per-test cache, never the user's ~/.cache."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg_cache")))
+
+
+@pytest.fixture
+def ros(monkeypatch):
+    """The rclpy stand-in of test/fakes/ros2; ``depth_anything_ros.node`` imports against it."""
+    from ros_fakes import stand_in_ros
+
+    yield from stand_in_ros(monkeypatch)

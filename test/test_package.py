@@ -21,6 +21,7 @@ def test_package_xml_is_format_3_ament_python_with_dependencies():
     exec_deps = {e.text for e in root.findall("exec_depend")}
     assert {"rclpy", "sensor_msgs", "python3-numpy", "python3-opencv", "python3-yaml",
             "python3-onnxruntime-pip", "python3-tensorrt-pip", "python3-pycuda", "python3-torch"} <= exec_deps
+    assert {"diagnostic_updater", "diagnostic_msgs", "rcl_interfaces"} <= exec_deps
     assert {"python3-pytest", "launch_testing"} <= {e.text for e in root.findall("test_depend")}
     assert root.findtext("version") == __import__("depth_anything_ros").__version__
 
@@ -46,10 +47,13 @@ def test_colcon_build_installs_executables_and_share_files(tmp_path):
     prefix = tmp_path / "install" / "depth_anything_ros"
     script = prefix / "lib" / "depth_anything_ros" / "depth-anything-ros"
     assert script.is_file()
+    for node in ("depth_node", "depth_lifecycle_node"):  # what `ros2 run depth_anything_ros <node>` runs
+        assert (prefix / "lib" / "depth_anything_ros" / node).is_file(), node
     share = prefix / "share" / "depth_anything_ros"
     assert (share / "package.xml").is_file()
     assert (share / "config" / "depth.yaml").is_file()
-    assert (share / "launch" / "demo.launch.py").is_file()
+    for launch in ("demo", "depth", "multi_camera"):
+        assert (share / "launch" / f"{launch}.launch.py").is_file(), launch
     assert (prefix / "share" / "ament_index" / "resource_index" / "packages" / "depth_anything_ros").is_file()
     site = next((prefix / "lib").glob("python3*/site-packages"))
     env = {"PYTHONPATH": str(site), "PATH": str(Path(sys.executable).parent)}

@@ -1,0 +1,105 @@
+"""What the launch files share: turning launch arguments into node actions (needs launch_ros).
+
+``depth.launch.py`` starts one node for ``camera:=/ns``; ``multi_camera.launch.py`` one per camera of
+``cameras:="[/front, /rear]"``. The parsing and override rules are plain functions, tested without ROS.
+"""
+
+from __future__ import annotations
+
+import re
+
+import yaml
+
+NAMESPACE = re.compile(r"^(/[A-Za-z_][A-Za-z0-9_]*)+$")
+
+# launch arguments forwarded as parameter overrides when given (empty: the params file decides)
+OVERRIDABLE = ("checkpoint", "onnx", "calibration_file", "backend")
+BOOL_ARGUMENTS = ("use_compressed",)
+
+
+def parse_cameras(text: str) -> list[str]:
+    """'[/front, /rear]' or '/front,/rear' -> ['/front', '/rear']; namespaces are made absolute."""
+    text = text.strip()
+    try:
+        value = yaml.safe_load(text) if text.startswith("[") else [part for part in text.split(",")]
+    except yaml.YAMLError as error:
+        raise ValueError(f"cameras must be a list like [/front, /rear], got {text!r}: {error}") from error
+    if not isinstance(value, list):
+        raise ValueError(f"cameras must be a list like [/front, /rear], got {text!r}")
+    cameras = ["/" + str(item).strip().strip("/") for item in value if str(item).strip().strip("/")]
+    bad = [camera for camera in cameras if not NAMESPACE.match(camera)]
+    if bad:
+        raise ValueError(f"cameras must be ROS namespaces (letters, digits, _ and /): {bad}")
+    if not cameras:
+        raise ValueError(f"cameras names no camera namespace: {text!r}")
+    if len(set(cameras)) != len(cameras):
+        raise ValueError(f"cameras lists a namespace twice: {cameras}")
+    return cameras
+
+
+def overrides_from(arguments: dict[str, str]) -> dict[str, object]:
+    """Parameter overrides for the launch arguments that were given (non-empty)."""
+    out: dict[str, object] = {name: arguments[name] for name in OVERRIDABLE if arguments.get(name)}
+    for name in BOOL_ARGUMENTS:
+        text = arguments.get(name, "").strip().lower()
+        if text:
+            if text not in ("true", "false"):
+                raise ValueError(f"{name} must be true or false, got {arguments[name]!r}")
+            out[name] = text == "true"
+    return out
+
+
+def remappings(image: str, compressed: bool) -> list[tuple[str, str]]:
+    """The node subscribes ``image`` (or ``image/compressed``) relative to the camera namespace."""
+    return [("image", image), ("image/compressed", f"{image}/compressed")] if not compressed else \
+        [("image/compressed", f"{image}/compressed")]
+
+
+def depth_node_action(camera: str, arguments: dict[str, str]):
+    """A launch_ros Node (or LifecycleNode) for one camera namespace."""
+    from launch_ros.actions import LifecycleNode, Node
+
+    overrides = overrides_from(arguments)
+    lifecycle = arguments.get("lifecycle", "false").strip().lower() == "true"
+    options = dict(
+        package="depth_anything_ros", name=arguments.get("node_name") or "depth_anything_ros",
+        namespace=camera, output="screen",
+        parameters=[arguments["params_file"], overrides] if overrides else [arguments["params_file"]],
+        remappings=remappings(arguments.get("image") or "image_rect", bool(overrides.get("use_compressed"))),
+    )
+    if lifecycle:
+        return LifecycleNode(executable="depth_lifecycle_node", **options)
+    return Node(executable="depth_node", **options)
+
+
+def launch_arguments():
+    """DeclareLaunchArgument actions common to both launch files."""
+    from launch.actions import DeclareLaunchArgument
+    from launch.substitutions import PathJoinSubstitution
+    from launch_ros.substitutions import FindPackageShare
+
+    params = PathJoinSubstitution([FindPackageShare("depth_anything_ros"), "config", "depth.yaml"])
+    return [
+        DeclareLaunchArgument("params_file", default_value=params, description="ROS 2 parameters file"),
+        DeclareLaunchArgument("image", default_value="image_rect",
+                              description="image topic relative to the camera namespace"),
+        DeclareLaunchArgument("use_compressed", default_value="",
+                              description="true: subscribe <image>/compressed (empty: params file)"),
+        DeclareLaunchArgument("checkpoint", default_value="", description="model .pth (empty: params file)"),
+        DeclareLaunchArgument("onnx", default_value="", description="fused ONNX graph (empty: params file)"),
+        DeclareLaunchArgument("calibration_file", default_value="",
+                              description="metric-head calibration YAML (empty: params file)"),
+        DeclareLaunchArgument("backend", default_value="", description="auto|tensorrt|onnxruntime|torch"),
+        DeclareLaunchArgument("lifecycle", default_value="false",
+                              description="true: managed node (configure/activate it, e.g. with a lifecycle manager)"),
+        DeclareLaunchArgument("node_name", default_value="depth_anything_ros", description="node name"),
+    ]
+
+
+ARGUMENT_NAMES = ("params_file", "image", "use_compressed", "checkpoint", "onnx", "calibration_file", "backend",
+                  "lifecycle", "node_name")
+
+
+def argument_values(context) -> dict[str, str]:
+    """The launch arguments' values in an OpaqueFunction's context."""
+    return {name: context.launch_configurations.get(name, "") for name in ARGUMENT_NAMES}

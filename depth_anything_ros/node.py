@@ -1,0 +1,449 @@
+"""The ROS 2 node: camera images in, REP 118 metric depth, camera info and point clouds out.
+
+``depth_node`` (a plain node) and ``depth_lifecycle_node`` (managed: configure loads the engine,
+activate starts processing, deactivate and cleanup free the GPU) share ``DepthNodeCore``. All the
+work below rclpy (decoding, the pipeline, messages, counters) lives in ROS-free modules; this file
+is wiring only, and the only one that imports rclpy.
+
+Topics, relative to the node's namespace (remap as usual):
+  in:  image (sensor_msgs/Image) or image/compressed (use_compressed), camera_info
+  out: depth/image, depth/camera_info, depth/points, depth/relative, depth/preview (when subscribed)
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+import time
+from collections.abc import Callable
+
+import rclpy
+from diagnostic_msgs.msg import DiagnosticStatus
+from diagnostic_updater import Updater
+from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult
+from rclpy.exceptions import InvalidParameterTypeException, InvalidParameterValueException
+from rclpy.executors import ExternalShutdownException
+from rclpy.lifecycle import LifecycleNode, TransitionCallbackReturn
+from rclpy.node import Node
+from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.qos_overriding_options import QoSOverridingOptions
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2
+
+from .config import PipelineConfig
+from .frame_slot import LatestFrameSlot
+from .node_stats import ERROR, OK, WARN, NodeStats, WarningThrottle
+from .parameters import ParameterSpec, apply_changes, parameter_specs
+from .pipeline import DepthPipeline
+from .ros.frame_io import decode_frame, output_messages
+from .ros.image_decoding import InputError
+from .ros.messages import MessageKit, rclpy_kit
+from .sync import StampSynchronizer, stamp_ns
+
+NODE_NAME = "depth_anything_ros"
+# REP 2003-style sensor input: newest frame only, never block the camera driver
+INPUT_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1, reliability=ReliabilityPolicy.BEST_EFFORT,
+                       durability=DurabilityPolicy.VOLATILE)
+OUTPUT_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1, reliability=ReliabilityPolicy.RELIABLE,
+                        durability=DurabilityPolicy.VOLATILE)
+OUTPUTS = {"image": Image, "camera_info": CameraInfo, "points": PointCloud2, "relative": Image, "preview": Image}
+LEVELS = {OK: DiagnosticStatus.OK, WARN: DiagnosticStatus.WARN, ERROR: DiagnosticStatus.ERROR}
+SYNC_QUEUE = 10
+
+
+def descriptor(spec: ParameterSpec) -> ParameterDescriptor:
+    """The rcl_interfaces descriptor of one parameter (description, range, read-only)."""
+    ranges = {}
+    if spec.integer_range:
+        low, high, step = spec.integer_range
+        ranges["integer_range"] = [IntegerRange(from_value=low, to_value=high, step=step)]
+    if spec.float_range:
+        low, high, step = spec.float_range
+        ranges["floating_point_range"] = [FloatingPointRange(from_value=low, to_value=high, step=step)]
+    return ParameterDescriptor(name=spec.name, description=spec.full_description, read_only=spec.read_only,
+                               **ranges)
+
+
+def declare_parameters(node: Node) -> PipelineConfig:
+    """Declare every pipeline parameter on ``node``; the validated config of their values."""
+    specs = parameter_specs()
+    for spec in specs:
+        try:
+            node.declare_parameter(spec.name, spec.default, descriptor(spec))
+        except InvalidParameterTypeException as error:
+            raise ValueError(f"parameter {spec.name!r} must be a {type(spec.default).__name__} (write "
+                             f"{spec.default!r}-style values, e.g. 20.0 not 20): {error}") from error
+        except InvalidParameterValueException as error:
+            raise ValueError(f"parameter {spec.name!r}: {error} ({spec.full_description})") from error
+    return PipelineConfig(**{spec.name: node.get_parameter(spec.name).value for spec in specs})
+
+
+class RosLogHandler(logging.Handler):
+    """Forwards the package's Python logging (pipeline, backends, engine builds) to the node's logger."""
+
+    def __init__(self, logger) -> None:
+        super().__init__()
+        self.logger = logger
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = self.format(record)
+        if record.levelno >= logging.ERROR:
+            self.logger.error(text)
+        elif record.levelno >= logging.WARNING:
+            self.logger.warning(text)
+        elif record.levelno >= logging.INFO:
+            self.logger.info(text)
+        else:
+            self.logger.debug(text)
+
+
+class DepthNodeCore:
+    """Parameters, endpoints, the inference worker and diagnostics of one depth node (either variant)."""
+
+    def __init__(self, node: Node, open_backend: Callable | None = None, kit: MessageKit | None = None) -> None:
+        self.node = node
+        self.logger = node.get_logger()
+        self._log_handler = RosLogHandler(self.logger)
+        logging.getLogger("depth_anything_ros").addHandler(self._log_handler)
+        logging.getLogger("depth_anything_ros").setLevel(logging.INFO)
+        self.config = declare_parameters(node)
+        if open_backend is None:
+            from .runtime import factory
+
+            open_backend = factory.open_backend
+        self._open_backend = open_backend
+        self.kit = kit or rclpy_kit()
+        self.stats = NodeStats()
+        self.throttle = WarningThrottle(period_s=5.0)
+        self.slot = LatestFrameSlot()
+        self.sync = StampSynchronizer(self._slop(self.config), SYNC_QUEUE)
+        self._sync_lock = threading.Lock()
+        self._pipeline_lock = threading.Lock()
+        self.pipeline: DepthPipeline | None = None
+        self.publishers: dict[str, object] = {}
+        self.subscriptions: list[object] = []
+        self.processing = False
+        self._worker: threading.Thread | None = None
+        self._last_stamp: int | None = None
+        self._last_size: tuple[int, int] | None = None
+        self.backend_text = "not loaded"
+        node.add_on_set_parameters_callback(self.on_set_parameters)
+        self.diagnostics = Updater(node)
+        self.diagnostics.setHardwareID("none")
+        self.diagnostics.add("depth", self.diagnose)
+
+    @staticmethod
+    def _slop(config: PipelineConfig) -> float:
+        return config.sync_slop if config.sync == "approximate" else 0.0
+
+    def _now_ns(self) -> int:
+        return self.node.get_clock().now().nanoseconds
+
+    # ---- pipeline and backend ------------------------------------------------------------------
+    def open_pipeline(self) -> None:
+        """Create the pipeline (reading the calibration) and load the engine when the resolution is known."""
+        with self._pipeline_lock:
+            self.pipeline = DepthPipeline(self.config, self._open_for)
+        self.warm_up()
+
+    def startup_resolution(self) -> tuple[int, int] | None:
+        """image_width x image_height, or the onnx graph's own resolution; None: wait for the first frame."""
+        if self.config.expected_image_hw():
+            return self.config.expected_image_hw()
+        if self.config.onnx:
+            from .runtime.graph_info import read_graph_info
+
+            return read_graph_info(self.config.onnx).image_hw
+        return None
+
+    def warm_up(self) -> None:
+        image_hw = self.startup_resolution()
+        if image_hw is None:
+            self.logger.info("camera resolution unknown until the first frame: the engine loads then "
+                             "(set image_width and image_height to load it at start)")
+            return
+        with self._pipeline_lock:
+            self.pipeline.warm_up(image_hw)
+
+    def _open_for(self, image_hw: tuple[int, int]):
+        backend = self._open_backend(self.config, image_hw)
+        device = getattr(backend, "device", None) or getattr(backend, "providers", None) or \
+            f"cuda:{self.config.device_index}"
+        self.backend_text = f"{backend.name} on {device} for {image_hw[1]}x{image_hw[0]}"
+        self.diagnostics.setHardwareID(self.backend_text)
+        self.logger.info(f"backend ready: {self.backend_text}")
+        return backend
+
+    def close_backend(self) -> None:
+        """Free the engine and its GPU memory; the pipeline reopens it on the next frame or warm_up."""
+        with self._pipeline_lock:
+            if self.pipeline is not None:
+                self.pipeline.close()
+        self.backend_text = "not loaded"
+
+    def close_pipeline(self) -> None:
+        self.close_backend()
+        with self._pipeline_lock:
+            self.pipeline = None
+
+    # ---- endpoints --------------------------------------------------------------------------------
+    def create_endpoints(self, create_publisher: Callable) -> None:
+        overrides = QoSOverridingOptions.with_default_policies()
+        self.publishers = {name: create_publisher(msg_type, f"depth/{name}", OUTPUT_QOS,
+                                                  qos_overriding_options=overrides)
+                           for name, msg_type in OUTPUTS.items()}
+        image_type, image_topic = (CompressedImage, "image/compressed") if self.config.use_compressed else \
+            (Image, "image")
+        self.subscriptions = [
+            self.node.create_subscription(image_type, image_topic, self.on_image, INPUT_QOS,
+                                          qos_overriding_options=overrides),
+            self.node.create_subscription(CameraInfo, "camera_info", self.on_camera_info, INPUT_QOS,
+                                          qos_overriding_options=overrides),
+        ]
+
+    def destroy_endpoints(self, destroy_publisher: Callable) -> None:
+        for subscription in self.subscriptions:
+            self.node.destroy_subscription(subscription)
+        for publisher in self.publishers.values():
+            destroy_publisher(publisher)
+        self.subscriptions, self.publishers = [], {}
+
+    def subscribed(self, name: str) -> bool:
+        publisher = self.publishers.get(name)
+        return publisher is not None and publisher.get_subscription_count() > 0
+
+    # ---- the worker -------------------------------------------------------------------------------
+    def start(self, thread: bool = True) -> None:
+        """Accept frames; ``thread`` False leaves calling ``process_next`` to the caller (tests)."""
+        self.slot.reopen()
+        self.processing = True
+        if thread:
+            self._worker = threading.Thread(target=self._work, name="depth_inference", daemon=True)
+            self._worker.start()
+
+    def stop(self) -> None:
+        """Stop accepting frames and wait for the frame in flight."""
+        self.processing = False
+        self.slot.close()
+        if self._worker is not None:
+            self._worker.join()
+            self._worker = None
+        self.slot.clear()
+        with self._sync_lock:
+            self.sync.reset()
+
+    def _work(self) -> None:
+        while self.processing:
+            self.process_next(timeout=0.1)
+
+    def process_next(self, timeout: float | None = 0.0) -> bool:
+        """Take the pending frame (waiting up to ``timeout``) and publish its outputs; False if none."""
+        item = self.slot.take(timeout)
+        if item is None:
+            return False
+        self.handle(*item)
+        return True
+
+    # ---- callbacks --------------------------------------------------------------------------------
+    def on_image(self, msg) -> None:
+        if not self.processing:
+            return
+        self.stats.frame_received(time.monotonic_ns())
+        stamp = stamp_ns(msg.header)
+        with self._sync_lock:
+            if self._last_stamp is not None and stamp < self._last_stamp:
+                lost = self.sync.reset() + int(self.slot.clear())
+                self.stats.dropped("stamp_reset", lost)
+                self.input_error("stamp", f"image stamp went back {(self._last_stamp - stamp) / 1e9:.3f} s "
+                                          f"(a bag loop or a clock jump?); {lost} pending frame(s) discarded")
+            self._last_stamp = stamp
+            before = self.sync.dropped
+            ready = self.sync.add_image(stamp, msg)
+            unmatched = self.sync.dropped - before
+        if unmatched:
+            self.stats.dropped("no_camera_info", unmatched)
+            self.warn("no_camera_info", f"{unmatched} image(s) found no camera_info with the same stamp "
+                                        f"(sync {self.config.sync}, slop {self.config.sync_slop} s); is "
+                                        f"camera_info published, or is sync: approximate needed?")
+        self._submit(ready)
+
+    def on_camera_info(self, msg) -> None:
+        if not self.processing:
+            return
+        with self._sync_lock:
+            ready = self.sync.add_info(stamp_ns(msg.header), msg)
+        self._submit(ready)
+
+    def _submit(self, ready: list) -> None:
+        for item in ready:
+            if self.slot.put(item):
+                self.stats.dropped("superseded")
+
+    def handle(self, stamp: int, image_msg, info_msg) -> None:
+        """One synchronised frame: age check, decode, pipeline, publish. Bad input is counted, not fatal."""
+        age_s = (self._now_ns() - stamp) / 1e9
+        if self.config.max_age and age_s > self.config.max_age:
+            self.stats.dropped("stale")
+            self.warn("stale", f"dropped a frame {age_s:.3f} s old (max_age {self.config.max_age} s): inference "
+                               f"is slower than the camera, or the camera clock is not this node's clock "
+                               f"(max_age 0 keeps every frame)")
+            return
+        try:
+            bgr, camera = decode_frame(image_msg, info_msg)
+            self._note_resolution(bgr.shape[:2])
+            with self._pipeline_lock:
+                if self.pipeline is None:
+                    return
+                result = self.pipeline.process(bgr, camera, want_cloud=self.subscribed("points"))
+        except InputError as error:
+            self.input_error(error.kind, f"frame {stamp / 1e9:.3f} skipped: {error}")
+            return
+        except Exception as error:
+            self.stats.dropped("failed")
+            self.warn("failed", f"inference failed on frame {stamp / 1e9:.3f}: {error}", error=True)
+            return
+        for name, msg in output_messages(self.kit, image_msg.header, result, self.subscribed("preview")).items():
+            self.publishers[name].publish(msg)
+        self.stats.frame_published(time.monotonic_ns(), (self._now_ns() - stamp) / 1e9, result.inference_s)
+
+    def _note_resolution(self, image_hw: tuple[int, int]) -> None:
+        if self._last_size is not None and image_hw != self._last_size:
+            self.input_error("resolution", f"image resolution changed from {self._last_size[1]}x{self._last_size[0]}"
+                                           f" to {image_hw[1]}x{image_hw[0]}; switching graphs (slow once)")
+        self._last_size = tuple(image_hw)
+
+    # ---- warnings, parameters, diagnostics ------------------------------------------------------
+    def warn(self, kind: str, text: str, error: bool = False) -> None:
+        """A warning of this kind at most every 5 s, with the count of those held back."""
+        held = self.throttle.admit(kind, time.monotonic_ns())
+        if held is None:
+            return
+        text += f" ({held} more like this since the last report)" if held else ""
+        (self.logger.error if error else self.logger.warning)(text)
+
+    def input_error(self, kind: str, text: str) -> None:
+        self.stats.input_error(kind)
+        self.warn(kind, text)
+
+    def on_set_parameters(self, parameters: list) -> SetParametersResult:
+        """Validate run-time changes as a whole; apply them (calibration reload included) or refuse with why."""
+        try:
+            config = apply_changes(self.config, {p.name: p.value for p in parameters})
+            with self._pipeline_lock:
+                if self.pipeline is not None:
+                    self.pipeline.reconfigure(config)
+        except ValueError as error:
+            return SetParametersResult(successful=False, reason=str(error))
+        self.config = config
+        with self._sync_lock:
+            self.sync.slop_s = self._slop(config)
+        return SetParametersResult(successful=True, reason="")
+
+    def diagnose(self, stat):
+        level, message, values = self.stats.report(time.monotonic_ns(), self.backend_text)
+        stat.summary(LEVELS[level], message)
+        for key, value in values.items():
+            stat.add(key, value)
+        return stat
+
+    def shutdown(self) -> None:
+        self.stop()
+        self.close_pipeline()
+        logging.getLogger("depth_anything_ros").removeHandler(self._log_handler)
+
+
+class DepthNode(Node):
+    """The plain node: loads the engine (when the resolution is known) and processes from the start."""
+
+    def __init__(self, node_name: str = NODE_NAME, **kwargs) -> None:
+        super().__init__(node_name, **kwargs)
+        self.core = DepthNodeCore(self)
+        self.core.open_pipeline()
+        self.core.create_endpoints(self.create_publisher)
+        self.core.start()
+
+    def destroy_node(self) -> None:
+        self.core.shutdown()
+        super().destroy_node()
+
+
+class DepthLifecycleNode(LifecycleNode):
+    """The managed node: configure loads the engine, activate processes, deactivate/cleanup free the GPU."""
+
+    def __init__(self, node_name: str = NODE_NAME, **kwargs) -> None:
+        super().__init__(node_name, **kwargs)
+        self.core = DepthNodeCore(self)
+
+    def on_configure(self, state) -> TransitionCallbackReturn:
+        try:
+            self.core.open_pipeline()
+        except Exception as error:
+            self.get_logger().error(f"configure failed: {error}")
+            self.core.close_pipeline()
+            return TransitionCallbackReturn.FAILURE
+        self.core.create_endpoints(self.create_lifecycle_publisher)
+        return super().on_configure(state)
+
+    def on_activate(self, state) -> TransitionCallbackReturn:
+        try:
+            self.core.warm_up()  # the engine was freed by a previous deactivate
+        except Exception as error:
+            self.get_logger().error(f"activate failed: {error}")
+            return TransitionCallbackReturn.FAILURE
+        result = super().on_activate(state)
+        self.core.start()
+        return result
+
+    def on_deactivate(self, state) -> TransitionCallbackReturn:
+        self.core.stop()
+        self.core.close_backend()
+        return super().on_deactivate(state)
+
+    def on_cleanup(self, state) -> TransitionCallbackReturn:
+        self._release()
+        return super().on_cleanup(state)
+
+    def on_shutdown(self, state) -> TransitionCallbackReturn:
+        self._release()
+        return super().on_shutdown(state)
+
+    def _release(self) -> None:
+        self.core.stop()
+        self.core.destroy_endpoints(self.destroy_lifecycle_publisher)
+        self.core.close_pipeline()
+
+    def destroy_node(self) -> None:
+        self.core.shutdown()
+        super().destroy_node()
+
+
+def _spin(node_class: type, args: list[str] | None) -> int:
+    rclpy.init(args=args)
+    node = None
+    try:
+        node = node_class()
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    except (ValueError, OSError) as error:
+        print(f"depth_anything_ros: cannot start: {error}", file=sys.stderr)
+        return 1
+    finally:
+        if node is not None:
+            node.destroy_node()
+        rclpy.try_shutdown()
+    return 0
+
+
+def main(args: list[str] | None = None) -> int:
+    """``ros2 run depth_anything_ros depth_node``."""
+    return _spin(DepthNode, args)
+
+
+def lifecycle_main(args: list[str] | None = None) -> int:
+    """``ros2 run depth_anything_ros depth_lifecycle_node`` (then configure and activate it)."""
+    return _spin(DepthLifecycleNode, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+"""Messages in and out of one DepthPipeline frame: shared by the node and bag replay.
+
+``decode_frame`` turns an Image or CompressedImage (and its CameraInfo) into what the pipeline
+eats; ``output_messages`` turns a FrameResult into the depth topics' messages, keyed by the topic's
+name under ``depth/``. Either message implementation works (see MessageKit).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..pipeline import FrameResult
+from .camera_model import CameraModel
+from .image_decoding import decode_compressed, decode_image
+from .messages import MessageKit, bgr_image_msg, camera_info_msg, float_image_msg, point_cloud_msg
+
+OUTPUT_TYPES = {"image": "sensor_msgs/msg/Image", "camera_info": "sensor_msgs/msg/CameraInfo",
+                "points": "sensor_msgs/msg/PointCloud2", "relative": "sensor_msgs/msg/Image",
+                "preview": "sensor_msgs/msg/Image"}
+
+
+def is_compressed(msg) -> bool:
+    """CompressedImage has ``format``; Image has ``encoding``."""
+    return hasattr(msg, "format") and not hasattr(msg, "encoding")
+
+
+def decode_frame(image_msg, info_msg=None) -> tuple[np.ndarray, CameraModel | None]:
+    """(BGR uint8 image, camera model or None); raises InputError for bad messages."""
+    bgr = decode_compressed(image_msg) if is_compressed(image_msg) else decode_image(image_msg)
+    return bgr, (CameraModel.from_msg(info_msg) if info_msg is not None else None)
+
+
+def output_messages(kit: MessageKit, header, result: FrameResult, preview: bool = False) -> dict[str, object]:
+    """{'image' | 'relative', 'camera_info', 'points', 'preview'} -> message, for what this frame has.
+
+    Metric results give ``image`` (REP 118 32FC1 metres); relative ones ``relative`` only, never
+    the metric topics. ``preview`` (a colourised bgr8 image) is made only when asked for.
+    """
+    out: dict[str, object] = {}
+    if result.metric:
+        out["image"] = float_image_msg(kit, header, result.depth)
+    else:
+        out["relative"] = float_image_msg(kit, header, result.relative)
+    if result.camera is not None:
+        out["camera_info"] = camera_info_msg(kit, header, result.camera)
+    if result.cloud is not None:
+        out["points"] = point_cloud_msg(kit, header, result.cloud)
+    if preview:
+        from ..visualize import preview_of
+
+        out["preview"] = bgr_image_msg(kit, header, preview_of(result.relative, result.depth,
+                                                               "metric" if result.metric else "relative"))
+    return out

@@ -1,0 +1,23 @@
+"""One depth node for one camera: ``ros2 launch depth_anything_ros depth.launch.py camera:=/camera``.
+
+Subscribes ``<camera>/<image>`` (default image_rect) and ``<camera>/camera_info``; publishes
+``<camera>/depth/image``, ``depth/camera_info``, ``depth/points``. Arguments: see ``--show-args``.
+"""
+
+from launch.actions import DeclareLaunchArgument, OpaqueFunction
+
+from depth_anything_ros.launch_support import argument_values, depth_node_action, launch_arguments
+from launch import LaunchDescription
+
+
+def _node(context):
+    camera = "/" + context.launch_configurations["camera"].strip("/")
+    return [depth_node_action(camera, argument_values(context))]
+
+
+def generate_launch_description() -> LaunchDescription:
+    return LaunchDescription([
+        DeclareLaunchArgument("camera", default_value="/camera", description="camera namespace"),
+        *launch_arguments(),
+        OpaqueFunction(function=_node),
+    ])

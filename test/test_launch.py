@@ -1,0 +1,65 @@
+"""Launch support without ROS: camera lists, overrides, remappings; the params file matches the node's parameters."""
+
+from __future__ import annotations
+
+import ast
+import math
+from pathlib import Path
+
+import pytest
+
+from depth_anything_ros.config import PipelineConfig, load_parameters
+from depth_anything_ros.launch_support import overrides_from, parse_cameras, remappings
+from depth_anything_ros.parameters import DESCRIPTIONS, READ_ONLY, apply_changes, parameter_specs
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize(("text", "cameras"), [
+    ("[/front, /rear]", ["/front", "/rear"]), ("front,rear/", ["/front", "/rear"]), ("[cam]", ["/cam"]),
+])
+def test_camera_lists(text, cameras):
+    assert parse_cameras(text) == cameras
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("[]", "no camera"), ("[/a, a]", "twice"), ("{a: 1}", "namespaces"), ("[/a b]", "namespaces"),
+])
+def test_bad_camera_lists_are_refused(text, message):
+    with pytest.raises(ValueError, match=message):
+        parse_cameras(text)
+
+
+def test_only_given_arguments_override_the_params_file():
+    assert overrides_from({"checkpoint": "", "onnx": "/m.onnx", "use_compressed": ""}) == {"onnx": "/m.onnx"}
+    assert overrides_from({"use_compressed": "True"}) == {"use_compressed": True}
+    with pytest.raises(ValueError, match="true or false"):
+        overrides_from({"use_compressed": "yes"})
+    assert remappings("image_raw", False) == [("image", "image_raw"), ("image/compressed", "image_raw/compressed")]
+    assert remappings("image_raw", True) == [("image/compressed", "image_raw/compressed")]
+
+
+def test_launch_files_define_generate_launch_description():
+    for name in ("depth", "multi_camera", "demo"):
+        tree = ast.parse((ROOT / "launch" / f"{name}.launch.py").read_text())
+        assert "generate_launch_description" in {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
+
+
+def test_params_file_lists_every_node_parameter_with_its_default():
+    values = load_parameters(ROOT / "config" / "depth.yaml")
+    defaults = PipelineConfig()
+    specs = {spec.name: spec for spec in parameter_specs()}
+    assert set(values) == set(specs) == set(DESCRIPTIONS)
+    for name, value in values.items():
+        expected = getattr(defaults, name)
+        assert value == expected or (value == ".inf" and expected == math.inf), name
+
+
+def test_read_only_parameters_cannot_change_at_run_time():
+    config = PipelineConfig()
+    assert apply_changes(config, {"cloud_stride": 3, "use_sim_time": True}).cloud_stride == 3
+    with pytest.raises(ValueError, match=r"backend.*restart"):
+        apply_changes(config, {"backend": "torch"})
+    with pytest.raises(ValueError, match="sync"):
+        apply_changes(config, {"sync": "often"})
+    assert {"checkpoint", "onnx", "use_compressed", "precision"} <= READ_ONLY
