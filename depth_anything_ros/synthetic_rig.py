@@ -1,0 +1,93 @@
+"""A synthetic camera + LiDAR rig over a scene whose depth is known analytically (for tests and demos).
+
+The scene is a set of axis-aligned boxes (a ground slab, a wall, boxes) in the camera's optical
+frame at the origin (x right, y down, z forward). Camera depth is exact per pixel centre; the LiDAR
+(REP 103 axes: x forward, y left, z up) sits at a known extrinsic and casts a grid of beams, so its
+points are exact too, including those the camera cannot see (parallax).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .ros.camera_model import CameraModel
+from .transforms import Transform
+
+# optical = LIDAR_TO_OPTICAL @ lidar for co-located frames: x_opt = -y, y_opt = -z, z_opt = x
+LIDAR_TO_OPTICAL = np.array([[0.0, -1.0, 0.0], [0.0, 0.0, -1.0], [1.0, 0.0, 0.0]])
+
+# (min corner, max corner) in the optical frame, metres
+DEFAULT_BOXES = (
+    ((-40.0, 1.5, 0.5), (40.0, 1.6, 80.0)),  # ground slab, its top 1.5 m below the camera
+    ((-15.0, -6.0, 25.0), (15.0, 1.5, 25.5)),  # wall
+    ((-1.0, 0.3, 6.0), (0.6, 1.5, 7.0)),  # box close ahead
+    ((1.5, -0.5, 11.0), (3.5, 1.5, 12.0)),  # box to the right
+)
+
+
+@dataclass(frozen=True)
+class BoxScene:
+    boxes: tuple = DEFAULT_BOXES
+
+    def intersect(self, origins: np.ndarray, directions: np.ndarray) -> np.ndarray:
+        """Distance along each ray (in units of its direction vector) to the nearest box; inf for none."""
+        origins = np.broadcast_to(np.asarray(origins, np.float64), directions.shape)
+        nearest = np.full(directions.shape[0], np.inf)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            inverse = 1.0 / directions
+            for low, high in self.boxes:
+                t0 = (np.asarray(low) - origins) * inverse
+                t1 = (np.asarray(high) - origins) * inverse
+                t_near = np.nanmax(np.minimum(t0, t1), axis=1)
+                t_far = np.nanmin(np.maximum(t0, t1), axis=1)
+                hit = (t_far >= np.maximum(t_near, 0)) & (t_near > 1e-9)
+                nearest = np.where(hit & (t_near < nearest), t_near, nearest)
+        return nearest
+
+
+@dataclass(frozen=True)
+class SyntheticRig:
+    """A pinhole camera and a LiDAR at ``lidar_in_camera`` (maps LiDAR points into the optical frame)."""
+
+    height: int = 96
+    width: int = 128
+    focal: float = 100.0
+    lidar_in_camera: Transform = field(default_factory=lambda: Transform(LIDAR_TO_OPTICAL,
+                                                                         np.array([0.4, -0.5, 0.1])))
+    scene: BoxScene = field(default_factory=BoxScene)
+    elevations_deg: tuple[float, float, int] = (-25.0, 10.0, 48)
+    azimuths_deg: tuple[float, float, int] = (-45.0, 45.0, 360)
+
+    def camera(self) -> CameraModel:
+        cx, cy = (self.width - 1) / 2, (self.height - 1) / 2
+        k = np.array([[self.focal, 0, cx], [0, self.focal, cy], [0, 0, 1.0]])
+        return CameraModel(self.width, self.height, k, np.c_[k, np.zeros(3)], np.zeros(5), "plumb_bob")
+
+    def true_depth(self) -> np.ndarray:
+        """(H, W) metres along the optical axis at every pixel centre (inf where no surface)."""
+        v, u = np.mgrid[0:self.height, 0:self.width].astype(np.float64)
+        cx, cy = (self.width - 1) / 2, (self.height - 1) / 2
+        rays = np.stack([(u - cx) / self.focal, (v - cy) / self.focal, np.ones_like(u)], -1).reshape(-1, 3)
+        return self.scene.intersect(np.zeros(3), rays).reshape(self.height, self.width).astype(np.float32)
+
+    def lidar_scan(self) -> np.ndarray:
+        """(N, 3) points in the LiDAR frame: every beam of the grid that hits the scene."""
+        elevation = np.radians(np.linspace(*self.elevations_deg))
+        azimuth = np.radians(np.linspace(*self.azimuths_deg))
+        el, az = np.meshgrid(elevation, azimuth, indexing="ij")
+        beams = np.stack([np.cos(el) * np.cos(az), np.cos(el) * np.sin(az), np.sin(el)], -1).reshape(-1, 3)
+        pose = self.lidar_in_camera
+        distance = self.scene.intersect(pose.translation, beams @ pose.rotation.T)
+        hit = np.isfinite(distance)
+        return beams[hit] * distance[hit, None]
+
+    def image(self) -> np.ndarray:
+        """A textured BGR rendering (shade by depth, checker by pixel) so networks have something to see."""
+        depth = self.true_depth()
+        v, u = np.mgrid[0:self.height, 0:self.width]
+        shade = np.where(np.isfinite(depth), 1.0 / (1.0 + 0.08 * np.nan_to_num(depth, posinf=80.0)), 0.9)
+        checker = 0.8 + 0.2 * ((u // 8 + v // 8) % 2)
+        grey = np.clip(shade * checker, 0, 1)
+        return (np.stack([grey, 0.9 * grey, 0.8 * grey], -1) * 255).astype(np.uint8)

@@ -1,0 +1,182 @@
+"""LiDAR ground truth: tf buffer, cloud parsing, projection, z-buffer and occlusion against analytic depth."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from rosbags.typesys import Stores, get_typestore
+
+from depth_anything_ros.lidar_projection import OcclusionFilter, project, scan_points, sparse_depth, zbuffer
+from depth_anything_ros.ros.camera_model import CameraModel
+from depth_anything_ros.synthetic_rig import SyntheticRig
+from depth_anything_ros.transforms import (
+    Transform,
+    TransformBuffer,
+    TransformError,
+    load_extrinsics,
+    matrix_to_quaternion,
+    quaternion_to_matrix,
+    rpy_to_matrix,
+)
+
+TYPES = get_typestore(Stores.ROS2_HUMBLE).types
+S = 1_000_000_000
+
+
+def relative_errors(sparse: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    valid = np.isfinite(sparse)
+    return np.abs(sparse[valid] - truth[valid]) / truth[valid]
+
+
+def test_projection_with_zbuffer_and_occlusion_matches_the_analytic_depth():
+    rig = SyntheticRig()
+    truth = rig.true_depth()
+    points = rig.lidar_in_camera.apply(rig.lidar_scan())
+    raw = sparse_depth(points, rig.camera(), occlusion=None)
+    filtered = sparse_depth(points, rig.camera())
+    raw_errors, kept_errors = relative_errors(raw, truth), relative_errors(filtered, truth)
+    hidden = raw_errors > 0.1  # seen by the LiDAR, hidden from the camera (parallax)
+    assert hidden.sum() >= 20, "the rig must produce parallax-hidden points for this test to mean anything"
+    assert (kept_errors > 0.1).sum() <= 0.05 * hidden.sum()  # hidden points removed (edge rounding may keep one)
+    assert np.median(kept_errors) < 0.01  # what is kept is the surface the camera sees
+    assert np.isfinite(filtered).sum() >= 0.85 * (np.isfinite(raw).sum() - hidden.sum())  # visible points kept
+
+
+def test_zbuffer_keeps_the_nearest_point_per_pixel_and_rounds_to_pixel_centres():
+    u = np.array([1.4, 1.0, 0.6, 2.51, -0.6, 3.0])
+    v = np.array([0.0, 0.2, -0.4, 1.0, 0.0, 5.0])
+    z = np.array([5.0, 3.0, 4.0, 7.0, 1.0, 2.0])
+    depth = zbuffer(u, v, z, height=2, width=4)
+    assert depth[0, 1] == 3.0 and depth[1, 3] == 7.0
+    assert np.isnan(depth).sum() == 6  # off-image points (u -0.6 and v 5) are dropped
+
+
+def test_rectified_projection_uses_r_and_p_like_image_geometry():
+    k = np.array([[200.0, 0, 64], [0, 200, 48], [0, 0, 1]])
+    r = rpy_to_matrix(0.0, 0.05, 0.0)
+    p = np.array([[180.0, 0, 60, -18.0], [0, 180, 50, 0], [0, 0, 1, 0]])
+    camera = CameraModel(128, 96, k, p, np.zeros(5), "plumb_bob", r)
+    point = np.array([[0.5, -0.2, 4.0]])
+    u, v, z = project(point, camera, rectified=True)
+    rect = r @ point[0]
+    assert math.isclose(z[0], rect[2])
+    assert math.isclose(u[0], (180 * rect[0] + 60 * rect[2] - 18) / rect[2])
+    assert math.isclose(v[0], (180 * rect[1] + 50 * rect[2]) / rect[2])
+
+
+@pytest.mark.parametrize("model", ["plumb_bob", "rational_polynomial", "equidistant"])
+def test_raw_projection_inverts_the_node_rays(model):
+    """A point on a pixel's ray (from the node's undistortion) projects back onto that pixel."""
+    d = {"plumb_bob": [-0.2, 0.05, 0.001, -0.001, 0.0], "rational_polynomial": [-0.2, 0.05, 0.001, -0.001, 0.0,
+                                                                                 0.01, 0.0, 0.0],
+         "equidistant": [0.05, -0.01, 0.002, 0.0]}[model]
+    k = np.array([[150.0, 0, 63.5], [0, 150, 47.5], [0, 0, 1]])
+    camera = CameraModel(128, 96, k, np.c_[k, np.zeros(3)], np.array(d), model)
+    ray_x, ray_y = camera.raw_rays
+    rows, cols = np.array([5, 40, 90]), np.array([7, 64, 120])
+    depth = np.array([2.0, 5.0, 9.0])
+    points = np.stack([ray_x[rows, cols] * depth, ray_y[rows, cols] * depth, depth], -1)
+    u, v, z = project(points, camera, rectified=False)
+    np.testing.assert_allclose(u, cols, atol=0.05)
+    np.testing.assert_allclose(v, rows, atol=0.05)
+    np.testing.assert_allclose(z, depth)
+
+
+def cloud_msg(points: np.ndarray, datatype: int = 7, pad: int = 4, big_endian: bool = False):
+    size = 4 if datatype == 7 else 8
+    dtype = np.dtype(f"{'>' if big_endian else '<'}f{size}")
+    step = 3 * size + pad
+    data = np.zeros((len(points), step), np.uint8)
+    for i in range(3):
+        data[:, i * size:(i + 1) * size] = points[:, i].astype(dtype).view(np.uint8).reshape(-1, size)
+    fields = [TYPES["sensor_msgs/msg/PointField"](name=n, offset=i * size, datatype=datatype, count=1)
+              for i, n in enumerate("xyz")]
+    header = TYPES["std_msgs/msg/Header"](stamp=TYPES["builtin_interfaces/msg/Time"](sec=1, nanosec=0), frame_id="l")
+    return TYPES["sensor_msgs/msg/PointCloud2"](header=header, height=1, width=len(points), fields=fields,
+                                                is_bigendian=big_endian, point_step=step, row_step=step * len(points),
+                                                data=data.reshape(-1), is_dense=False)
+
+
+@pytest.mark.parametrize(("datatype", "big_endian"), [(7, False), (8, False), (7, True)])
+def test_scan_points_reads_any_float_layout_and_drops_nan(datatype, big_endian):
+    points = np.array([[1.0, 2.0, 3.0], [np.nan, 0, 0], [-4.5, 0.25, 8.0]])
+    out = scan_points(cloud_msg(points, datatype, big_endian=big_endian))
+    np.testing.assert_allclose(out, points[[0, 2]])
+    assert scan_points(cloud_msg(np.zeros((0, 3)))).shape == (0, 3)
+
+
+def test_quaternions_and_rpy_agree():
+    r = rpy_to_matrix(0.3, -0.2, 1.1)
+    np.testing.assert_allclose(quaternion_to_matrix(matrix_to_quaternion(r)), r, atol=1e-12)
+    # tf2's quaternion for yaw 90 degrees
+    np.testing.assert_allclose(rpy_to_matrix(0, 0, math.pi / 2), quaternion_to_matrix([0, 0, math.sqrt(0.5),
+                                                                                     math.sqrt(0.5)]), atol=1e-12)
+
+
+def test_buffer_chains_static_and_interpolates_dynamic_edges():
+    buffer = TransformBuffer()
+    lidar_on_base = Transform(rpy_to_matrix(0, 0, 0.1), np.array([1.0, 0, 1.5]))
+    buffer.add_static("base_link", "lidar", lidar_on_base)
+    buffer.add_static("base_link", "camera", Transform(rpy_to_matrix(-math.pi / 2, 0, -math.pi / 2),
+                                                       np.array([1.2, 0, 1.3])))
+    buffer.add("odom", "base_link", 0, Transform(np.eye(3), np.zeros(3)))
+    buffer.add("odom", "base_link", S, Transform(rpy_to_matrix(0, 0, 0.2), np.array([2.0, 0, 0])))
+    point = np.array([[3.0, 1.0, 0.5]])
+    camera_from_lidar = buffer.lookup("camera", "lidar", S // 2)
+    expected = buffer.lookup("base_link", "camera", 0).inverse() @ lidar_on_base
+    np.testing.assert_allclose(camera_from_lidar.apply(point), expected.apply(point))
+    mid = buffer.lookup("odom", "base_link", S // 2)
+    np.testing.assert_allclose(mid.translation, [1.0, 0, 0])
+    np.testing.assert_allclose(mid.rotation, rpy_to_matrix(0, 0, 0.1), atol=1e-12)
+    # a point fixed in odom, seen from the lidar at two times, maps to the same camera point via odom
+    moving = buffer.lookup_moving("camera", S, "lidar", 0, fixed="odom")
+    world = buffer.lookup("odom", "lidar", 0).apply(point)
+    np.testing.assert_allclose(moving.apply(point), buffer.lookup("camera", "odom", S).apply(world))
+
+
+def test_buffer_errors_name_the_frames():
+    buffer = TransformBuffer()
+    buffer.add_static("base_link", "camera", Transform())
+    buffer.add_static("mount", "velodyne", Transform())
+    with pytest.raises(TransformError, match=r"'camera' and 'velodyne'.*not connected"):
+        buffer.lookup("camera", "velodyne", 0)
+    buffer.add("odom", "base_link", S, Transform())
+    buffer.add("odom", "base_link", 2 * S, Transform())
+    with pytest.raises(TransformError, match="extrapolation"):
+        buffer.lookup("odom", "camera", 5 * S)
+
+
+def test_extrinsics_yaml(tmp_path):
+    path = tmp_path / "extrinsics.yaml"
+    path.write_text("extrinsics:\n"
+                    "  - {parent: base_link, child: lidar, translation: [1, 0, 1.5], rotation: [0, 0, 0, 1]}\n"
+                    "  - {parent: base_link, child: camera, translation: [1.2, 0, 1.3], rpy: [-1.5708, 0, -1.5708]}\n")
+    buffer = TransformBuffer()
+    assert load_extrinsics(path, buffer) == 2
+    assert np.allclose(buffer.lookup("base_link", "lidar", 0).translation, [1, 0, 1.5])
+    path.write_text("extrinsics:\n  - {parent: a, child: b}\n")
+    with pytest.raises(ValueError, match="translation"):
+        load_extrinsics(path, TransformBuffer())
+
+
+def test_tf_messages_feed_the_buffer():
+    def stamped(parent, child, x, sec):
+        return TYPES["geometry_msgs/msg/TransformStamped"](
+            header=TYPES["std_msgs/msg/Header"](stamp=TYPES["builtin_interfaces/msg/Time"](sec=sec, nanosec=0),
+                                                frame_id=parent),
+            child_frame_id=child,
+            transform=TYPES["geometry_msgs/msg/Transform"](
+                translation=TYPES["geometry_msgs/msg/Vector3"](x=x, y=0.0, z=0.0),
+                rotation=TYPES["geometry_msgs/msg/Quaternion"](x=0.0, y=0.0, z=0.0, w=1.0)))
+    buffer = TransformBuffer()
+    buffer.add_message(TYPES["tf2_msgs/msg/TFMessage"](transforms=[stamped("/base", "cam", 0.5, 0)]), static=True)
+    buffer.add_message(TYPES["tf2_msgs/msg/TFMessage"](transforms=[stamped("odom", "base", 0.0, 1)]), static=False)
+    buffer.add_message(TYPES["tf2_msgs/msg/TFMessage"](transforms=[stamped("odom", "base", 4.0, 3)]), static=False)
+    assert np.allclose(buffer.lookup("odom", "cam", 2 * S).translation, [2.5, 0, 0])
+
+
+def test_occlusion_filter_validates_its_window():
+    with pytest.raises(ValueError, match="odd"):
+        OcclusionFilter(window=4)
