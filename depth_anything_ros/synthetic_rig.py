@@ -91,3 +91,80 @@ class SyntheticRig:
         checker = 0.8 + 0.2 * ((u // 8 + v // 8) % 2)
         grey = np.clip(shade * checker, 0, 1)
         return (np.stack([grey, 0.9 * grey, 0.8 * grey], -1) * 255).astype(np.uint8)
+
+
+RIG_TOPICS = {"image": "/camera/image_rect", "camera_info": "/camera/camera_info", "lidar": "/lidar/points"}
+CAMERA_FRAME, LIDAR_FRAME, BASE_FRAME = "camera_optical_frame", "lidar", "base_link"
+
+
+def write_rig_bag(path, rig: SyntheticRig | None = None, frames: int = 12, rate_hz: float = 2.0,
+                  storage: str = "mcap", lidar_delay_s: float = 0.01, start_ns: int = 1_700_000_000_000_000_000):
+    """A rosbag2 of the rig: image, camera_info, LiDAR PointCloud2 and /tf_static (base_link -> camera, lidar).
+
+    The rig stands still, so every frame sees the same scene; stamps advance at ``rate_hz``.
+    Returns the bag path (written under a temporary name, renamed when complete).
+    """
+    from pathlib import Path
+
+    from rosbags.rosbag2 import StoragePlugin, Writer
+    from rosbags.typesys import Stores, get_typestore
+
+    from .io_utils import atomic_directory
+    from .ros.messages import camera_info_msg, rosbags_kit
+    from .transforms import matrix_to_quaternion
+
+    rig = rig or SyntheticRig()
+    store = get_typestore(Stores.ROS2_HUMBLE)
+    types, kit = store.types, rosbags_kit(store)
+    camera = rig.camera()
+    bgr = rig.image()
+    scan = rig.lidar_scan().astype(np.float32)
+    base_from_camera = Transform(LIDAR_TO_OPTICAL.T, np.zeros(3))  # base_link (REP 103) at the camera
+    base_from_lidar = base_from_camera @ rig.lidar_in_camera
+
+    def stamp(ns: int):
+        return types["builtin_interfaces/msg/Time"](sec=ns // 10**9, nanosec=ns % 10**9)
+
+    def header(ns: int, frame: str):
+        return types["std_msgs/msg/Header"](stamp=stamp(ns), frame_id=frame)
+
+    def tf(child: str, transform: Transform):
+        t, q = transform.translation, matrix_to_quaternion(transform.rotation)
+        return types["geometry_msgs/msg/TransformStamped"](
+            header=header(start_ns, BASE_FRAME), child_frame_id=child,
+            transform=types["geometry_msgs/msg/Transform"](
+                translation=types["geometry_msgs/msg/Vector3"](x=float(t[0]), y=float(t[1]), z=float(t[2])),
+                rotation=types["geometry_msgs/msg/Quaternion"](x=float(q[0]), y=float(q[1]), z=float(q[2]),
+                                                               w=float(q[3]))))
+
+    fields = [types["sensor_msgs/msg/PointField"](name=n, offset=4 * i, datatype=7, count=1)
+              for i, n in enumerate("xyz")]
+    packed = np.zeros((len(scan), 4), np.float32)
+    packed[:, :3] = scan
+    plugin = StoragePlugin.MCAP if storage == "mcap" else StoragePlugin.SQLITE3
+    path = Path(path)
+    with atomic_directory(path) as tmp, Writer(tmp, version=9, storage_plugin=plugin) as writer:
+        conns = {name: writer.add_connection(topic, msgtype, typestore=store) for name, topic, msgtype in (
+            ("tf_static", "/tf_static", "tf2_msgs/msg/TFMessage"),
+            ("image", RIG_TOPICS["image"], "sensor_msgs/msg/Image"),
+            ("camera_info", RIG_TOPICS["camera_info"], "sensor_msgs/msg/CameraInfo"),
+            ("lidar", RIG_TOPICS["lidar"], "sensor_msgs/msg/PointCloud2"))}
+
+        def write(name: str, ns: int, msg) -> None:
+            writer.write(conns[name], ns, store.serialize_cdr(msg, conns[name].msgtype))
+
+        write("tf_static", start_ns, types["tf2_msgs/msg/TFMessage"](
+            transforms=[tf(CAMERA_FRAME, base_from_camera), tf(LIDAR_FRAME, base_from_lidar)]))
+        for index in range(frames):
+            image_ns = start_ns + int(index * 1e9 / rate_hz)
+            lidar_ns = image_ns + int(lidar_delay_s * 1e9)
+            h = header(image_ns, CAMERA_FRAME)
+            write("image", image_ns, types["sensor_msgs/msg/Image"](
+                header=h, height=camera.height, width=camera.width, encoding="bgr8", is_bigendian=0,
+                step=camera.width * 3, data=bgr.reshape(-1)))
+            write("camera_info", image_ns, camera_info_msg(kit, h, camera))
+            write("lidar", lidar_ns, types["sensor_msgs/msg/PointCloud2"](
+                header=header(lidar_ns, LIDAR_FRAME), height=1, width=len(scan), fields=fields,
+                is_bigendian=False, point_step=16, row_step=16 * len(scan), data=packed.view(np.uint8).reshape(-1),
+                is_dense=True))
+    return path

@@ -1,0 +1,179 @@
+"""Camera frames with LiDAR ground truth from recorded bags (rosbag2 MCAP/sqlite3 or ROS 1 .bag, any number).
+
+Two passes: the first reads /tf_static, /tf and the stamps of the image, camera_info and LiDAR
+topics; the second decodes only the messages that make frames. For each image the LiDAR scan
+nearest in time within ``max_gap_s`` is taken (optionally with ``merge`` scans either side),
+moved into the camera's optical frame at the image stamp (through ``fixed_frame`` when the robot
+moves between the scan and the image), and projected into a sparse depth map.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .lidar_projection import OcclusionFilter, scan_points, sparse_depth
+from .ros.camera_model import CameraModel
+from .ros.frame_io import decode_frame
+from .sync import stamp_ns
+from .transforms import TransformBuffer, load_extrinsics
+
+TF_TYPES = ("tf2_msgs/msg/TFMessage",)
+
+
+@dataclass(frozen=True)
+class GroundTruthOptions:
+    image_topic: str
+    camera_info_topic: str
+    lidar_topic: str
+    max_gap_s: float = 0.05
+    merge: int = 0  # scans either side of the nearest one, merged (needs fixed_frame)
+    fixed_frame: str = ""  # world-fixed frame (odom, map) for moving robots; empty: extrinsics only
+    extrinsics: str = ""  # YAML of static transforms, added to (or instead of) /tf_static
+    rectified: bool = True
+    occlusion: OcclusionFilter | None = field(default_factory=OcclusionFilter)
+    min_depth: float = 0.1
+    every: int = 1  # use every n-th image
+
+    def __post_init__(self) -> None:
+        if self.merge and not self.fixed_frame:
+            raise ValueError("merging neighbouring scans needs --fixed-frame (odom or map) to undo the motion")
+        if self.max_gap_s <= 0 or self.every < 1 or self.merge < 0:
+            raise ValueError("max_gap_s must be positive, every >= 1 and merge >= 0")
+
+
+@dataclass
+class GroundTruthFrame:
+    stamp_ns: int
+    image: np.ndarray  # BGR uint8
+    camera: CameraModel
+    depth: np.ndarray  # (H, W) float32 metres, NaN where no LiDAR point
+    camera_frame: str
+    scans: int
+
+
+def _open(bags: Sequence[str | Path]):
+    from rosbags.highlevel import AnyReader
+    from rosbags.typesys import Stores, get_typestore
+
+    paths = [Path(b) for b in bags]
+    for path in paths:
+        if not path.exists():
+            raise FileNotFoundError(f"bag {path} does not exist")
+    return AnyReader(paths, default_typestore=get_typestore(Stores.ROS2_HUMBLE))
+
+
+def _topics_text(reader) -> str:
+    return ", ".join(sorted(f"{c.topic} ({c.msgtype})" for c in reader.connections))
+
+
+def _require(reader, topic: str, what: str) -> list:
+    connections = [c for c in reader.connections if c.topic == topic]
+    if not connections:
+        raise ValueError(f"no {what} topic {topic!r} in the bag(s); topics there: {_topics_text(reader)}")
+    return connections
+
+
+def _nearest(stamps: list[int], stamp: int) -> int | None:
+    index = bisect.bisect(stamps, stamp)
+    candidates = [i for i in (index - 1, index) if 0 <= i < len(stamps)]
+    return min(candidates, key=lambda i: abs(stamps[i] - stamp)) if candidates else None
+
+
+def read_ground_truth(bags: Sequence[str | Path], options: GroundTruthOptions) -> Iterator[GroundTruthFrame]:
+    """Frames with sparse LiDAR depth, in stamp order. Raises ValueError for missing topics or overlap."""
+    try:
+        reader = _open(bags)
+        reader.open()
+    except Exception as error:  # rosbags raises its own types for truncated or corrupt files
+        raise ValueError(f"cannot read bag(s) {', '.join(map(str, bags))}: {error}") from error
+    try:
+        image_conns = _require(reader, options.image_topic, "image")
+        info_conns = _require(reader, options.camera_info_topic, "camera_info")
+        lidar_conns = _require(reader, options.lidar_topic, "LiDAR")
+        tf_conns = [c for c in reader.connections if c.msgtype in TF_TYPES and c.topic in ("/tf", "/tf_static")]
+        buffer = TransformBuffer(tolerance_ns=int(options.max_gap_s * 1e9))
+        if options.extrinsics:
+            load_extrinsics(options.extrinsics, buffer)
+        scan_stamps: list[int] = []
+        image_stamps: list[int] = []
+        for conn, _, raw in reader.messages(connections=tf_conns + lidar_conns + image_conns):
+            msg = reader.deserialize(raw, conn.msgtype)
+            if conn in tf_conns:
+                buffer.add_message(msg, static=conn.topic == "/tf_static")
+            elif conn in lidar_conns:
+                scan_stamps.append(stamp_ns(msg.header))
+            else:
+                image_stamps.append(stamp_ns(msg.header))
+        scan_stamps.sort()
+        if not scan_stamps:
+            raise ValueError(f"{options.lidar_topic} has no messages")
+        wanted: dict[int, list[int]] = {}
+        gap = int(options.max_gap_s * 1e9)
+        for stamp in sorted(image_stamps)[:: options.every]:
+            index = _nearest(scan_stamps, stamp)
+            if index is not None and abs(scan_stamps[index] - stamp) <= gap:
+                low, high = max(0, index - options.merge), min(len(scan_stamps), index + options.merge + 1)
+                wanted[stamp] = scan_stamps[low:high]
+        if not wanted:
+            raise ValueError(
+                f"no image on {options.image_topic} has a LiDAR scan within {options.max_gap_s} s (images "
+                f"{_span(image_stamps)}, scans {_span(scan_stamps)}); are the bags from the same run, or is "
+                f"--max-gap too small?")
+        remaining = dict(wanted)  # image stamp -> scan stamps, until the frame is made
+        scans: dict[int, tuple[str, np.ndarray]] = {}
+        infos: dict[int, object] = {}
+        images: dict[int, object] = {}
+        for conn, _, raw in reader.messages(connections=lidar_conns + info_conns + image_conns):
+            msg = reader.deserialize(raw, conn.msgtype)
+            stamp = stamp_ns(msg.header)
+            if conn in lidar_conns:
+                if any(stamp in needed for needed in remaining.values()):
+                    scans[stamp] = (msg.header.frame_id, scan_points(msg))
+            elif conn in info_conns:
+                infos[stamp] = msg
+                for old in sorted(infos)[:-50]:
+                    del infos[old]
+            elif stamp in remaining:
+                images[stamp] = msg
+            for ready in [s for s in images if all(t in scans for t in remaining[s]) and _info_for(infos, s)]:
+                yield _frame(ready, images.pop(ready), _info_for(infos, ready), remaining.pop(ready), scans,
+                             buffer, options)
+                still_needed = {t for needed in remaining.values() for t in needed}
+                for old in [t for t in scans if t not in still_needed]:
+                    del scans[old]
+    finally:
+        reader.close()
+
+
+def _span(stamps: list[int]) -> str:
+    return f"{min(stamps) / 1e9:.3f}-{max(stamps) / 1e9:.3f} s" if stamps else "none"
+
+
+def _info_for(infos: dict[int, object], stamp: int):
+    """camera_info with the image's stamp, else the latest one before it (calibrations rarely change)."""
+    if stamp in infos:
+        return infos[stamp]
+    earlier = [s for s in infos if s <= stamp]
+    return infos[max(earlier)] if earlier else None
+
+
+def _frame(stamp: int, image_msg, info_msg, scan_stamps: list[int], scans: dict, buffer: TransformBuffer,
+           options: GroundTruthOptions) -> GroundTruthFrame:
+    bgr, camera = decode_frame(image_msg, info_msg)
+    camera_frame = info_msg.header.frame_id or image_msg.header.frame_id
+    clouds = []
+    for scan_stamp in scan_stamps:
+        lidar_frame, points = scans[scan_stamp]
+        if options.fixed_frame:
+            transform = buffer.lookup_moving(camera_frame, stamp, lidar_frame, scan_stamp, options.fixed_frame)
+        else:
+            transform = buffer.lookup(camera_frame, lidar_frame, stamp)
+        clouds.append(transform.apply(points))
+    points = np.concatenate(clouds) if clouds else np.zeros((0, 3))
+    depth = sparse_depth(points, camera, options.rectified, options.occlusion, options.min_depth)
+    return GroundTruthFrame(stamp, bgr, camera, depth, camera_frame, len(scan_stamps))
