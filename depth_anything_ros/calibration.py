@@ -32,6 +32,9 @@ class Calibration:
     checkpoint_sha256: str = ""
     camera: str = ""
     statistics: dict[str, Any] = field(default_factory=dict)
+    method: str = ""  # scale | affine | finetune | manual
+    bags: list[str] = field(default_factory=list)
+    created: str = ""  # ISO 8601 UTC
 
     def head(self, min_depth: float, max_depth: float) -> MetricHead:
         return MetricHead(self.scale, self.shift, min_depth, max_depth)
@@ -58,7 +61,9 @@ def load_calibration(path: str | Path) -> Calibration:
     try:
         calibration = Calibration(model_kind=str(data["model_kind"]), scale=float(data["scale"]),
                                   shift=float(data["shift"]), checkpoint_sha256=str(data.get("checkpoint_sha256", "")),
-                                  camera=str(data.get("camera", "")), statistics=dict(data.get("statistics") or {}))
+                                  camera=str(data.get("camera", "")), statistics=dict(data.get("statistics") or {}),
+                                  method=str(data.get("method", "")), bags=[str(b) for b in data.get("bags") or []],
+                                  created=str(data.get("created", "")))
     except (KeyError, TypeError, ValueError) as error:
         raise ValueError(f"{path}: calibration field missing or mistyped: {error}") from error
     if calibration.model_kind not in ("relative", "metric"):

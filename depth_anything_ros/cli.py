@@ -316,6 +316,10 @@ def build_parser() -> argparse.ArgumentParser:
     download.add_argument("--output-dir", type=Path, default=Path("checkpoints"))
     download.set_defaults(func=cmd_download)
 
+    from .cli_calibration import add_calibration_commands
+
+    add_calibration_commands(commands, add_model_arguments, add_backend_arguments)
+
     demo = commands.add_parser("demo", help="the whole path on an embedded sample scene (no data needed)")
     add_model_arguments(demo)
     demo.add_argument("--image", type=Path, help="use this image instead of the embedded scene")
@@ -347,7 +351,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         return args.func(args)
-    except (CheckpointError, ValueError, FileNotFoundError, ImportError, ConnectionError, OSError,
+    except (CheckpointError, ValueError, LookupError, FileNotFoundError, ImportError, ConnectionError, OSError,
             RuntimeError) as error:
         print(f"depth-anything-ros {args.command}: error: {error}", file=sys.stderr)
         return 1

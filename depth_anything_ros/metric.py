@@ -34,3 +34,15 @@ class MetricHead:
     def as_array(self) -> np.ndarray:
         """The graph's ``head`` input: float32 [scale, shift, min_depth, max_depth]."""
         return np.array([self.scale, self.shift, self.min_depth, self.max_depth], dtype=np.float32)
+
+
+def depth_from_raw(raw: np.ndarray, scale: float, shift: float, kind: str) -> np.ndarray:
+    """The fused graph's head without its range limits (for evaluation): metres, NaN where invalid.
+
+    metric: scale * raw + shift (invalid <= 0); relative: 1 / (scale * raw + shift) (invalid < 0).
+    """
+    affine = np.asarray(raw, np.float64) * scale + shift
+    if kind == "relative":
+        with np.errstate(divide="ignore"):
+            return np.where(affine < 0, np.nan, 1.0 / affine)
+    return np.where(affine <= 0, np.nan, affine)

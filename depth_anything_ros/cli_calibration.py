@@ -1,0 +1,135 @@
+"""The offline LiDAR commands: ``lidar-depth``, ``calibrate`` and ``evaluate`` (registered by cli.py)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def add_ground_truth_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("bags", type=Path, nargs="+", help="rosbag2 directories (MCAP or sqlite3) or ROS 1 .bag files")
+    group = parser.add_argument_group("ground truth")
+    group.add_argument("--image-topic", required=True, help="sensor_msgs/Image or CompressedImage topic")
+    group.add_argument("--camera-info-topic", required=True, help="sensor_msgs/CameraInfo topic")
+    group.add_argument("--lidar-topic", required=True, help="sensor_msgs/PointCloud2 topic")
+    group.add_argument("--max-gap", type=float, default=0.05, help="largest image-to-scan time gap in s (0.05)")
+    group.add_argument("--merge", type=int, default=0, help="also merge this many scans either side (needs "
+                                                            "--fixed-frame)")
+    group.add_argument("--fixed-frame", default="", help="world-fixed frame (odom, map) to undo robot motion")
+    group.add_argument("--extrinsics", type=Path, help="YAML of static transforms (instead of / besides /tf_static)")
+    group.add_argument("--raw-images", action="store_true", help="images are not rectified: project with K and D")
+    group.add_argument("--every", type=int, default=1, help="use every n-th image (default 1)")
+    group.add_argument("--no-occlusion-filter", action="store_true", help="keep LiDAR points hidden from the camera")
+
+
+def ground_truth_options(args: argparse.Namespace):
+    from .ground_truth import GroundTruthOptions
+
+    return GroundTruthOptions(args.image_topic, args.camera_info_topic, args.lidar_topic, max_gap_s=args.max_gap,
+                              merge=args.merge, fixed_frame=args.fixed_frame,
+                              extrinsics=str(args.extrinsics or ""), rectified=not args.raw_images,
+                              occlusion=None if args.no_occlusion_filter else _occlusion(), every=args.every)
+
+
+def _occlusion():
+    from .lidar_projection import OcclusionFilter
+
+    return OcclusionFilter()
+
+
+def cmd_lidar_depth(args: argparse.Namespace) -> int:
+    import cv2
+    import numpy as np
+
+    from .eval_report import lidar_overlay
+    from .ground_truth import read_ground_truth
+    from .io_utils import atomic_directory
+
+    count, points = 0, 0
+    with atomic_directory(args.output) as tmp:
+        tmp.mkdir(parents=True)
+        for frame in read_ground_truth(args.bags, ground_truth_options(args)):
+            np.save(tmp / f"{frame.stamp_ns}.npy", frame.depth)
+            cv2.imwrite(str(tmp / f"{frame.stamp_ns}_overlay.png"), lidar_overlay(frame.image, frame.depth))
+            count += 1
+            points += int(np.isfinite(frame.depth).sum())
+    print(f"wrote {count} sparse depth maps to {args.output} ({points / max(count, 1):.0f} LiDAR pixels per frame; "
+          f"<stamp ns>.npy float32 metres, NaN where no point, and <stamp ns>_overlay.png)")
+    return 0
+
+
+def _collect(args: argparse.Namespace):
+    from .calibrate import collect_samples
+    from .cli import _Backends
+    from .ground_truth import read_ground_truth
+
+    backends = _Backends(args)
+    return collect_samples(read_ground_truth(args.bags, ground_truth_options(args)), backends.get,
+                           progress=lambda line: print(line, flush=True))
+
+
+def _require_model(args: argparse.Namespace) -> None:
+    if not (args.checkpoint or args.onnx):
+        raise ValueError("give --checkpoint or --onnx: the graph whose head is calibrated or evaluated")
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from .calibrate import fit_calibration
+    from .calibration import save_calibration
+
+    if args.method == "finetune":
+        raise ValueError("--method finetune (training the DPT head on LiDAR depth) is not in this release; "
+                         "use scale or affine")
+    _require_model(args)
+    collected = _collect(args)
+    bags = [str(b) for b in args.bags]
+    calibration, report = fit_calibration(collected, args.method, bags, args.block, args.holdout_every)
+    save_calibration(args.output, calibration)
+    before, after = report["statistics"]["held_out_before"], report["statistics"]["held_out_after"]
+    print(f"wrote {args.output}: {calibration.model_kind} head, {args.method}, scale {calibration.scale:.6g} shift "
+          f"{calibration.shift:.6g}; {report['statistics']['frames_train']} training frames, "
+          f"{report['statistics']['frames_held_out']} held out; held-out AbsRel {before['abs_rel']:.4f} -> "
+          f"{after['abs_rel']:.4f}, delta1 {before['d1']:.4f} -> {after['d1']:.4f}")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .calibrate import measure
+    from .calibration import load_calibration
+    from .eval_report import write_report
+
+    _require_model(args)
+    calibration = load_calibration(args.calibration) if args.calibration else None
+    collected = _collect(args)
+    measured = measure(collected.samples, collected.kind, calibration)
+    write_report(args.output, measured, collected, calibration, [str(b) for b in args.bags])
+    overall = {k: v["overall"] for k, v in measured.items()}
+    text = ", ".join(f"{name} AbsRel {m['abs_rel']:.4f} RMSE {m['rmse']:.3f} m delta1 {m['d1']:.4f}"
+                     for name, m in overall.items())
+    print(f"wrote {args.output} (metrics.json, report.md, plots) over {len(collected.samples)} frames: {text}")
+    return 0
+
+
+def add_calibration_commands(commands, add_model_arguments, add_backend_arguments) -> None:
+    lidar = commands.add_parser("lidar-depth", help="LiDAR projected into the camera: sparse depth .npy + overlays")
+    add_ground_truth_arguments(lidar)
+    lidar.add_argument("--output", type=Path, required=True, help="directory to create")
+    lidar.set_defaults(func=cmd_lidar_depth)
+
+    for name, helptext in (("calibrate", "fit the metric head to LiDAR depth; writes a calibration YAML"),
+                           ("evaluate", "depth metrics against LiDAR, before and after a calibration")):
+        parser = commands.add_parser(name, help=helptext)
+        add_ground_truth_arguments(parser)
+        add_model_arguments(parser)
+        parser.add_argument("--onnx", type=Path, help="fused graph (instead of a checkpoint)")
+        add_backend_arguments(parser)
+        if name == "calibrate":
+            parser.add_argument("--method", choices=("scale", "affine", "finetune"), default="affine")
+            parser.add_argument("--block", type=float, default=10.0, help="time-block length in s for the split")
+            parser.add_argument("--holdout-every", type=int, default=5, help="hold out every n-th block (5)")
+            parser.add_argument("--output", type=Path, required=True, help="calibration YAML to write")
+            parser.set_defaults(func=cmd_calibrate)
+        else:
+            parser.add_argument("--calibration", type=Path, help="calibration YAML to evaluate against no calibration")
+            parser.add_argument("--output", type=Path, required=True, help="report directory to create")
+            parser.set_defaults(func=cmd_evaluate)
