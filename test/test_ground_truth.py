@@ -11,10 +11,10 @@ from depth_anything_ros.synthetic_rig import RIG_TOPICS, SyntheticRig, write_rig
 OPTIONS = GroundTruthOptions(RIG_TOPICS["image"], RIG_TOPICS["camera_info"], RIG_TOPICS["lidar"])
 
 
-@pytest.mark.parametrize("storage", ["mcap", "sqlite3"])
+@pytest.mark.parametrize("storage", ["mcap", "sqlite3", "ros1"])
 def test_bag_frames_carry_lidar_depth_matching_the_analytic_scene(tmp_path, storage):
     rig = SyntheticRig()
-    bag = write_rig_bag(tmp_path / "rig", rig, frames=4, storage=storage)
+    bag = write_rig_bag(tmp_path / ("rig.bag" if storage == "ros1" else "rig"), rig, frames=4, storage=storage)
     frames = list(read_ground_truth([bag], OPTIONS))
     assert [f.scans for f in frames] == [1, 1, 1, 1]
     assert len({f.stamp_ns for f in frames}) == 4 and frames[0].camera_frame == "camera_optical_frame"

@@ -18,6 +18,11 @@ from .image_decoding import InputError
 DISTORTION_MODELS = ("plumb_bob", "rational_polynomial", "equidistant")
 
 
+def _matrix(msg, name: str):
+    """CameraInfo's k/d/r/p (ROS 2), or K/D/R/P as ROS 1 messages from .bag files name them."""
+    return getattr(msg, name) if hasattr(msg, name) else getattr(msg, name.upper())
+
+
 @dataclass(frozen=True, eq=False)
 class CameraModel:
     """Effective intrinsics of the image as published (binning and ROI folded in)."""
@@ -33,10 +38,10 @@ class CameraModel:
     @classmethod
     def from_msg(cls, msg) -> CameraModel:
         """image_geometry's PinholeCameraModel rules: binning 0 = 1, all-zero ROI = full image."""
-        k = np.asarray(msg.k, np.float64).reshape(3, 3).copy()
-        p = np.asarray(msg.p, np.float64).reshape(3, 4).copy()
-        d = np.asarray(msg.d, np.float64).copy()
-        r = np.asarray(msg.r, np.float64).reshape(3, 3).copy()
+        k = np.asarray(_matrix(msg, "k"), np.float64).reshape(3, 3).copy()
+        p = np.asarray(_matrix(msg, "p"), np.float64).reshape(3, 4).copy()
+        d = np.asarray(_matrix(msg, "d"), np.float64).copy()
+        r = np.asarray(_matrix(msg, "r"), np.float64).reshape(3, 3).copy()
         for name, matrix in (("K", k), ("P", p), ("D", d), ("R", r)):
             if not np.isfinite(matrix).all():
                 raise InputError("intrinsics", f"camera_info {name} has non-finite values: {matrix.ravel().tolist()}")
