@@ -216,6 +216,14 @@ def cmd_replay(args: argparse.Namespace) -> int:
 def cmd_sample_bag(args: argparse.Namespace) -> int:
     from .sample_bag import IMAGE_TOPIC, write_sample_bag
 
+    if args.lidar:
+        from .synthetic_rig import RIG_TOPICS, SyntheticRig, write_rig_bag
+
+        rig = SyntheticRig(height=args.size[0], width=args.size[1], focal=0.8 * args.size[1])
+        path = write_rig_bag(args.output, rig, frames=args.frames, storage=args.storage)
+        print(f"wrote {path}: {args.frames} frames {args.size[0]}x{args.size[1]} of the camera + LiDAR rig on "
+              f"{', '.join(RIG_TOPICS.values())} and /tf_static ({args.storage})")
+        return 0
     path = write_sample_bag(args.output, args.frames, args.size, storage=args.storage, compressed=args.compressed)
     print(f"wrote {path}: {args.frames} frames {args.size[0]}x{args.size[1]} on "
           f"{IMAGE_TOPIC}{'/compressed' if args.compressed else ''} and /camera/camera_info ({args.storage})")
@@ -306,7 +314,10 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("output", type=Path, help="bag directory to create")
     sample.add_argument("--frames", type=int, default=8)
     sample.add_argument("--size", type=parse_image_size, default=(240, 320), help="HxW (default 240x320)")
-    sample.add_argument("--storage", choices=("mcap", "sqlite3"), default="mcap")
+    sample.add_argument("--storage", choices=("mcap", "sqlite3", "ros1"), default="mcap",
+                        help="rosbag2 storage, or ros1 (a .bag file; with --lidar only)")
+    sample.add_argument("--lidar", action="store_true",
+                        help="the camera + LiDAR rig (scene with analytic depth, tf_static) for lidar-depth/calibrate")
     sample.add_argument("--compressed", action="store_true", help="JPEG CompressedImage instead of bgr8 Image")
     sample.set_defaults(func=cmd_sample_bag)
 
