@@ -95,150 +95,94 @@ class SyntheticRig:
 
 RIG_TOPICS = {"image": "/camera/image_rect", "camera_info": "/camera/camera_info", "lidar": "/lidar/points"}
 CAMERA_FRAME, LIDAR_FRAME, BASE_FRAME = "camera_optical_frame", "lidar", "base_link"
+TF_MESSAGE_DEFINITION = "geometry_msgs/TransformStamped[] transforms\n"  # not in rosbags' noetic store
+
+
+def _bag_writer(path, storage: str):
+    """(typestore, serialize, writer) for rosbag2 (mcap, sqlite3) or a ROS 1 .bag (ros1)."""
+    from rosbags.typesys import Stores, get_types_from_msg, get_typestore
+
+    if storage == "ros1":
+        from rosbags.rosbag1 import Writer as Ros1Writer
+
+        store = get_typestore(Stores.ROS1_NOETIC)
+        store.register(get_types_from_msg(TF_MESSAGE_DEFINITION, "tf2_msgs/msg/TFMessage"))
+        return store, store.serialize_ros1, Ros1Writer(path)
+    from rosbags.rosbag2 import StoragePlugin, Writer
+
+    store = get_typestore(Stores.ROS2_HUMBLE)
+    plugin = StoragePlugin.MCAP if storage == "mcap" else StoragePlugin.SQLITE3
+    return store, store.serialize_cdr, Writer(path, version=9, storage_plugin=plugin)
 
 
 def write_rig_bag(path, rig: SyntheticRig | None = None, frames: int = 12, rate_hz: float = 2.0,
                   storage: str = "mcap", lidar_delay_s: float = 0.01, start_ns: int = 1_700_000_000_000_000_000):
-    """A rosbag2 of the rig: image, camera_info, LiDAR PointCloud2 and /tf_static (base_link -> camera, lidar).
+    """A bag of the rig: image, camera_info, LiDAR PointCloud2 and /tf_static (base_link -> camera, lidar).
 
     The rig stands still, so every frame sees the same scene; stamps advance at ``rate_hz``.
-    ``storage`` mcap or sqlite3 (rosbag2 directory) or ros1 (a ROS 1 .bag file, messages in ROS 1
-    form). Returns the bag path (written under a temporary name, renamed when complete).
+    ``storage`` mcap or sqlite3 (a rosbag2 directory) or ros1 (a ROS 1 .bag file, messages in their
+    ROS 1 form: Header.seq, CameraInfo D/K/R/P). Written under a temporary name, renamed when complete.
     """
-    if storage == "ros1":
-        return _write_ros1_rig_bag(path, rig or SyntheticRig(), frames, rate_hz, lidar_delay_s, start_ns)
     from pathlib import Path
 
-    from rosbags.rosbag2 import StoragePlugin, Writer
-    from rosbags.typesys import Stores, get_typestore
-
     from .io_utils import atomic_directory
-    from .ros.messages import camera_info_msg, rosbags_kit
     from .transforms import matrix_to_quaternion
 
     rig = rig or SyntheticRig()
-    store = get_typestore(Stores.ROS2_HUMBLE)
-    types, kit = store.types, rosbags_kit(store)
-    camera = rig.camera()
-    bgr = rig.image()
-    scan = rig.lidar_scan().astype(np.float32)
-    base_from_camera = Transform(LIDAR_TO_OPTICAL.T, np.zeros(3))  # base_link (REP 103) at the camera
-    base_from_lidar = base_from_camera @ rig.lidar_in_camera
-
-    def stamp(ns: int):
-        return types["builtin_interfaces/msg/Time"](sec=ns // 10**9, nanosec=ns % 10**9)
-
-    def header(ns: int, frame: str):
-        return types["std_msgs/msg/Header"](stamp=stamp(ns), frame_id=frame)
-
-    def tf(child: str, transform: Transform):
-        t, q = transform.translation, matrix_to_quaternion(transform.rotation)
-        return types["geometry_msgs/msg/TransformStamped"](
-            header=header(start_ns, BASE_FRAME), child_frame_id=child,
-            transform=types["geometry_msgs/msg/Transform"](
-                translation=types["geometry_msgs/msg/Vector3"](x=float(t[0]), y=float(t[1]), z=float(t[2])),
-                rotation=types["geometry_msgs/msg/Quaternion"](x=float(q[0]), y=float(q[1]), z=float(q[2]),
-                                                               w=float(q[3]))))
-
-    fields = [types["sensor_msgs/msg/PointField"](name=n, offset=4 * i, datatype=7, count=1)
-              for i, n in enumerate("xyz")]
-    packed = np.zeros((len(scan), 4), np.float32)
-    packed[:, :3] = scan
-    plugin = StoragePlugin.MCAP if storage == "mcap" else StoragePlugin.SQLITE3
-    path = Path(path)
-    with atomic_directory(path) as tmp, Writer(tmp, version=9, storage_plugin=plugin) as writer:
-        conns = {name: writer.add_connection(topic, msgtype, typestore=store) for name, topic, msgtype in (
-            ("tf_static", "/tf_static", "tf2_msgs/msg/TFMessage"),
-            ("image", RIG_TOPICS["image"], "sensor_msgs/msg/Image"),
-            ("camera_info", RIG_TOPICS["camera_info"], "sensor_msgs/msg/CameraInfo"),
-            ("lidar", RIG_TOPICS["lidar"], "sensor_msgs/msg/PointCloud2"))}
-
-        def write(name: str, ns: int, msg) -> None:
-            writer.write(conns[name], ns, store.serialize_cdr(msg, conns[name].msgtype))
-
-        write("tf_static", start_ns, types["tf2_msgs/msg/TFMessage"](
-            transforms=[tf(CAMERA_FRAME, base_from_camera), tf(LIDAR_FRAME, base_from_lidar)]))
-        for index in range(frames):
-            image_ns = start_ns + int(index * 1e9 / rate_hz)
-            lidar_ns = image_ns + int(lidar_delay_s * 1e9)
-            h = header(image_ns, CAMERA_FRAME)
-            write("image", image_ns, types["sensor_msgs/msg/Image"](
-                header=h, height=camera.height, width=camera.width, encoding="bgr8", is_bigendian=0,
-                step=camera.width * 3, data=bgr.reshape(-1)))
-            write("camera_info", image_ns, camera_info_msg(kit, h, camera))
-            write("lidar", lidar_ns, types["sensor_msgs/msg/PointCloud2"](
-                header=header(lidar_ns, LIDAR_FRAME), height=1, width=len(scan), fields=fields,
-                is_bigendian=False, point_step=16, row_step=16 * len(scan), data=packed.view(np.uint8).reshape(-1),
-                is_dense=True))
-    return path
-
-
-TF_MESSAGE_DEFINITION = "geometry_msgs/TransformStamped[] transforms\n"
-
-
-def _write_ros1_rig_bag(path, rig: SyntheticRig, frames: int, rate_hz: float, lidar_delay_s: float,
-                        start_ns: int):
-    """The rig as a ROS 1 bag (the noetic message forms: Header.seq, CameraInfo D/K/R/P)."""
-    from pathlib import Path
-
-    from rosbags.rosbag1 import Writer
-    from rosbags.typesys import Stores, get_types_from_msg, get_typestore
-
-    from .io_utils import atomic_directory
-    from .transforms import matrix_to_quaternion
-
-    store = get_typestore(Stores.ROS1_NOETIC)
-    store.register(get_types_from_msg(TF_MESSAGE_DEFINITION, "tf2_msgs/msg/TFMessage"))
-    types = store.types
+    ros1 = storage == "ros1"
     camera, bgr = rig.camera(), rig.image()
     scan = rig.lidar_scan().astype(np.float32)
     packed = np.zeros((len(scan), 4), np.float32)
     packed[:, :3] = scan
-    base_from_camera = Transform(LIDAR_TO_OPTICAL.T, np.zeros(3))
+    base_from_camera = Transform(LIDAR_TO_OPTICAL.T, np.zeros(3))  # base_link (REP 103) at the camera
+    path = Path(path)
+    with atomic_directory(path) as tmp:
+        store, serialize, writer = _bag_writer(tmp, storage)
+        types = store.types
 
-    def header(ns: int, frame: str):
-        stamp = types["builtin_interfaces/msg/Time"](sec=ns // 10**9, nanosec=ns % 10**9)
-        return types["std_msgs/msg/Header"](seq=0, stamp=stamp, frame_id=frame)
+        def header(ns: int, frame: str):
+            stamp = types["builtin_interfaces/msg/Time"](sec=ns // 10**9, nanosec=ns % 10**9)
+            return types["std_msgs/msg/Header"](stamp=stamp, frame_id=frame, **({"seq": 0} if ros1 else {}))
 
-    def tf(child: str, transform: Transform):
-        t, q = transform.translation, matrix_to_quaternion(transform.rotation)
-        return types["geometry_msgs/msg/TransformStamped"](
-            header=header(start_ns, BASE_FRAME), child_frame_id=child,
-            transform=types["geometry_msgs/msg/Transform"](
-                translation=types["geometry_msgs/msg/Vector3"](x=float(t[0]), y=float(t[1]), z=float(t[2])),
-                rotation=types["geometry_msgs/msg/Quaternion"](x=float(q[0]), y=float(q[1]), z=float(q[2]),
-                                                               w=float(q[3]))))
+        def tf(child: str, transform: Transform):
+            t, q = transform.translation, matrix_to_quaternion(transform.rotation)
+            return types["geometry_msgs/msg/TransformStamped"](
+                header=header(start_ns, BASE_FRAME), child_frame_id=child,
+                transform=types["geometry_msgs/msg/Transform"](
+                    translation=types["geometry_msgs/msg/Vector3"](x=float(t[0]), y=float(t[1]), z=float(t[2])),
+                    rotation=types["geometry_msgs/msg/Quaternion"](x=float(q[0]), y=float(q[1]), z=float(q[2]),
+                                                                   w=float(q[3]))))
 
-    fields = [types["sensor_msgs/msg/PointField"](name=n, offset=4 * i, datatype=7, count=1)
-              for i, n in enumerate("xyz")]
-    with atomic_directory(Path(path)) as tmp, Writer(tmp) as writer:
-        conns = {name: writer.add_connection(topic, msgtype, typestore=store) for name, topic, msgtype in (
-            ("tf_static", "/tf_static", "tf2_msgs/msg/TFMessage"),
-            ("image", RIG_TOPICS["image"], "sensor_msgs/msg/Image"),
-            ("camera_info", RIG_TOPICS["camera_info"], "sensor_msgs/msg/CameraInfo"),
-            ("lidar", RIG_TOPICS["lidar"], "sensor_msgs/msg/PointCloud2"))}
+        matrices = {"d": camera.d, "k": camera.k.reshape(-1), "r": np.eye(3).reshape(-1), "p": camera.p.reshape(-1)}
+        fields = [types["sensor_msgs/msg/PointField"](name=n, offset=4 * i, datatype=7, count=1)
+                  for i, n in enumerate("xyz")]
+        with writer:
+            conns = {name: writer.add_connection(topic, msgtype, typestore=store) for name, topic, msgtype in (
+                ("tf_static", "/tf_static", "tf2_msgs/msg/TFMessage"),
+                ("image", RIG_TOPICS["image"], "sensor_msgs/msg/Image"),
+                ("camera_info", RIG_TOPICS["camera_info"], "sensor_msgs/msg/CameraInfo"),
+                ("lidar", RIG_TOPICS["lidar"], "sensor_msgs/msg/PointCloud2"))}
 
-        def write(name: str, ns: int, msg) -> None:
-            writer.write(conns[name], ns, store.serialize_ros1(msg, conns[name].msgtype))
+            def write(name: str, ns: int, msg) -> None:
+                writer.write(conns[name], ns, serialize(msg, conns[name].msgtype))
 
-        write("tf_static", start_ns, types["tf2_msgs/msg/TFMessage"](
-            transforms=[tf(CAMERA_FRAME, base_from_camera),
-                        tf(LIDAR_FRAME, base_from_camera @ rig.lidar_in_camera)]))
-        k = camera.k.reshape(-1)
-        for index in range(frames):
-            image_ns = start_ns + int(index * 1e9 / rate_hz)
-            lidar_ns = image_ns + int(lidar_delay_s * 1e9)
-            h = header(image_ns, CAMERA_FRAME)
-            write("image", image_ns, types["sensor_msgs/msg/Image"](
-                header=h, height=camera.height, width=camera.width, encoding="bgr8", is_bigendian=0,
-                step=camera.width * 3, data=bgr.reshape(-1)))
-            write("camera_info", image_ns, types["sensor_msgs/msg/CameraInfo"](
-                header=h, height=camera.height, width=camera.width, distortion_model="plumb_bob", D=camera.d,
-                K=k, R=np.eye(3).reshape(-1), P=camera.p.reshape(-1), binning_x=0, binning_y=0,
-                roi=types["sensor_msgs/msg/RegionOfInterest"](x_offset=0, y_offset=0, height=0, width=0,
-                                                              do_rectify=False)))
-            write("lidar", lidar_ns, types["sensor_msgs/msg/PointCloud2"](
-                header=header(lidar_ns, LIDAR_FRAME), height=1, width=len(scan), fields=fields,
-                is_bigendian=False, point_step=16, row_step=16 * len(scan), data=packed.view(np.uint8).reshape(-1),
-                is_dense=True))
-    return Path(path)
+            write("tf_static", start_ns, types["tf2_msgs/msg/TFMessage"](
+                transforms=[tf(CAMERA_FRAME, base_from_camera),
+                            tf(LIDAR_FRAME, base_from_camera @ rig.lidar_in_camera)]))
+            for index in range(frames):
+                image_ns = start_ns + int(index * 1e9 / rate_hz)
+                lidar_ns = image_ns + int(lidar_delay_s * 1e9)
+                h = header(image_ns, CAMERA_FRAME)
+                write("image", image_ns, types["sensor_msgs/msg/Image"](
+                    header=h, height=camera.height, width=camera.width, encoding="bgr8", is_bigendian=0,
+                    step=camera.width * 3, data=bgr.reshape(-1)))
+                write("camera_info", image_ns, types["sensor_msgs/msg/CameraInfo"](
+                    header=h, height=camera.height, width=camera.width, distortion_model=camera.distortion_model,
+                    binning_x=0, binning_y=0, **{(k.upper() if ros1 else k): v for k, v in matrices.items()},
+                    roi=types["sensor_msgs/msg/RegionOfInterest"](x_offset=0, y_offset=0, height=0, width=0,
+                                                                  do_rectify=False)))
+                write("lidar", lidar_ns, types["sensor_msgs/msg/PointCloud2"](
+                    header=header(lidar_ns, LIDAR_FRAME), height=1, width=len(scan), fields=fields,
+                    is_bigendian=False, point_step=16, row_step=16 * len(scan),
+                    data=packed.view(np.uint8).reshape(-1), is_dense=True))
+    return path
