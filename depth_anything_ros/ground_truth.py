@@ -10,6 +10,7 @@ moves between the scan and the image), and projected into a sparse depth map.
 from __future__ import annotations
 
 import bisect
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -125,6 +126,7 @@ def read_ground_truth(bags: Sequence[str | Path], options: GroundTruthOptions) -
                 f"{_span(image_stamps)}, scans {_span(scan_stamps)}); are the bags from the same run, or is "
                 f"--max-gap too small?")
         remaining = dict(wanted)  # image stamp -> scan stamps, until the frame is made
+        uses = Counter(t for needed in wanted.values() for t in needed)  # scan stamp -> frames still needing it
         scans: dict[int, tuple[str, np.ndarray]] = {}
         infos: dict[int, object] = {}
         images: dict[int, object] = {}
@@ -132,7 +134,7 @@ def read_ground_truth(bags: Sequence[str | Path], options: GroundTruthOptions) -
             msg = reader.deserialize(raw, conn.msgtype)
             stamp = stamp_ns(msg.header)
             if conn in lidar_conns:
-                if any(stamp in needed for needed in remaining.values()):
+                if uses[stamp] > 0:
                     scans[stamp] = (msg.header.frame_id, scan_points(msg))
             elif conn in info_conns:
                 infos[stamp] = msg
@@ -141,11 +143,12 @@ def read_ground_truth(bags: Sequence[str | Path], options: GroundTruthOptions) -
             elif stamp in remaining:
                 images[stamp] = msg
             for ready in [s for s in images if all(t in scans for t in remaining[s]) and _info_for(infos, s)]:
-                yield _frame(ready, images.pop(ready), _info_for(infos, ready), remaining.pop(ready), scans,
-                             buffer, options)
-                still_needed = {t for needed in remaining.values() for t in needed}
-                for old in [t for t in scans if t not in still_needed]:
-                    del scans[old]
+                needed = remaining.pop(ready)
+                yield _frame(ready, images.pop(ready), _info_for(infos, ready), needed, scans, buffer, options)
+                for used in needed:
+                    uses[used] -= 1
+                    if uses[used] == 0:
+                        scans.pop(used, None)
     finally:
         reader.close()
 
