@@ -52,8 +52,7 @@ def collect_samples(frames: Iterable[GroundTruthFrame], backend_for: Callable[[t
     for frame in frames:
         backend = backend_for(frame.image.shape[:2])
         info, camera = backend.info, frame.camera_frame
-        image = frame.image[..., ::-1] if info.input_order == "rgb" else frame.image
-        raw = backend.infer(np.ascontiguousarray(image)).raw
+        raw = backend.infer_bgr(frame.image).raw
         valid = np.isfinite(frame.depth)
         default = info.default_head()
         graph_depth = depth_from_raw(raw[valid], default.scale, default.shift, "metric") if info.kind == "metric" \

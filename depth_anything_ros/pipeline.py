@@ -127,9 +127,8 @@ class DepthPipeline:
             raise InputError("camera_info", f"camera_info is {camera.width}x{camera.height}, the image "
                                             f"{image_hw[1]}x{image_hw[0]}")
         backend = self._backend_for(image_hw)
-        image = bgr[..., ::-1] if backend.info.input_order == "rgb" else bgr
         started = time.monotonic()
-        output = backend.infer(np.ascontiguousarray(image), self.head(backend))
+        output = backend.infer_bgr(bgr, self.head(backend))
         inference_s = time.monotonic() - started
         f = self.config.output_downscale
         metric = self.metric

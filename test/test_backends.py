@@ -93,3 +93,12 @@ def test_torch_backend_on_cuda_matches_cpu_in_fp32_and_fp16(tiny_metric):  # pra
     with TorchBackend(tiny_metric, (40, 56), device="cuda", half=True) as half:
         error = np.abs(half.infer(image).raw - expected).max() / np.ptp(expected)
     assert error < 2e-2
+
+
+def test_infer_bgr_reorders_for_rgb_graphs(tmp_path, tiny_metric, metric_graph):
+    export_onnx(tiny_metric, (40, 56), tmp_path / "rgb.onnx", input_order="rgb")
+    bgr = np.random.default_rng(3).integers(0, 256, (40, 56, 3), dtype=np.uint8)
+    with OnnxRuntimeBackend(metric_graph) as bgr_graph, OnnxRuntimeBackend(tmp_path / "rgb.onnx") as rgb_graph:
+        expected = bgr_graph.infer_bgr(bgr).raw
+        np.testing.assert_allclose(rgb_graph.infer_bgr(bgr).raw, expected, rtol=1e-5)
+        assert not np.allclose(rgb_graph.infer(bgr).raw, expected, rtol=1e-5)  # the swap is what makes them equal

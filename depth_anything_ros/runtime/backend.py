@@ -44,6 +44,11 @@ class DepthBackend(ABC):
         head = head or self.info.default_head()
         return self._run(self.check_image(image), head.as_array())
 
+    def infer_bgr(self, bgr: np.ndarray, head: MetricHead | None = None) -> DepthOutput:
+        """``infer`` for a BGR camera image, reordered when the graph was exported for RGB."""
+        image = bgr[..., ::-1] if self.info.input_order == "rgb" else bgr
+        return self.infer(np.ascontiguousarray(image), head)
+
     @abstractmethod
     def _run(self, image: np.ndarray, head: np.ndarray) -> DepthOutput:
         """Backend-specific execution on a validated image and head vector."""
