@@ -79,6 +79,21 @@ def _require(reader, topic: str, what: str) -> list:
     return connections
 
 
+def header_stamp(raw: bytes | memoryview, ros2: bool) -> int:
+    """The header stamp (ns) of a serialized message that starts with std_msgs/Header, without decoding the rest.
+
+    ROS 2 CDR: 4-byte encapsulation (byte 1: 1 little-endian, 0 big-endian), then sec int32, nanosec uint32.
+    ROS 1: seq uint32, then sec and nsec uint32, little-endian.
+    """
+    data = np.frombuffer(raw, np.uint8, count=16)
+    if ros2:
+        order = "<" if data[1] == 1 else ">"
+        sec, nanosec = int(data[4:8].view(f"{order}i4")[0]), int(data[8:12].view(f"{order}u4")[0])
+    else:
+        sec, nanosec = int(data[4:8].view("<u4")[0]), int(data[8:12].view("<u4")[0])
+    return sec * 1_000_000_000 + nanosec
+
+
 def _nearest(stamps: list[int], stamp: int) -> int | None:
     index = bisect.bisect(stamps, stamp)
     candidates = [i for i in (index - 1, index) if 0 <= i < len(stamps)]
@@ -103,13 +118,10 @@ def read_ground_truth(bags: Sequence[str | Path], options: GroundTruthOptions) -
         scan_stamps: list[int] = []
         image_stamps: list[int] = []
         for conn, _, raw in reader.messages(connections=tf_conns + lidar_conns + image_conns):
-            msg = reader.deserialize(raw, conn.msgtype)
             if conn in tf_conns:
-                buffer.add_message(msg, static=conn.topic == "/tf_static")
-            elif conn in lidar_conns:
-                scan_stamps.append(stamp_ns(msg.header))
-            else:
-                image_stamps.append(stamp_ns(msg.header))
+                buffer.add_message(reader.deserialize(raw, conn.msgtype), static=conn.topic == "/tf_static")
+            else:  # images and scans are decoded once, in the second pass; here only their stamps are read
+                (scan_stamps if conn in lidar_conns else image_stamps).append(header_stamp(raw, reader.is2))
         scan_stamps.sort()
         if not scan_stamps:
             raise ValueError(f"{options.lidar_topic} has no messages")
