@@ -12,15 +12,24 @@ import datetime as dt
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
 from .calibration import Calibration
 from .depth_metrics import by_range, depth_metrics
-from .ground_truth import GroundTruthFrame
 from .head_fit import fit_head, time_block_split
 from .metric import depth_from_raw
 from .runtime.backend import DepthBackend
+
+
+class DepthFrame(Protocol):
+    """A camera frame with LiDAR depth: a GroundTruthFrame, or one stored for training."""
+
+    stamp_ns: int
+    image: np.ndarray
+    depth: np.ndarray
+    camera_frame: str
 
 
 @dataclass
@@ -37,15 +46,15 @@ class Collected:
     kind: str
     checkpoint_sha256: str
     camera: str
-    examples: list[tuple[GroundTruthFrame, np.ndarray]]  # a few frames with their raw output, for pictures
+    examples: list[tuple[DepthFrame, np.ndarray]]  # a few frames with their raw output, for pictures
 
 
-def collect_samples(frames: Iterable[GroundTruthFrame], backend_for: Callable[[tuple[int, int]], DepthBackend],
+def collect_samples(frames: Iterable[DepthFrame], backend_for: Callable[[tuple[int, int]], DepthBackend],
                     progress: Callable[[str], None] = print, examples: int = 3,
                     report_every_s: float = 2.0) -> Collected:
     """Run the graph on every frame; keep raw and graph depth where LiDAR has a value."""
     samples: list[FrameSamples] = []
-    kept: list[tuple[GroundTruthFrame, np.ndarray]] = []
+    kept: list[tuple[DepthFrame, np.ndarray]] = []
     info = None
     camera = ""
     started = last = time.monotonic()

@@ -7,6 +7,7 @@
     checkpoint_sha256: 3f9a...    # the weights it was fitted on ("" when unknown)
     camera: /front/camera
     statistics: {abs_rel_before: 0.31, abs_rel_after: 0.07, frames: 412}
+    weights: {checkpoint: front.pth, onnx: front_480x640.onnx}  # --method finetune only
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class Calibration:
     method: str = ""  # scale | affine | finetune | manual
     bags: list[str] = field(default_factory=list)
     created: str = ""  # ISO 8601 UTC
+    weights: dict[str, str] = field(default_factory=dict)  # finetune: {checkpoint, onnx} beside this file
 
     def head(self, min_depth: float, max_depth: float) -> MetricHead:
         return MetricHead(self.scale, self.shift, min_depth, max_depth)
@@ -44,6 +46,10 @@ class Calibration:
         if kind != self.model_kind:
             raise ValueError(f"this calibration was fitted for a {self.model_kind} model, the graph is {kind}")
         if self.checkpoint_sha256 and checkpoint_sha256 not in ("untrained", self.checkpoint_sha256):
+            if self.weights:
+                return (f"this calibration comes with fine-tuned weights ({', '.join(self.weights.values())}), "
+                        f"but the graph runs other weights ({checkpoint_sha256[:12]}); set onnx or checkpoint "
+                        f"to the fine-tuned files")
             return (f"calibration was fitted on weights {self.checkpoint_sha256[:12]}, the graph runs "
                     f"{checkpoint_sha256[:12]}; its metres may be wrong")
         return None
@@ -63,7 +69,8 @@ def load_calibration(path: str | Path) -> Calibration:
                                   shift=float(data["shift"]), checkpoint_sha256=str(data.get("checkpoint_sha256", "")),
                                   camera=str(data.get("camera", "")), statistics=dict(data.get("statistics") or {}),
                                   method=str(data.get("method", "")), bags=[str(b) for b in data.get("bags") or []],
-                                  created=str(data.get("created", "")))
+                                  created=str(data.get("created", "")),
+                                  weights={str(k): str(v) for k, v in (data.get("weights") or {}).items()})
     except (KeyError, TypeError, ValueError) as error:
         raise ValueError(f"{path}: calibration field missing or mistyped: {error}") from error
     if calibration.model_kind not in ("relative", "metric"):

@@ -78,8 +78,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from .calibration import save_calibration
 
     if args.method == "finetune":
-        raise ValueError("--method finetune (training the DPT head on LiDAR depth) is not in this release; "
-                         "use scale or affine")
+        return _finetune(args)
     _require_model(args)
     collected = _collect(args)
     bags = [str(b) for b in args.bags]
@@ -91,6 +90,46 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
           f"{report['statistics']['frames_held_out']} held out; held-out AbsRel {before['abs_rel']:.4f} -> "
           f"{after['abs_rel']:.4f}, delta1 {before['d1']:.4f} -> {after['d1']:.4f}")
     return 0
+
+
+def _finetune(args: argparse.Namespace) -> int:
+    from .cli import _require_version
+    from .model import model_spec
+    from .training.finetune import FinetuneOptions, FinetuneRequest, finetune
+
+    if args.onnx or not args.checkpoint:
+        raise ValueError("--method finetune trains weights: give --checkpoint (a .pth), not --onnx")
+    _require_version(args)
+    if not args.max_depth:
+        raise ValueError("--method finetune writes a metric head (Sigmoid x max depth): give --max-depth "
+                         "(80 outdoor, 20 indoor; at least the farthest LiDAR range you want to keep)")
+    work_dir = args.work_dir or args.output.with_name(f"{args.output.stem}.finetune")
+    if args.restart:
+        (work_dir / "last.pt").unlink(missing_ok=True)
+    options = FinetuneOptions(args.epochs, args.batch_size, args.lr, unfreeze_encoder=args.unfreeze_encoder,
+                              flip=not args.no_flip, input_size=args.input_size, seed=args.seed,
+                              workers=args.workers, device=args.device)
+    request = FinetuneRequest(args.bags, ground_truth_options(args), args.checkpoint,
+                              model_spec(args.encoder, args.version, args.metric, args.max_depth), args.max_depth,
+                              args.output, work_dir, options, args.block, args.holdout_every)
+    calibration = finetune(request, progress=lambda line: print(line, flush=True))
+    if calibration is None:  # a torchrun worker other than rank 0
+        return 0
+    stats = calibration.statistics
+    start, affine, tuned = (stats[k] for k in ("held_out_start", "held_out_affine", "held_out_finetuned"))
+    folder = args.output.parent
+    print(f"wrote {args.output} with {folder / calibration.weights['checkpoint']} and "
+          f"{folder / calibration.weights['onnx']}; {stats['frames_train']} training frames, "
+          f"{stats['frames_held_out']} held out; held-out SiLog {_text(start['silog'])} (start), "
+          f"{_text(affine['silog'])} (affine head), {_text(tuned['silog'])} (fine-tuned); AbsRel "
+          f"{_text(start['abs_rel'])} / {_text(affine['abs_rel'])} / {_text(tuned['abs_rel'])}")
+    print(f"run it: ros2 launch depth_anything_ros depth.launch.py camera:=<ns> "
+          f"onnx:={folder / calibration.weights['onnx']} calibration_file:={args.output}")
+    return 0
+
+
+def _text(value) -> str:
+    return "n/a" if value is None else f"{value:.4f}"
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -128,8 +167,26 @@ def add_calibration_commands(commands, add_model_arguments, add_backend_argument
             parser.add_argument("--block", type=float, default=10.0, help="time-block length in s for the split")
             parser.add_argument("--holdout-every", type=int, default=5, help="hold out every n-th block (5)")
             parser.add_argument("--output", type=Path, required=True, help="calibration YAML to write")
+            _add_finetune_arguments(parser)
             parser.set_defaults(func=cmd_calibrate)
         else:
             parser.add_argument("--calibration", type=Path, help="calibration YAML to evaluate against no calibration")
             parser.add_argument("--output", type=Path, required=True, help="report directory to create")
             parser.set_defaults(func=cmd_evaluate)
+
+
+def _add_finetune_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("finetune (runs unchanged under torchrun for several GPUs)")
+    group.add_argument("--epochs", type=int, default=5, help="passes over the training frames (5)")
+    group.add_argument("--batch-size", type=int, default=4, help="frames per step and process (4)")
+    group.add_argument("--lr", type=float, default=5e-5, help="head learning rate, AdamW with poly decay (5e-5)")
+    group.add_argument("--unfreeze-encoder", action="store_true", help="also train the encoder, at lr / 10")
+    group.add_argument("--no-flip", action="store_true", help="no random horizontal flips")
+    group.add_argument("--seed", type=int, default=0, help="shuffling and flip seed (0)")
+    group.add_argument("--workers", type=int, default=0, help="data-loading processes (0: in the trainer)")
+    group.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                       help="auto: CUDA when PyTorch sees a GPU (default)")
+    group.add_argument("--work-dir", type=Path, help="stored frames and the per-epoch checkpoint "
+                                                     "(default <output stem>.finetune beside the YAML)")
+    group.add_argument("--restart", action="store_true", help="discard the checkpoint in the work dir instead "
+                                                              "of resuming it")

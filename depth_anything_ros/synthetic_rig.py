@@ -8,7 +8,7 @@ points are exact too, including those the camera cannot see (parallax).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -30,6 +30,11 @@ DEFAULT_BOXES = (
 @dataclass(frozen=True)
 class BoxScene:
     boxes: tuple = DEFAULT_BOXES
+
+    def shifted(self, offset: np.ndarray) -> BoxScene:
+        """The scene moved by ``offset`` metres (optical axes); a rig driving forward sees it come closer."""
+        offset = np.asarray(offset, np.float64)
+        return BoxScene(tuple((tuple(np.add(low, offset)), tuple(np.add(high, offset))) for low, high in self.boxes))
 
     def intersect(self, origins: np.ndarray, directions: np.ndarray) -> np.ndarray:
         """Distance along each ray (in units of its direction vector) to the nearest box; inf for none."""
@@ -59,6 +64,10 @@ class SyntheticRig:
     scene: BoxScene = field(default_factory=BoxScene)
     elevations_deg: tuple[float, float, int] = (-25.0, 10.0, 48)
     azimuths_deg: tuple[float, float, int] = (-45.0, 45.0, 360)
+
+    def driven(self, forward_m: float) -> SyntheticRig:
+        """The same rig after driving ``forward_m`` metres along the optical axis."""
+        return replace(self, scene=self.scene.shifted(np.array([0.0, 0.0, -forward_m])))
 
     def camera(self) -> CameraModel:
         cx, cy = (self.width - 1) / 2, (self.height - 1) / 2
@@ -116,10 +125,13 @@ def _bag_writer(path, storage: str):
 
 
 def write_rig_bag(path, rig: SyntheticRig | None = None, frames: int = 12, rate_hz: float = 2.0,
-                  storage: str = "mcap", lidar_delay_s: float = 0.01, start_ns: int = 1_700_000_000_000_000_000):
+                  storage: str = "mcap", lidar_delay_s: float = 0.01, start_ns: int = 1_700_000_000_000_000_000,
+                  speed_mps: float = 0.0):
     """A bag of the rig: image, camera_info, LiDAR PointCloud2 and /tf_static (base_link -> camera, lidar).
 
-    The rig stands still, so every frame sees the same scene; stamps advance at ``rate_hz``.
+    Stamps advance at ``rate_hz``. At ``speed_mps`` 0 the rig stands still and every frame sees the
+    same scene; otherwise it drives forward, and each image and scan is rendered where the rig is at
+    its own stamp (so the LiDAR delay is honest motion, as on a real robot).
     ``storage`` mcap or sqlite3 (a rosbag2 directory) or ros1 (a ROS 1 .bag file, messages in their
     ROS 1 form: Header.seq, CameraInfo D/K/R/P). Written under a temporary name, renamed when complete.
     """
@@ -130,10 +142,14 @@ def write_rig_bag(path, rig: SyntheticRig | None = None, frames: int = 12, rate_
 
     rig = rig or SyntheticRig()
     ros1 = storage == "ros1"
-    camera, bgr = rig.camera(), rig.image()
-    scan = rig.lidar_scan().astype(np.float32)
-    packed = np.zeros((len(scan), 4), np.float32)
-    packed[:, :3] = scan
+    camera = rig.camera()
+
+    def packed_scan(at: SyntheticRig) -> np.ndarray:
+        scan = at.lidar_scan().astype(np.float32)
+        packed = np.zeros((len(scan), 4), np.float32)
+        packed[:, :3] = scan
+        return packed
+
     base_from_camera = Transform(LIDAR_TO_OPTICAL.T, np.zeros(3))  # base_link (REP 103) at the camera
     path = Path(path)
     with atomic_directory(path) as tmp:
@@ -173,16 +189,18 @@ def write_rig_bag(path, rig: SyntheticRig | None = None, frames: int = 12, rate_
                 image_ns = start_ns + int(index * 1e9 / rate_hz)
                 lidar_ns = image_ns + int(lidar_delay_s * 1e9)
                 h = header(image_ns, CAMERA_FRAME)
+                seen = rig.driven(speed_mps * (image_ns - start_ns) / 1e9) if speed_mps else rig
                 write("image", image_ns, types["sensor_msgs/msg/Image"](
                     header=h, height=camera.height, width=camera.width, encoding="bgr8", is_bigendian=0,
-                    step=camera.width * 3, data=bgr.reshape(-1)))
+                    step=camera.width * 3, data=seen.image().reshape(-1)))
                 write("camera_info", image_ns, types["sensor_msgs/msg/CameraInfo"](
                     header=h, height=camera.height, width=camera.width, distortion_model=camera.distortion_model,
                     binning_x=0, binning_y=0, **{(k.upper() if ros1 else k): v for k, v in matrices.items()},
                     roi=types["sensor_msgs/msg/RegionOfInterest"](x_offset=0, y_offset=0, height=0, width=0,
                                                                   do_rectify=False)))
+                packed = packed_scan(rig.driven(speed_mps * (lidar_ns - start_ns) / 1e9) if speed_mps else rig)
                 write("lidar", lidar_ns, types["sensor_msgs/msg/PointCloud2"](
-                    header=header(lidar_ns, LIDAR_FRAME), height=1, width=len(scan), fields=fields,
-                    is_bigendian=False, point_step=16, row_step=16 * len(scan),
+                    header=header(lidar_ns, LIDAR_FRAME), height=1, width=len(packed), fields=fields,
+                    is_bigendian=False, point_step=16, row_step=16 * len(packed),
                     data=packed.view(np.uint8).reshape(-1), is_dense=True))
     return path

@@ -125,7 +125,7 @@ def test_bad_runs_exit_non_zero_and_leave_nothing(tmp_path, tiny_graph, capsys):
     assert "no image topic '/nope'" in capsys.readouterr().err and not out.exists()
     assert main(["calibrate", str(bag), *TOPIC_ARGS, "--onnx", str(tiny_graph), "--method", "finetune",
                  "--output", str(out)]) == 1
-    assert "not in this release" in capsys.readouterr().err
+    assert "trains weights: give --checkpoint" in capsys.readouterr().err
     # 4 frames at 10 Hz span 0.3 s: one 10 s block, nothing to hold out
     assert main(["calibrate", str(bag), *TOPIC_ARGS, "--onnx", str(tiny_graph), "--backend", "onnxruntime",
                  "--output", str(out)]) == 1

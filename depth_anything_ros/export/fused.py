@@ -76,7 +76,10 @@ class CubicResize(nn.Module):
 
 
 class Preprocess(nn.Module):
-    """uint8 HxWx3 -> normalised (1, 3, h, w): colour order, bicubic resize, ImageNet normalisation."""
+    """uint8 HxWx3 (or BxHxWx3) -> normalised (B, 3, h, w): colour order, bicubic resize, ImageNet mean/std.
+
+    The graph runs one image; training runs batches through the very same module.
+    """
 
     def __init__(self, image_hw: tuple[int, int], net_hw: tuple[int, int], input_order: InputOrder) -> None:
         super().__init__()
@@ -92,7 +95,7 @@ class Preprocess(nn.Module):
         self.resize = CubicResize(image_hw, net_hw) if tuple(image_hw) != tuple(net_hw) else nn.Identity()
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
-        x = image.permute(2, 0, 1).unsqueeze(0).float()
+        x = (image.unsqueeze(0) if image.dim() == 3 else image).permute(0, 3, 1, 2).float()
         if self.bgr:
             x = x.flip(1)
         return self.resize(x) * self.gain + self.offset

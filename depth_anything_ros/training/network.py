@@ -1,0 +1,31 @@
+"""The network as training sees it: camera uint8 batches in, output at camera resolution out."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..export.fused import InputOrder, Preprocess
+from ..model import DepthAnything
+from ..model.dpt import upsample
+from ..runtime.preprocess import network_input_size
+
+
+class TrainingNetwork(nn.Module):
+    """``(B, H, W, 3) uint8 -> (B, H, W)``: the fused graph's own pre-processing, the network, and the
+    graph's bilinear upsampling back to the camera, so what is trained is what gets exported.
+
+    Unlike the exported graph, the positional embedding is interpolated on every call, so it
+    trains with the encoder when the encoder is unfrozen.
+    """
+
+    def __init__(self, model: DepthAnything, image_hw: tuple[int, int], input_order: InputOrder = "bgr",
+                 input_size: int = 518) -> None:
+        super().__init__()
+        self.model = model
+        self.image_hw = tuple(image_hw)
+        self.preprocess = Preprocess(self.image_hw, network_input_size(*image_hw, input_size), input_order)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        out = self.model(self.preprocess(images)).unsqueeze(1)
+        return upsample(out, self.image_hw).squeeze(1)
