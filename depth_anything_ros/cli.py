@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import sys
 import time
@@ -364,7 +365,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.func(args)
     except (CheckpointError, ValueError, LookupError, FileNotFoundError, ImportError, ConnectionError, OSError,
             RuntimeError) as error:
-        print(f"depth-anything-ros {args.command}: error: {error}", file=sys.stderr)
+        hint = " (free some space or write elsewhere; no half-written output was kept)" \
+            if isinstance(error, OSError) and error.errno == errno.ENOSPC else ""
+        print(f"depth-anything-ros {args.command}: error: {error}{hint}", file=sys.stderr)
         return 1
 
 

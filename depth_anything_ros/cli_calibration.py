@@ -38,19 +38,18 @@ def _occlusion():
 
 
 def cmd_lidar_depth(args: argparse.Namespace) -> int:
-    import cv2
     import numpy as np
 
     from .eval_report import lidar_overlay
     from .ground_truth import read_ground_truth
-    from .io_utils import atomic_directory
+    from .io_utils import atomic_directory, write_image
 
     count, points = 0, 0
     with atomic_directory(args.output) as tmp:
         tmp.mkdir(parents=True)
         for frame in read_ground_truth(args.bags, ground_truth_options(args)):
             np.save(tmp / f"{frame.stamp_ns}.npy", frame.depth)
-            cv2.imwrite(str(tmp / f"{frame.stamp_ns}_overlay.png"), lidar_overlay(frame.image, frame.depth))
+            write_image(tmp / f"{frame.stamp_ns}_overlay.png", lidar_overlay(frame.image, frame.depth))
             count += 1
             points += int(np.isfinite(frame.depth).sum())
     print(f"wrote {count} sparse depth maps to {args.output} ({points / max(count, 1):.0f} LiDAR pixels per frame; "

@@ -12,7 +12,7 @@ import numpy as np
 from .calibrate import Collected, stacked
 from .calibration import Calibration
 from .depth_metrics import METRICS
-from .io_utils import atomic_directory
+from .io_utils import atomic_directory, write_image
 from .metric import depth_from_raw
 from .visualize import colorize_depth
 
@@ -74,7 +74,7 @@ def _bars(measured: dict, path: Path) -> None:
     cv2.line(canvas, (50, 280), (510, 280), BLACK, 1)
     cv2.putText(canvas, "AbsRel by LiDAR range (grey: before, green: after)", (10, 20), cv2.FONT_HERSHEY_SIMPLEX,
                 0.5, BLACK, 1)
-    cv2.imwrite(str(path), canvas)
+    write_image(path, canvas)
 
 
 def _scatter(truth: np.ndarray, predicted: np.ndarray, path: Path, size: int = 400) -> None:
@@ -89,7 +89,7 @@ def _scatter(truth: np.ndarray, predicted: np.ndarray, path: Path, size: int = 4
     cv2.line(canvas, (0, size - 1), (size - 1, 0), (0, 0, 255), 1)
     cv2.putText(canvas, f"x: LiDAR 0-{limit:.0f} m, y: predicted", (5, 15), cv2.FONT_HERSHEY_SIMPLEX, 0.45,
                 (200, 0, 0), 1)
-    cv2.imwrite(str(path), canvas)
+    write_image(path, canvas)
 
 
 def write_report(directory: str | Path, measured: dict, collected: Collected, calibration: Calibration | None,
@@ -112,7 +112,7 @@ def write_report(directory: str | Path, measured: dict, collected: Collected, ca
         _bars(measured, tmp / "error_by_range.png")
         _scatter(truth, predicted, tmp / "predicted_vs_lidar.png")
         for index, (frame, _) in enumerate(collected.examples):
-            cv2.imwrite(str(tmp / f"example_{index}.png"), cv2.hconcat([frame.image, lidar_overlay(frame.image,
+            write_image(tmp / f"example_{index}.png", cv2.hconcat([frame.image, lidar_overlay(frame.image,
                                                                                                    frame.depth)]))
         lines = [f"# Depth evaluation against LiDAR: {collected.camera or 'camera'}", "",
                  f"Bags: {', '.join(bags)}  ", f"Frames: {len(collected.samples)}, graph: {collected.kind}, "

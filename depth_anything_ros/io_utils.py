@@ -55,13 +55,23 @@ def save_array(path: str | Path, array: object) -> Path:
     return Path(path)
 
 
-def save_image(path: str | Path, image: object) -> Path:
-    """``cv2.imwrite`` through a temporary name; an encoder failure raises."""
+def write_image(path: str | Path, image: object) -> Path:
+    """``cv2.imwrite`` that raises instead of returning False (a full disk, an unwritable folder)."""
     import cv2
 
+    try:
+        written = cv2.imwrite(str(path), image)
+    except cv2.error as error:
+        raise OSError(f"could not write {path}: {error}") from error
+    if not written:
+        raise OSError(f"could not write {path} (disk full or not writable?)")
+    return Path(path)
+
+
+def save_image(path: str | Path, image: object) -> Path:
+    """``write_image`` through a temporary name."""
     with atomic_path(path) as tmp:
-        if not cv2.imwrite(str(tmp), image):
-            raise OSError(f"could not write {path}")
+        write_image(tmp, image)
     return Path(path)
 
 
