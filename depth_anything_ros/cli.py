@@ -221,8 +221,9 @@ def cmd_sample_bag(args: argparse.Namespace) -> int:
         from .synthetic_rig import RIG_TOPICS, SyntheticRig, write_rig_bag
 
         rig = SyntheticRig(height=args.size[0], width=args.size[1], focal=0.8 * args.size[1])
-        path = write_rig_bag(args.output, rig, frames=args.frames, storage=args.storage)
-        print(f"wrote {path}: {args.frames} frames {args.size[0]}x{args.size[1]} of the camera + LiDAR rig on "
+        path = write_rig_bag(args.output, rig, frames=args.frames, storage=args.storage, speed_mps=args.speed)
+        print(f"wrote {path}: {args.frames} frames {args.size[0]}x{args.size[1]} of the camera + LiDAR rig "
+              f"({'standing still' if not args.speed else f'driving {args.speed:g} m/s'}) on "
               f"{', '.join(RIG_TOPICS.values())} and /tf_static ({args.storage})")
         return 0
     path = write_sample_bag(args.output, args.frames, args.size, storage=args.storage, compressed=args.compressed)
@@ -319,6 +320,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="rosbag2 storage, or ros1 (a .bag file; with --lidar only)")
     sample.add_argument("--lidar", action="store_true",
                         help="the camera + LiDAR rig (scene with analytic depth, tf_static) for lidar-depth/calibrate")
+    sample.add_argument("--speed", type=float, default=0.0,
+                        help="with --lidar: the rig drives forward at this many m/s (default 0: standing still)")
     sample.add_argument("--compressed", action="store_true", help="JPEG CompressedImage instead of bgr8 Image")
     sample.set_defaults(func=cmd_sample_bag)
 
