@@ -9,6 +9,7 @@ training split of whole time blocks and measures the held-out blocks before and 
 from __future__ import annotations
 
 import datetime as dt
+import math
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -95,11 +96,14 @@ def measure(samples: list[FrameSamples], kind: str, calibration: Calibration | N
 
 
 def fit_calibration(collected: Collected, method: str, bags: list[str], block_s: float = 10.0,
-                    holdout_every: int = 5) -> tuple[Calibration, dict]:
-    """Fit on the training blocks, measure the held-out blocks; (calibration, report)."""
+                    holdout_every: int = 5, held: np.ndarray | None = None) -> tuple[Calibration, dict]:
+    """Fit on the training blocks, measure the held-out blocks; (calibration, report).
+
+    ``held`` (one bool per sample) gives the split directly, for runs that split more than these frames.
+    """
     samples = collected.samples
-    stamps = np.array([s.stamp_ns for s in samples])
-    held = time_block_split(stamps, block_s, holdout_every)
+    if held is None:
+        held = time_block_split(np.array([s.stamp_ns for s in samples]), block_s, holdout_every)
     train = [s for s, h in zip(samples, held, strict=True) if not h]
     test = [s for s, h in zip(samples, held, strict=True) if h]
     fit = fit_head(stacked(train, "raw"), stacked(train, "truth"), collected.kind, method)
@@ -109,8 +113,8 @@ def fit_calibration(collected: Collected, method: str, bags: list[str], block_s:
         "frames_train": len(train), "frames_held_out": len(test),
         "points_train": fit.points, "inlier_fraction": round(fit.inliers, 4), "iterations": fit.iterations,
         "block_s": block_s, "holdout_every": holdout_every,
-        "held_out_before": _rounded(held_out["before"]["overall"]),
-        "held_out_after": _rounded(held_out["after"]["overall"]),
+        "held_out_before": rounded_metrics(held_out["before"]["overall"]),
+        "held_out_after": rounded_metrics(held_out["after"]["overall"]),
     }
     calibration = Calibration(collected.kind, fit.scale, fit.shift, collected.checkpoint_sha256, collected.camera,
                               statistics, method, [str(b) for b in bags],
@@ -118,5 +122,7 @@ def fit_calibration(collected: Collected, method: str, bags: list[str], block_s:
     return calibration, {"held_out": held_out, "statistics": statistics}
 
 
-def _rounded(metrics: dict) -> dict:
-    return {k: (round(v, 5) if isinstance(v, float) else v) for k, v in metrics.items()}
+def rounded_metrics(metrics: dict) -> dict:
+    """Metrics rounded to 5 digits for files; NaN (no metres to measure) becomes None."""
+    return {k: ((round(v, 5) if math.isfinite(v) else None) if isinstance(v, float) else v)
+            for k, v in metrics.items()}

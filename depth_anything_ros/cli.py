@@ -334,6 +334,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .cli_calibration import add_calibration_commands
 
     add_calibration_commands(commands, add_model_arguments, add_backend_arguments)
+    from .cli_selftrain import add_selftrain_command
+
+    add_selftrain_command(commands, add_backend_arguments)
 
     demo = commands.add_parser("demo", help="the whole path on an embedded sample scene (no data needed)")
     add_model_arguments(demo)

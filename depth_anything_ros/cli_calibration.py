@@ -6,12 +6,12 @@ import argparse
 from pathlib import Path
 
 
-def add_ground_truth_arguments(parser: argparse.ArgumentParser) -> None:
+def add_ground_truth_arguments(parser: argparse.ArgumentParser, lidar_required: bool = True) -> None:
     parser.add_argument("bags", type=Path, nargs="+", help="rosbag2 directories (MCAP or sqlite3) or ROS 1 .bag files")
     group = parser.add_argument_group("ground truth")
     group.add_argument("--image-topic", required=True, help="sensor_msgs/Image or CompressedImage topic")
-    group.add_argument("--camera-info-topic", required=True, help="sensor_msgs/CameraInfo topic")
-    group.add_argument("--lidar-topic", required=True, help="sensor_msgs/PointCloud2 topic")
+    group.add_argument("--camera-info-topic", required=lidar_required, help="sensor_msgs/CameraInfo topic")
+    group.add_argument("--lidar-topic", required=lidar_required, help="sensor_msgs/PointCloud2 topic")
     group.add_argument("--max-gap", type=float, default=0.05, help="largest image-to-scan time gap in s (0.05)")
     group.add_argument("--merge", type=int, default=0, help="also merge this many scans either side (needs "
                                                             "--fixed-frame)")
@@ -86,8 +86,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     before, after = report["statistics"]["held_out_before"], report["statistics"]["held_out_after"]
     print(f"wrote {args.output}: {calibration.model_kind} head, {args.method}, scale {calibration.scale:.6g} shift "
           f"{calibration.shift:.6g}; {report['statistics']['frames_train']} training frames, "
-          f"{report['statistics']['frames_held_out']} held out; held-out AbsRel {before['abs_rel']:.4f} -> "
-          f"{after['abs_rel']:.4f}, delta1 {before['d1']:.4f} -> {after['d1']:.4f}")
+          f"{report['statistics']['frames_held_out']} held out; held-out AbsRel {_text(before['abs_rel'])} -> "
+          f"{_text(after['abs_rel'])}, delta1 {_text(before['d1'])} -> {_text(after['d1'])}")
     return 0
 
 

@@ -40,40 +40,46 @@ def _json_safe(value):
 
 
 def _table(measured: dict) -> list[str]:
-    columns = ["before", "after"] if "after" in measured else ["before"]
+    """Markdown tables, one column per entry of ``measured`` (in order): overall, then by range."""
+    columns = list(measured)
     lines = ["| metric | " + " | ".join(columns) + " |", "|---|" + "---:|" * len(columns)]
     for name in (*METRICS, "points"):
         cells = [measured[c]["overall"][name] for c in columns]
         lines.append(f"| {name} | " + " | ".join(f"{v:.4f}" if isinstance(v, float) else str(v) for v in cells) + " |")
     lines += ["", "By LiDAR range (abs_rel / RMSE m / points):", "",
               "| range m | " + " | ".join(columns) + " |", "|---|" + "---:|" * len(columns)]
-    for band in measured["before"]["by_range"]:
+    for band in measured[columns[0]]["by_range"]:
         cells = [measured[c]["by_range"][band] for c in columns]
         lines.append(f"| {band} | " + " | ".join(f"{m['abs_rel']:.4f} / {m['rmse']:.3f} / {m['points']}"
                                                    for m in cells) + " |")
     return lines
 
 
+PALETTE = (GREY, GREEN, (200, 120, 40), (60, 60, 220))  # BGR, one per column
+
+
 def _bars(measured: dict, path: Path) -> None:
-    """abs_rel per range band, before (grey) and after (green)."""
-    canvas = np.full((320, 520, 3), 255, np.uint8)
-    bands = list(measured["before"]["by_range"])
-    series = [("before", GREY)] + ([("after", GREEN)] if "after" in measured else [])
-    values = [[measured[name]["by_range"][b]["abs_rel"] for b in bands] for name, _ in series]
+    """abs_rel per range band, one coloured bar per column of ``measured``."""
+    canvas = np.full((340, 560, 3), 255, np.uint8)
+    names = list(measured)
+    bands = list(measured[names[0]]["by_range"])
+    values = [[measured[name]["by_range"][b]["abs_rel"] for b in bands] for name in names]
     top = max([v for row in values for v in row if math.isfinite(v)] or [1.0]) * 1.15
+    width = min(34, 100 // len(names) - 4)
     for i, band in enumerate(bands):
-        x0 = 60 + i * 110
-        for j, (_, colour) in enumerate(series):
-            value = values[j][i]
+        x0 = 60 + i * 120
+        for j in range(len(names)):
+            value, colour, x = values[j][i], PALETTE[j % len(PALETTE)], x0 + j * (width + 4)
             if math.isfinite(value):
                 height = int(240 * value / top)
-                cv2.rectangle(canvas, (x0 + j * 40, 280 - height), (x0 + j * 40 + 34, 280), colour, -1)
-                cv2.putText(canvas, f"{value:.3f}", (x0 + j * 40 - 2, 274 - height), cv2.FONT_HERSHEY_SIMPLEX, 0.35,
-                            BLACK, 1)
+                cv2.rectangle(canvas, (x, 280 - height), (x + width, 280), colour, -1)
+                cv2.putText(canvas, f"{value:.2f}", (x - 2, 274 - height), cv2.FONT_HERSHEY_SIMPLEX, 0.3, BLACK, 1)
         cv2.putText(canvas, f"{band} m", (x0, 300), cv2.FONT_HERSHEY_SIMPLEX, 0.45, BLACK, 1)
-    cv2.line(canvas, (50, 280), (510, 280), BLACK, 1)
-    cv2.putText(canvas, "AbsRel by LiDAR range (grey: before, green: after)", (10, 20), cv2.FONT_HERSHEY_SIMPLEX,
-                0.5, BLACK, 1)
+    cv2.line(canvas, (50, 280), (550, 280), BLACK, 1)
+    cv2.putText(canvas, "AbsRel by LiDAR range", (10, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.5, BLACK, 1)
+    for j, name in enumerate(names):
+        cv2.rectangle(canvas, (10 + 140 * j, 316), (22 + 140 * j, 328), PALETTE[j % len(PALETTE)], -1)
+        cv2.putText(canvas, name[:20], (26 + 140 * j, 327), cv2.FONT_HERSHEY_SIMPLEX, 0.35, BLACK, 1)
     write_image(path, canvas)
 
 
@@ -95,33 +101,53 @@ def _scatter(truth: np.ndarray, predicted: np.ndarray, path: Path, size: int = 4
 def write_report(directory: str | Path, measured: dict, collected: Collected, calibration: Calibration | None,
                  bags: list[str]) -> Path:
     """metrics.json, report.md, error_by_range.png, predicted_vs_lidar.png, example_N.png; all or nothing."""
-    truth = stacked(collected.samples, "truth")
     if calibration is not None:
         predicted = depth_from_raw(stacked(collected.samples, "raw"), calibration.scale, calibration.shift,
                                    collected.kind)
     else:
         predicted = stacked(collected.samples, "graph_depth")
+    document = {"bags": bags, "frames": len(collected.samples), "graph_kind": collected.kind,
+                "checkpoint_sha256": collected.checkpoint_sha256, "camera": collected.camera,
+                "calibration": None if calibration is None else {"scale": calibration.scale,
+                                                                 "shift": calibration.shift},
+                **measured}
+    header = [f"# Depth evaluation against LiDAR: {collected.camera or 'camera'}", "",
+              f"Bags: {', '.join(bags)}  ", f"Frames: {len(collected.samples)}, graph: {collected.kind}, "
+              f"weights {collected.checkpoint_sha256[:12] or 'unknown'}  ",
+              "Calibration: " + ("none" if calibration is None else
+                                 f"{calibration.method or 'given'} scale {calibration.scale:.6g} shift "
+                                 f"{calibration.shift:.6g}"),
+              "", "Official Depth Anything metric definitions; before = the graph's own head (NaN for relative "
+              "graphs, which have no metres of their own)."]
+    return _write(directory, document, measured, collected, predicted, header)
+
+
+def write_comparison_report(directory: str | Path, columns: dict, collected: Collected, bags: list[str],
+                            title: str) -> Path:
+    """One report comparing several models on the same frames; ``collected`` (the last column's run)
+    gives the scatter plot and the examples. Replaces an earlier report of the same name."""
+    import shutil
+
+    document = {"bags": bags, "frames": len(collected.samples), "camera": collected.camera, "columns": columns}
+    header = [f"# {title}", "", f"Bags: {', '.join(bags)}  ", f"Held-out frames: {len(collected.samples)}",
+              "", "Official Depth Anything metric definitions; scatter and examples: the last column."]
+    if Path(directory).exists():
+        shutil.rmtree(directory)
+    return _write(directory, document, columns, collected, stacked(collected.samples, "graph_depth"), header)
+
+
+def _write(directory: str | Path, document: dict, measured: dict, collected: Collected, predicted: np.ndarray,
+           header: list[str]) -> Path:
+    truth = stacked(collected.samples, "truth")
     with atomic_directory(directory) as tmp:
         tmp.mkdir(parents=True, exist_ok=True)
-        document = {"bags": bags, "frames": len(collected.samples), "graph_kind": collected.kind,
-                    "checkpoint_sha256": collected.checkpoint_sha256, "camera": collected.camera,
-                    "calibration": None if calibration is None else {"scale": calibration.scale,
-                                                                     "shift": calibration.shift},
-                    **measured}
         (tmp / "metrics.json").write_text(json.dumps(_json_safe(document), indent=2))
         _bars(measured, tmp / "error_by_range.png")
         _scatter(truth, predicted, tmp / "predicted_vs_lidar.png")
         for index, (frame, _) in enumerate(collected.examples):
             write_image(tmp / f"example_{index}.png", cv2.hconcat([frame.image, lidar_overlay(frame.image,
                                                                                                    frame.depth)]))
-        lines = [f"# Depth evaluation against LiDAR: {collected.camera or 'camera'}", "",
-                 f"Bags: {', '.join(bags)}  ", f"Frames: {len(collected.samples)}, graph: {collected.kind}, "
-                 f"weights {collected.checkpoint_sha256[:12] or 'unknown'}  ",
-                 "Calibration: " + ("none" if calibration is None else
-                                    f"{calibration.method or 'given'} scale {calibration.scale:.6g} shift "
-                                    f"{calibration.shift:.6g}"),
-                 "", "Official Depth Anything metric definitions; before = the graph's own head (NaN for relative "
-                 "graphs, which have no metres of their own).", "", *_table(measured), "",
+        lines = [*header, "", *_table(measured), "",
                  "![AbsRel by range](error_by_range.png) ![predicted vs LiDAR](predicted_vs_lidar.png)", ""]
         lines += [f"![example {i}](example_{i}.png)" for i in range(len(collected.examples))]
         (tmp / "report.md").write_text("\n".join(lines) + "\n")

@@ -10,6 +10,7 @@ moves between the scan and the image), and projected into a sparse depth map.
 from __future__ import annotations
 
 import bisect
+import contextlib
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -57,22 +58,32 @@ class GroundTruthFrame:
     scans: int
 
 
-def _open(bags: Sequence[str | Path]):
+@contextlib.contextmanager
+def opened_bags(bags: Sequence[str | Path]) -> Iterator:
+    """An open rosbags AnyReader over rosbag2 directories and ROS 1 files; unreadable bags raise ValueError."""
     from rosbags.highlevel import AnyReader
     from rosbags.typesys import Stores, get_typestore
 
     paths = [Path(b) for b in bags]
     for path in paths:
         if not path.exists():
-            raise FileNotFoundError(f"bag {path} does not exist")
-    return AnyReader(paths, default_typestore=get_typestore(Stores.ROS2_HUMBLE))
+            raise ValueError(f"cannot read bag {path}: it does not exist")
+    reader = AnyReader(paths, default_typestore=get_typestore(Stores.ROS2_HUMBLE))
+    try:
+        reader.open()
+    except Exception as error:  # rosbags raises its own types for truncated or corrupt files
+        raise ValueError(f"cannot read bag(s) {', '.join(map(str, bags))}: {error}") from error
+    try:
+        yield reader
+    finally:
+        reader.close()
 
 
 def _topics_text(reader) -> str:
     return ", ".join(sorted(f"{c.topic} ({c.msgtype})" for c in reader.connections))
 
 
-def _require(reader, topic: str, what: str) -> list:
+def require_topic(reader, topic: str, what: str) -> list:
     connections = [c for c in reader.connections if c.topic == topic]
     if not connections:
         raise ValueError(f"no {what} topic {topic!r} in the bag(s); topics there: {_topics_text(reader)}")
@@ -102,15 +113,10 @@ def _nearest(stamps: list[int], stamp: int) -> int | None:
 
 def read_ground_truth(bags: Sequence[str | Path], options: GroundTruthOptions) -> Iterator[GroundTruthFrame]:
     """Frames with sparse LiDAR depth, in stamp order. Raises ValueError for missing topics or overlap."""
-    try:
-        reader = _open(bags)
-        reader.open()
-    except Exception as error:  # rosbags raises its own types for truncated or corrupt files
-        raise ValueError(f"cannot read bag(s) {', '.join(map(str, bags))}: {error}") from error
-    try:
-        image_conns = _require(reader, options.image_topic, "image")
-        info_conns = _require(reader, options.camera_info_topic, "camera_info")
-        lidar_conns = _require(reader, options.lidar_topic, "LiDAR")
+    with opened_bags(bags) as reader:
+        image_conns = require_topic(reader, options.image_topic, "image")
+        info_conns = require_topic(reader, options.camera_info_topic, "camera_info")
+        lidar_conns = require_topic(reader, options.lidar_topic, "LiDAR")
         tf_conns = [c for c in reader.connections if c.msgtype in TF_TYPES and c.topic in ("/tf", "/tf_static")]
         buffer = TransformBuffer(tolerance_ns=int(options.max_gap_s * 1e9))
         if options.extrinsics:
@@ -161,8 +167,6 @@ def read_ground_truth(bags: Sequence[str | Path], options: GroundTruthOptions) -
                     uses[used] -= 1
                     if uses[used] == 0:
                         scans.pop(used, None)
-    finally:
-        reader.close()
 
 
 def _span(stamps: list[int]) -> str:

@@ -126,12 +126,13 @@ def _bag_writer(path, storage: str):
 
 def write_rig_bag(path, rig: SyntheticRig | None = None, frames: int = 12, rate_hz: float = 2.0,
                   storage: str = "mcap", lidar_delay_s: float = 0.01, start_ns: int = 1_700_000_000_000_000_000,
-                  speed_mps: float = 0.0):
+                  speed_mps: float = 0.0, lidar_every: int = 1):
     """A bag of the rig: image, camera_info, LiDAR PointCloud2 and /tf_static (base_link -> camera, lidar).
 
     Stamps advance at ``rate_hz``. At ``speed_mps`` 0 the rig stands still and every frame sees the
     same scene; otherwise it drives forward, and each image and scan is rendered where the rig is at
-    its own stamp (so the LiDAR delay is honest motion, as on a real robot).
+    its own stamp (so the LiDAR delay is honest motion, as on a real robot). A scan follows every
+    ``lidar_every``-th image only (the others are unlabeled frames).
     ``storage`` mcap or sqlite3 (a rosbag2 directory) or ros1 (a ROS 1 .bag file, messages in their
     ROS 1 form: Header.seq, CameraInfo D/K/R/P). Written under a temporary name, renamed when complete.
     """
@@ -198,6 +199,8 @@ def write_rig_bag(path, rig: SyntheticRig | None = None, frames: int = 12, rate_
                     binning_x=0, binning_y=0, **{(k.upper() if ros1 else k): v for k, v in matrices.items()},
                     roi=types["sensor_msgs/msg/RegionOfInterest"](x_offset=0, y_offset=0, height=0, width=0,
                                                                   do_rectify=False)))
+                if index % lidar_every:
+                    continue
                 packed = packed_scan(rig.driven(speed_mps * (lidar_ns - start_ns) / 1e9) if speed_mps else rig)
                 write("lidar", lidar_ns, types["sensor_msgs/msg/PointCloud2"](
                     header=header(lidar_ns, LIDAR_FRAME), height=1, width=len(packed), fields=fields,

@@ -26,10 +26,15 @@ class DepthAnything(nn.Module):
 
         Relative models return affine-invariant inverse depth; metric models metres.
         """
+        return self.forward_with_features(x, pos_embed)[0]
+
+    def forward_with_features(self, x: torch.Tensor, pos_embed: torch.Tensor | None = None
+                              ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``forward``'s output and the encoder's deepest tapped patch tokens (B, N, C), final norm applied."""
         p = self.spec.encoder.patch_size
         grid_h, grid_w = x.shape[-2] // p, x.shape[-1] // p
         tokens = self.pretrained(x, self.spec.taps, pos_embed)
         out = self.depth_head(tokens, grid_h, grid_w, p)
         if self.spec.kind == "metric":
             out = out * self.spec.max_depth
-        return out.squeeze(1)
+        return out.squeeze(1), tokens[-1]

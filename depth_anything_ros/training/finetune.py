@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, DistributedSampler
 
-from ..calibrate import collect_samples, fit_calibration, measure
+from ..calibrate import collect_samples, fit_calibration, measure, rounded_metrics
 from ..calibration import Calibration
 from ..ground_truth import GroundTruthOptions
 from ..head_fit import time_block_split
@@ -82,7 +82,18 @@ def starting_model(checkpoint: Path, start_spec: ModelSpec, max_depth: float) ->
     return model
 
 
-def _optimizer(model: DepthAnything, options: FinetuneOptions) -> torch.optim.Optimizer:
+def epoch_generator(seed: int, epoch: int, rank: int) -> torch.Generator:
+    """Augmentation randomness that depends only on (seed, epoch, rank): a resumed run repeats it exactly."""
+    return torch.Generator().manual_seed(seed * 1_000_003 + epoch * 7919 + rank)
+
+
+def lidar_loss(depth_pred: torch.Tensor, lidar: torch.Tensor, min_depth: float, max_depth: float) -> torch.Tensor:
+    """SiLog of metric predictions against LiDAR depth (NaN where no point) within [min_depth, max_depth]."""
+    valid = torch.isfinite(lidar) & (lidar >= min_depth) & (lidar <= max_depth)
+    return silog_loss(depth_pred, torch.nan_to_num(lidar, nan=1.0), valid)
+
+
+def make_optimizer(model: DepthAnything, options: FinetuneOptions) -> torch.optim.Optimizer:
     model.pretrained.requires_grad_(options.unfreeze_encoder)
     # Never used in the forward pass, so DDP would wait forever for their gradients: the mask token,
     # and the first residual unit of the deepest fusion block (the official head has no skip input there).
@@ -101,7 +112,7 @@ def train_on_frames(model: DepthAnything, store: FrameStore, stamps: Sequence[in
     """SiLog training of ``model`` (in place) on the stored frames; resumes from ``checkpoint``."""
     model.to(dist.device)
     network = TrainingNetwork(model, image_hw, "bgr", options.input_size).to(dist.device)
-    optimizer = _optimizer(model, options)
+    optimizer = make_optimizer(model, options)
     trained = dist.wrap(network)
     sampler = DistributedSampler(LabeledFrames(store, stamps), num_replicas=dist.world_size, rank=dist.rank,
                                  shuffle=True, seed=options.seed)
@@ -116,19 +127,12 @@ def train_on_frames(model: DepthAnything, store: FrameStore, stamps: Sequence[in
     def step_loss(net, batch, epoch: int):
         images, depth = (t.to(dist.device, non_blocking=True) for t in batch)
         if options.flip:
-            generator = torch.Generator().manual_seed(options.seed * 1_000_003 + epoch * 7919 + dist.rank)
-            images, depth = random_hflip(images, depth, generator=generator)
-        valid = torch.isfinite(depth) & (depth >= options.min_depth) & (depth <= max_depth)
-        loss = silog_loss(net(images), torch.nan_to_num(depth, nan=1.0), valid)
+            images, depth = random_hflip(images, depth, generator=epoch_generator(options.seed, epoch, dist.rank))
+        loss = lidar_loss(net(images), depth, options.min_depth, max_depth)
         return loss, {"silog": float(loss.detach())}
 
     settings = LoopSettings(options.epochs, len(loader), checkpoint, fingerprint)
     return run_epochs(network, trained, optimizer, batches, step_loss, settings, dist, progress)
-
-
-def _overall(metrics: dict) -> dict:
-    return {k: (round(v, 5) if isinstance(v, float) and np.isfinite(v) else (v if not isinstance(v, float) else None))
-            for k, v in metrics.items()}
 
 
 def _torch_backend(model: DepthAnything, image_hw, options: FinetuneOptions, device: torch.device, sha: str):
@@ -222,10 +226,10 @@ def _write_outputs(request: FinetuneRequest, model: DepthAnything, store: FrameS
         "resumed_after_epoch": result.resumed_from_epoch,
         "block_s": request.block_s, "holdout_every": request.holdout_every,
         "finetuned_from": start_sha,
-        "held_out_start": _overall(baseline["held_out"]["before"]["overall"]),
-        "held_out_affine": _overall(baseline["held_out"]["after"]["overall"]),
-        "held_out_finetuned": _overall(finetuned["overall"]),
-        "held_out_finetuned_by_range": {band: _overall(m) for band, m in finetuned["by_range"].items()},
+        "held_out_start": rounded_metrics(baseline["held_out"]["before"]["overall"]),
+        "held_out_affine": rounded_metrics(baseline["held_out"]["after"]["overall"]),
+        "held_out_finetuned": rounded_metrics(finetuned["overall"]),
+        "held_out_finetuned_by_range": {band: rounded_metrics(m) for band, m in finetuned["by_range"].items()},
     }
     calibration = Calibration("metric", 1.0, 0.0, sha, camera_frame, statistics, "finetune",
                               [str(b) for b in request.bags],

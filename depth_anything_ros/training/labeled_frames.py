@@ -26,17 +26,22 @@ class StoredFrame:
     camera_frame: str
 
 
-def source_fingerprint(bags: Sequence[str | Path], options: GroundTruthOptions) -> dict:
-    """What decides the frames: the bags (path, size, mtime) and every ground-truth option."""
+def bag_fingerprint(bags: Sequence[str | Path]) -> list:
+    """Each bag's resolved path, total size and newest modification time: changes when a bag does."""
     files = []
     for bag in bags:
         path = Path(bag)
         parts = sorted(path.rglob("*")) if path.is_dir() else [path]
         files.append([str(path.resolve()), sum(p.stat().st_size for p in parts if p.is_file()),
                       max((p.stat().st_mtime_ns for p in parts if p.is_file()), default=0)])
+    return files
+
+
+def source_fingerprint(bags: Sequence[str | Path], options: GroundTruthOptions) -> dict:
+    """What decides the frames: the bags and every ground-truth option."""
     option_values = {k: (repr(v) if not isinstance(v, str | int | float | bool) else v)
                      for k, v in asdict(options).items()}
-    return {"bags": files, "options": option_values}
+    return {"bags": bag_fingerprint(bags), "options": option_values}
 
 
 class FrameStore:

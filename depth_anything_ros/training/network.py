@@ -12,7 +12,7 @@ from ..runtime.preprocess import network_input_size
 
 
 class TrainingNetwork(nn.Module):
-    """``(B, H, W, 3) uint8 -> (B, H, W)``: the fused graph's own pre-processing, the network, and the
+    """``(B, H, W, 3) uint8 or 0-255 float -> (B, H, W)``: the fused graph's own pre-processing, the network, and the
     graph's bilinear upsampling back to the camera, so what is trained is what gets exported.
 
     Unlike the exported graph, the positional embedding is interpolated on every call, so it
@@ -26,6 +26,12 @@ class TrainingNetwork(nn.Module):
         self.image_hw = tuple(image_hw)
         self.preprocess = Preprocess(self.image_hw, network_input_size(*image_hw, input_size), input_order)
 
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        out = self.model(self.preprocess(images)).unsqueeze(1)
-        return upsample(out, self.image_hw).squeeze(1)
+    def network_input(self, images: torch.Tensor) -> torch.Tensor:
+        """uint8 (or 0-255 float) BGR batches -> the normalised network input."""
+        return self.preprocess(images)
+
+    def forward(self, images: torch.Tensor, features: bool = False):
+        """(B, H, W) output at camera resolution; with ``features``, also the encoder's deepest tokens."""
+        out, tokens = self.model.forward_with_features(self.preprocess(images))
+        out = upsample(out.unsqueeze(1), self.image_hw).squeeze(1)
+        return (out, tokens) if features else out

@@ -1,0 +1,313 @@
+"""``selftrain``: Depth Anything's student training on a robot's unlabeled frames.
+
+Every selected camera frame is labelled once by the teacher (clean image, cached on disk). Each
+step mixes B LiDAR-labelled frames (SiLog, as in fine-tuning) with 2B pseudo-labelled frames that
+the student sees strongly perturbed (colour jitter, Gaussian blur, CutMix) and learns with the
+affine-invariant loss per CutMix region, against the label of the image each region came from.
+The student's deepest encoder tokens are pulled towards a frozen copy of its initial encoder
+(1 - cosine per patch, patches above the margin alpha left free). Held-out time blocks then
+measure the teacher, a student trained on the LiDAR frames alone for the same number of steps,
+and the self-trained student, side by side.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..calibrate import collect_samples, fit_calibration, measure, rounded_metrics
+from ..ground_truth import GroundTruthOptions
+from ..head_fit import time_block_split
+from ..io_utils import atomic_path, file_sha256
+from ..model import DepthAnything, ModelSpec
+from ..model.checkpoint import load_model, save_checkpoint
+from ..runtime.backend import DepthBackend
+from . import distributed
+from .array_cache import ArrayCache
+from .augment import apply_cutmix, colour_jitter, cutmix_masks, gaussian_blur, partners, random_hflip
+from .finetune import FinetuneOptions, epoch_generator, lidar_loss, make_optimizer, starting_model, train_on_frames
+from .labeled_frames import FrameStore, source_fingerprint
+from .loop import LoopSettings, run_epochs
+from .losses import FEATURE_MARGIN, affine_invariant_loss, feature_alignment_loss
+from .network import TrainingNetwork
+from .pseudo_labels import PseudoLabels
+from .unlabeled_frames import FrameRef, UnlabeledStore
+
+
+@dataclass(frozen=True)
+class SelftrainOptions:
+    epochs: int = 5  # passes over the unlabeled training frames
+    batch_size: int = 2  # LiDAR frames per step and process; pseudo-labelled frames: twice as many
+    lr: float = 5e-5  # head; the encoder trains at a tenth
+    weight_decay: float = 0.01
+    feature_weight: float = 1.0
+    margin: float = FEATURE_MARGIN
+    cutmix: float = 0.5  # probability that an unlabeled image gets a CutMix box
+    min_change: float = 2.0  # grey levels; frames closer to the last kept one are near-duplicates
+    every: int = 1
+    input_size: int = 518
+    min_depth: float = 1e-3
+    seed: int = 0
+    device: str = "auto"
+    baseline: bool = True  # also train the LiDAR-only student, for the comparison
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0 or not 0 < self.margin <= 1:
+            raise ValueError("selftrain needs epochs >= 1, batch size >= 1, a positive learning rate and a margin "
+                             "in (0, 1]")
+
+
+@dataclass(frozen=True)
+class SelftrainRequest:
+    bags: Sequence[str | Path]
+    image_topic: str
+    ground_truth: GroundTruthOptions | None  # None: no LiDAR, pseudo-labels only
+    teacher_for: Callable[[tuple[int, int]], DepthBackend]  # the teacher's graph for an image size
+    teacher_sha256: str
+    student_checkpoint: Path
+    student_spec: ModelSpec
+    max_depth: float | None  # the student's metric head (needed with LiDAR)
+    output: Path  # directory: student.pth, student_<H>x<W>.onnx, report/, selftrain.json
+    work_dir: Path  # frames, pseudo-labels, per-epoch checkpoints
+    options: SelftrainOptions = SelftrainOptions()
+    block_s: float = 10.0
+    holdout_every: int = 5
+
+
+@dataclass
+class _Data:
+    unlabeled: list[FrameRef]  # training frames only (held-out blocks removed)
+    labeled: list[int]  # training LiDAR frames (stamps)
+    held_labeled: list[int]
+    camera_frame: str
+    image_hw: tuple[int, int]
+    held_unlabeled: int
+
+
+def selftrain(request: SelftrainRequest, progress: Callable[[str], None] = print) -> dict | None:
+    """Run everything; rank 0 returns the summary written to ``selftrain.json``, other ranks None."""
+    dist = distributed.start(request.options.device)
+    try:
+        return _selftrain(request, dist, progress)
+    finally:
+        dist.close()
+
+
+def _prepare(request: SelftrainRequest, progress: Callable[[str], None]) -> _Data:
+    """Select, store and label the frames, and split them into the same held-out time blocks."""
+    options = request.options
+    unlabeled = UnlabeledStore(request.work_dir).select(request.bags, request.image_topic, options.min_change,
+                                                        options.every, progress)
+    stamps, camera_frame = [], ""
+    if request.ground_truth is not None:
+        stamps, camera_frame = FrameStore(request.work_dir).extract(request.bags, request.ground_truth, progress)
+    origin = min([r.stamp_ns for r in unlabeled] + stamps)
+    held_u = time_block_split(np.array([r.stamp_ns for r in unlabeled]), request.block_s, request.holdout_every,
+                              origin)
+    held_l = time_block_split(np.array(stamps), request.block_s, request.holdout_every, origin) if stamps \
+        else np.zeros(0, bool)
+    train_u = [r for r, h in zip(unlabeled, held_u, strict=True) if not h]
+    image_hw = UnlabeledStore(request.work_dir).image(unlabeled[0]).shape[:2]
+    return _Data(train_u, [s for s, h in zip(stamps, held_l, strict=True) if not h],
+                 [s for s, h in zip(stamps, held_l, strict=True) if h], camera_frame, image_hw, int(held_u.sum()))
+
+
+def _selftrain(request: SelftrainRequest, dist: distributed.Distributed,
+               progress: Callable[[str], None]) -> dict | None:
+    options = request.options
+    labels = PseudoLabels(ArrayCache(request.work_dir / "labels"), request.teacher_sha256)
+    unlabeled_store = UnlabeledStore(request.work_dir)
+    data, error = None, ""
+    if dist.is_main:
+        try:
+            data = _prepare(request, progress)
+            reused, computed = labels.label_all(data.unlabeled, unlabeled_store.image, request.teacher_for, progress)
+            progress(f"pseudo-labels from teacher {request.teacher_sha256[:12]}: {computed} computed, {reused} "
+                     f"reused; {len(data.unlabeled)} unlabeled and {len(data.labeled)} LiDAR training frames, "
+                     f"{data.held_unlabeled} unlabeled and {len(data.held_labeled)} LiDAR frames held out")
+        except (ValueError, OSError) as failure:
+            error = str(failure)
+    error = dist.broadcast_text(error)
+    if error:
+        raise ValueError(error)
+    if not dist.is_main:
+        data = _prepare(request, lambda _: None)  # every frame is stored by now: only the indices are read
+    if request.ground_truth is not None and request.max_depth is None:
+        raise ValueError("with LiDAR the student gets a metric head: give its max depth")
+    initial = (starting_model(request.student_checkpoint, request.student_spec, request.max_depth)
+               if request.ground_truth is not None else load_model(request.student_checkpoint, request.student_spec))
+    student_sha = file_sha256(request.student_checkpoint)
+    steps = options.epochs * math.ceil(len(data.unlabeled) / (2 * options.batch_size * dist.world_size))
+    baseline = None
+    if request.ground_truth is not None and options.baseline and data.labeled:
+        baseline = copy.deepcopy(initial)
+        per_epoch = math.ceil(len(data.labeled) / (options.batch_size * dist.world_size))
+        epochs = max(1, round(steps / per_epoch))
+        if dist.is_main:
+            progress(f"student on LiDAR frames only: {epochs} epochs ({epochs * per_epoch} steps, as many as "
+                     f"self-training's {steps})")
+        finetune_options = FinetuneOptions(epochs, options.batch_size, options.lr, options.weight_decay, True,
+                                           True, options.input_size, options.min_depth, options.seed, 0,
+                                           options.device)
+        fingerprint = {"student_sha256": student_sha, "role": "lidar only", "epochs": epochs,
+                       **_fingerprint(request, data, dist)}
+        train_on_frames(baseline, FrameStore(request.work_dir), data.labeled, data.image_hw, finetune_options,
+                        request.work_dir / "lidar_only.pt", fingerprint, dist, progress)
+    student = copy.deepcopy(initial)
+    history = _train_student(student, initial, request, data, labels, unlabeled_store, student_sha, dist, progress)
+    if not dist.is_main:
+        return None
+    return _write_outputs(request, data, student.cpu().eval(), baseline, student_sha, history, steps, progress)
+
+
+def _fingerprint(request: SelftrainRequest, data: _Data, dist: distributed.Distributed) -> dict:
+    options = dataclasses.asdict(request.options)
+    for key in ("device", "baseline"):
+        options.pop(key)
+    return {**options, "teacher_sha256": request.teacher_sha256, "max_depth": request.max_depth,
+            "unlabeled": len(data.unlabeled), "labeled": len(data.labeled), "world_size": dist.world_size,
+            "ground_truth": source_fingerprint(request.bags, request.ground_truth) if request.ground_truth else None}
+
+
+def _disparity(out: torch.Tensor, kind: str) -> torch.Tensor:
+    return out if kind == "relative" else 1.0 / out.clamp_min(1e-3)
+
+
+def _train_student(student: DepthAnything, initial: DepthAnything, request: SelftrainRequest, data: _Data,
+                   labels: PseudoLabels, unlabeled_store: UnlabeledStore, student_sha: str,
+                   dist: distributed.Distributed, progress: Callable[[str], None]) -> list[dict[str, float]]:
+    options = request.options
+    device = dist.device
+    student.to(device)
+    network = TrainingNetwork(student, data.image_hw, "bgr", options.input_size).to(device)
+    frozen = copy.deepcopy(initial.pretrained).to(device).eval().requires_grad_(False)
+    taps = student.spec.taps
+    optimizer = make_optimizer(student, FinetuneOptions(lr=options.lr, weight_decay=options.weight_decay,
+                                                        unfreeze_encoder=True))
+    trained = dist.wrap(network)
+    frames = FrameStore(request.work_dir)
+    kind, max_depth = student.spec.kind, float(student.spec.max_depth or 0.0)
+    unlabeled_per_step = 2 * options.batch_size
+    steps_per_epoch = math.ceil(len(data.unlabeled) / (unlabeled_per_step * dist.world_size))
+
+    def batches(epoch: int):
+        order = torch.randperm(len(data.unlabeled), generator=torch.Generator().manual_seed(options.seed + epoch))
+        padded = [data.unlabeled[i] for i in order.tolist()]
+        padded += padded[: steps_per_epoch * unlabeled_per_step * dist.world_size - len(padded)]
+        mine = padded[dist.rank::dist.world_size]
+        labeled = data.labeled
+        if labeled:
+            cycle = torch.randperm(len(labeled), generator=torch.Generator().manual_seed(options.seed + 7 * epoch))
+            labeled = [labeled[i] for i in cycle.tolist()]
+        generator = epoch_generator(options.seed, epoch, dist.rank)
+        for step in range(steps_per_epoch):
+            refs = mine[step * unlabeled_per_step:(step + 1) * unlabeled_per_step]
+            u_images = torch.from_numpy(np.stack([unlabeled_store.image(r) for r in refs]))
+            u_labels = torch.from_numpy(np.stack([labels.get(r) for r in refs]))
+            lidar = None
+            if labeled:
+                first = ((step * dist.world_size + dist.rank) * options.batch_size) % len(labeled)
+                chosen = [labeled[(first + k) % len(labeled)] for k in range(options.batch_size)]
+                stored = [frames.frame(s) for s in chosen]
+                lidar = (torch.from_numpy(np.stack([f.image for f in stored])),
+                         torch.from_numpy(np.stack([f.depth for f in stored])))
+            yield u_images, u_labels, lidar, generator
+
+    def step_loss(net, batch, epoch: int):
+        u_images, u_labels, lidar, generator = batch
+        u_images, u_labels = random_hflip(u_images.to(device), u_labels.to(device), generator=generator)
+        n = u_images.shape[0]
+        perturbed = gaussian_blur(colour_jitter(u_images, generator), generator)
+        masks = cutmix_masks(n, *data.image_hw, generator=generator, p=options.cutmix).to(device)
+        perturbed = apply_cutmix(perturbed, masks)
+        target = torch.where(masks, u_labels[partners(n).to(device)], u_labels)  # each region's own teacher label
+        inputs = [perturbed]
+        if lidar is not None:
+            l_images, l_depth = random_hflip(lidar[0].to(device), lidar[1].to(device), generator=generator)
+            inputs.insert(0, l_images.float())
+        out, tokens = net(torch.cat(inputs), features=True)
+        u_out, u_tokens = out[-n:], tokens[-n:]
+        valid = torch.isfinite(target)
+        target = torch.nan_to_num(target, nan=0.0)
+        pred = _disparity(u_out, kind)
+        area = masks.float().mean(dim=(1, 2))
+        pseudo = (area * affine_invariant_loss(pred, target, valid & masks)
+                  + (1 - area) * affine_invariant_loss(pred, target, valid & ~masks)).mean()
+        with torch.no_grad():
+            reference = frozen(network.network_input(perturbed), taps)[-1]
+        feature = feature_alignment_loss(u_tokens, reference, options.margin)
+        loss = pseudo + options.feature_weight * feature
+        logged = {"pseudo": float(pseudo.detach()), "feature": float(feature.detach())}
+        if lidar is not None:
+            labeled = lidar_loss(out[: out.shape[0] - n], l_depth, options.min_depth, max_depth)
+            loss = loss + labeled
+            logged = {"silog": float(labeled.detach()), **logged}
+        return loss, logged
+
+    fingerprint = {"student_sha256": student_sha, "role": "self-trained", "epochs": options.epochs,
+                   **_fingerprint(request, data, dist)}
+    settings = LoopSettings(options.epochs, steps_per_epoch, request.work_dir / "selftrain.pt", fingerprint)
+    return run_epochs(network, trained, optimizer, batches, step_loss, settings, dist, progress).history
+
+
+def _export(model: DepthAnything, name: str, request: SelftrainRequest, image_hw, extra: dict) -> tuple[Path, Path]:
+    from ..export.onnx_export import export_onnx
+
+    weights = save_checkpoint(model, request.output / f"{name}.pth", extra)
+    graph = request.output / f"{name}_{image_hw[0]}x{image_hw[1]}.onnx"
+    export_onnx(model, image_hw, graph, "bgr", request.options.input_size, file_sha256(weights))
+    return weights, graph
+
+
+def _write_outputs(request: SelftrainRequest, data: _Data, student: DepthAnything, baseline: DepthAnything | None,
+                   student_sha: str, history: list[dict[str, float]], steps: int,
+                   progress: Callable[[str], None]) -> dict:
+    """Weights and graphs of the students, the side-by-side report, and ``selftrain.json``."""
+    from ..eval_report import write_comparison_report
+    from ..runtime.onnxruntime_backend import OnnxRuntimeBackend
+
+    request.output.mkdir(parents=True, exist_ok=True)
+    extra = {"teacher": request.teacher_sha256, "student_from": student_sha, "method": "selftrain"}
+    weights, graph = _export(student, "student", request, data.image_hw, extra)
+    summary = {"teacher_sha256": request.teacher_sha256, "student_from": student_sha,
+               "unlabeled_train_frames": len(data.unlabeled), "lidar_train_frames": len(data.labeled),
+               "lidar_held_out_frames": len(data.held_labeled), "steps": steps,
+               "options": dataclasses.asdict(request.options), "loss_by_epoch": history,
+               "outputs": {"student": {"checkpoint": weights.name, "onnx": graph.name}}}
+    if data.held_labeled:
+        store = FrameStore(request.work_dir)
+        everything = sorted(data.labeled + data.held_labeled)
+        held = np.isin(np.array(everything), np.array(data.held_labeled))
+        teacher = collect_samples(store.frames(everything, data.camera_frame), request.teacher_for, progress=progress)
+        _, teacher_fit = fit_calibration(teacher, "affine", [str(b) for b in request.bags], held=held)
+        columns = {}
+        if teacher.kind == "metric":
+            columns["teacher"] = teacher_fit["held_out"]["before"]
+        columns["teacher + affine head"] = teacher_fit["held_out"]["after"]
+        students = [("student, LiDAR only", baseline, "student_lidar_only"), ("student, self-trained", student, "")]
+        for title, model, name in students:
+            if model is None:
+                continue
+            if name:
+                _, path = _export(model.cpu().eval(), name, request, data.image_hw, {**extra, "method": "finetune"})
+                summary["outputs"]["lidar_only"] = {"checkpoint": f"{name}.pth", "onnx": path.name}
+            else:
+                path = graph
+            with OnnxRuntimeBackend(path) as backend:
+                collected = collect_samples(store.frames(data.held_labeled, data.camera_frame), lambda hw: backend,
+                                            progress=progress)
+            columns[title] = measure(collected.samples, "metric", None)["before"]
+        write_comparison_report(request.output / "report", columns, collected, [str(b) for b in request.bags],
+                                "Self-training on unlabeled frames: teacher and students on held-out time blocks")
+        summary["held_out"] = {title: rounded_metrics(m["overall"]) for title, m in columns.items()}
+    with atomic_path(request.output / "selftrain.json") as tmp:
+        tmp.write_text(json.dumps(summary, indent=2))
+    return summary
