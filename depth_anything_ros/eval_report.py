@@ -78,8 +78,9 @@ def _bars(measured: dict, path: Path) -> None:
     cv2.line(canvas, (50, 280), (550, 280), BLACK, 1)
     cv2.putText(canvas, "AbsRel by LiDAR range", (10, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.5, BLACK, 1)
     for j, name in enumerate(names):
-        cv2.rectangle(canvas, (10 + 140 * j, 316), (22 + 140 * j, 328), PALETTE[j % len(PALETTE)], -1)
-        cv2.putText(canvas, name[:20], (26 + 140 * j, 327), cv2.FONT_HERSHEY_SIMPLEX, 0.35, BLACK, 1)
+        step = 540 // len(names)
+        cv2.rectangle(canvas, (10 + step * j, 316), (22 + step * j, 328), PALETTE[j % len(PALETTE)], -1)
+        cv2.putText(canvas, name[:step // 6], (26 + step * j, 327), cv2.FONT_HERSHEY_SIMPLEX, 0.33, BLACK, 1)
     write_image(path, canvas)
 
 

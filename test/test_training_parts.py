@@ -1,4 +1,4 @@
-"""Training building blocks against their definitions: SiLog, flips, the poly schedule, the array cache."""
+"""Training building blocks against their definitions: losses, augmentations, the poly schedule, the array cache."""
 
 from __future__ import annotations
 
@@ -9,9 +9,16 @@ import pytest
 import torch
 
 from depth_anything_ros.training.array_cache import ArrayCache
-from depth_anything_ros.training.augment import random_hflip
+from depth_anything_ros.training.augment import (
+    apply_cutmix,
+    colour_jitter,
+    cutmix_masks,
+    gaussian_blur,
+    partners,
+    random_hflip,
+)
 from depth_anything_ros.training.loop import poly_factor
-from depth_anything_ros.training.losses import silog_loss
+from depth_anything_ros.training.losses import affine_invariant_loss, feature_alignment_loss, silog_loss
 
 
 def test_silog_equals_its_definition_over_valid_pixels_only():
@@ -65,3 +72,66 @@ def test_array_cache_round_trips_and_treats_a_corrupt_file_as_a_miss(tmp_path):
     path.write_bytes(path.read_bytes()[:40])  # an interrupted copy
     assert cache.get(("bag", "/camera", 17)) is None and not path.exists()
     assert not list(tmp_path.rglob(".*tmp*"))  # no temporary files left behind
+
+
+def _ai_reference(pred: np.ndarray, target: np.ndarray) -> float:
+    def norm(x):
+        t = np.median(x)
+        return (x - t) / (np.mean(np.abs(x - t)) + 1e-6)
+    return float(np.mean(np.abs(norm(pred) - norm(target))))
+
+
+def test_affine_invariant_loss_equals_its_definition_per_image():
+    pred = torch.tensor([[[1.0, 2.0, 4.0], [3.0, 9.0, 0.5]], [[5.0, 5.0, 6.0], [1.0, 2.0, 3.0]]])
+    target = torch.tensor([[[2.0, 1.0, 7.0], [3.0, 8.0, 1.0]], [[1.0, 4.0, 6.0], [2.0, 2.0, 3.0]]])
+    mask = torch.tensor([[[True, True, True], [True, False, True]], [[True, True, False], [True, True, True]]])
+    losses = affine_invariant_loss(pred, target, mask)
+    for i in range(2):
+        m = mask[i].numpy()
+        expected = _ai_reference(pred[i].numpy()[m], target[i].numpy()[m])
+        assert losses[i].item() == pytest.approx(expected, rel=1e-5)
+    # invariant to each image's scale and shift of the label; zero when they agree up to them
+    shifted = target * torch.tensor([3.0, 0.5]).view(2, 1, 1) + torch.tensor([1.0, -2.0]).view(2, 1, 1)
+    assert torch.allclose(affine_invariant_loss(pred, shifted, mask), losses, rtol=1e-4)
+    assert affine_invariant_loss(2 * target + 5, target, mask).max().item() < 1e-5
+    assert affine_invariant_loss(pred, target, torch.zeros_like(mask)).tolist() == [0.0, 0.0]
+
+
+def test_feature_alignment_ignores_patches_above_the_margin():
+    frozen = torch.tensor([[[1.0, 0.0], [1.0, 0.0], [1.0, 0.0], [1.0, 0.0]]])
+    angles = torch.tensor([0.0, math.acos(0.9), math.acos(0.5), math.pi / 2])  # cosines 1, 0.9, 0.5, 0
+    student = torch.stack([torch.cos(angles), torch.sin(angles)], -1).unsqueeze(0).requires_grad_(True)
+    loss = feature_alignment_loss(student, frozen, margin=0.85)
+    assert loss.item() == pytest.approx(((1 - 0.5) + (1 - 0.0)) / 2, rel=1e-5)  # only cos 0.5 and 0 count
+    loss.backward()
+    grad = student.grad[0].norm(dim=-1)
+    assert grad[0] == 0 and grad[1] == 0 and grad[2] > 0 and grad[3] > 0
+    assert feature_alignment_loss(frozen.clone(), frozen).item() == 0.0  # an unchanged encoder is free
+
+
+def test_cutmix_regions_come_from_the_partner_with_its_label():
+    generator = torch.Generator().manual_seed(3)
+    masks = cutmix_masks(4, 20, 30, generator, p=1.0)
+    fractions = masks.float().mean(dim=(1, 2))
+    assert (fractions > 0).all() and (fractions < 1).all()
+    images = torch.stack([torch.full((20, 30, 3), float(i)) for i in range(4)])
+    labels = torch.stack([torch.full((20, 30), 10.0 * i) for i in range(4)])
+    mixed = apply_cutmix(images, masks)
+    partner = partners(4)
+    assert partner.tolist() == [1, 2, 3, 0]
+    for i in range(4):
+        inside, outside = mixed[i][masks[i]], mixed[i][~masks[i]]
+        assert (inside == float(partner[i])).all() and (outside == float(i)).all()
+    target = torch.where(masks, labels[partner], labels)
+    assert ((target / 10.0).unsqueeze(-1).expand_as(mixed) == mixed).all()  # each pixel's label matches its source
+    assert not cutmix_masks(4, 20, 30, torch.Generator().manual_seed(3), p=0.0).any()
+
+
+def test_colour_jitter_and_blur_perturb_within_range_and_repeat_with_the_seed():
+    images = torch.randint(0, 256, (3, 16, 16, 3), generator=torch.Generator().manual_seed(0)).to(torch.uint8)
+    a = gaussian_blur(colour_jitter(images, torch.Generator().manual_seed(1)), torch.Generator().manual_seed(2), p=1)
+    b = gaussian_blur(colour_jitter(images, torch.Generator().manual_seed(1)), torch.Generator().manual_seed(2), p=1)
+    assert torch.equal(a, b) and a.min() >= 0 and a.max() <= 255 and not torch.allclose(a, images.float())
+    flat = torch.full((1, 16, 16, 3), 100.0)
+    assert torch.allclose(gaussian_blur(flat, torch.Generator().manual_seed(0), p=1.0), flat)  # blur keeps a flat image
+    assert torch.equal(gaussian_blur(images, torch.Generator(), p=0.0), images.float())

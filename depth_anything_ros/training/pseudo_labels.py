@@ -34,7 +34,7 @@ class PseudoLabels:
                   backend_for: Callable[[tuple[int, int]], DepthBackend], progress: Callable[[str], None] = print,
                   report_every_s: float = 10.0) -> tuple[int, int]:
         """Label every frame not labelled yet by this teacher (clean images); (reused, computed)."""
-        missing = [r for r in refs if self.key(r) not in self.cache]
+        missing = [r for r in refs if self.cache.get(self.key(r)) is None]  # a damaged file is a miss
         started = last = time.monotonic()
         for done, ref in enumerate(missing, 1):
             image = image_of(ref)
