@@ -86,8 +86,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     before, after = report["statistics"]["held_out_before"], report["statistics"]["held_out_after"]
     print(f"wrote {args.output}: {calibration.model_kind} head, {args.method}, scale {calibration.scale:.6g} shift "
           f"{calibration.shift:.6g}; {report['statistics']['frames_train']} training frames, "
-          f"{report['statistics']['frames_held_out']} held out; held-out AbsRel {_text(before['abs_rel'])} -> "
-          f"{_text(after['abs_rel'])}, delta1 {_text(before['d1'])} -> {_text(after['d1'])}")
+          f"{report['statistics']['frames_held_out']} held out; held-out AbsRel {metric_text(before['abs_rel'])} -> "
+          f"{metric_text(after['abs_rel'])}, delta1 {metric_text(before['d1'])} -> {metric_text(after['d1'])}")
     return 0
 
 
@@ -119,16 +119,17 @@ def _finetune(args: argparse.Namespace) -> int:
     folder = args.output.parent
     print(f"wrote {args.output} with {folder / calibration.weights['checkpoint']} and "
           f"{folder / calibration.weights['onnx']}; {stats['frames_train']} training frames, "
-          f"{stats['frames_held_out']} held out; held-out SiLog {_text(start['silog'])} (start), "
-          f"{_text(affine['silog'])} (affine head), {_text(tuned['silog'])} (fine-tuned); AbsRel "
-          f"{_text(start['abs_rel'])} / {_text(affine['abs_rel'])} / {_text(tuned['abs_rel'])}")
+          f"{stats['frames_held_out']} held out; held-out SiLog {metric_text(start['silog'])} (start), "
+          f"{metric_text(affine['silog'])} (affine head), {metric_text(tuned['silog'])} (fine-tuned); AbsRel "
+          f"{metric_text(start['abs_rel'])} / {metric_text(affine['abs_rel'])} / {metric_text(tuned['abs_rel'])}")
     print(f"run it: ros2 launch depth_anything_ros depth.launch.py camera:=<ns> "
           f"onnx:={folder / calibration.weights['onnx']} calibration_file:={args.output}")
     return 0
 
 
-def _text(value) -> str:
-    return "n/a" if value is None else f"{value:.4f}"
+def metric_text(value) -> str:
+    """A metric for a summary line; 'n/a' where there is none (a relative graph has no metres)."""
+    return "n/a" if value is None or value != value else f"{value:.4f}"
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -142,8 +143,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     measured = measure(collected.samples, collected.kind, calibration)
     write_report(args.output, measured, collected, calibration, [str(b) for b in args.bags])
     overall = {k: v["overall"] for k, v in measured.items()}
-    text = ", ".join(f"{name} AbsRel {m['abs_rel']:.4f} RMSE {m['rmse']:.3f} m delta1 {m['d1']:.4f}"
-                     for name, m in overall.items())
+    text = ", ".join(f"{name} AbsRel {metric_text(m['abs_rel'])} RMSE {metric_text(m['rmse'])} m delta1 "
+                     f"{metric_text(m['d1'])}" for name, m in overall.items())
     print(f"wrote {args.output} (metrics.json, report.md, plots) over {len(collected.samples)} frames: {text}")
     return 0
 

@@ -39,7 +39,7 @@ def _teacher(args: argparse.Namespace):
 
 
 def cmd_selftrain(args: argparse.Namespace) -> int:
-    from .cli_calibration import ground_truth_options
+    from .cli_calibration import ground_truth_options, metric_text
     from .model import model_spec
     from .training.selftrain import SelftrainOptions, SelftrainRequest, selftrain
 
@@ -69,17 +69,13 @@ def cmd_selftrain(args: argparse.Namespace) -> int:
           f"{args.output / 'selftrain.json'} ({summary['steps']} steps over {summary['unlabeled_train_frames']} "
           f"unlabeled and {summary['lidar_train_frames']} LiDAR frames)")
     for title, metrics in summary.get("held_out", {}).items():
-        print(f"  held out, {title}: AbsRel {_text(metrics['abs_rel'])} SiLog {_text(metrics['silog'])} "
-              f"delta1 {_text(metrics['d1'])}")
+        print(f"  held out, {title}: AbsRel {metric_text(metrics['abs_rel'])} SiLog {metric_text(metrics['silog'])} "
+              f"delta1 {metric_text(metrics['d1'])}")
     if "held_out" in summary:
         print(f"  report: {args.output / 'report' / 'report.md'}")
     else:
         print("  no LiDAR frames held out: nothing measured (give --lidar-topic to compare teacher and students)")
     return 0
-
-
-def _text(value) -> str:
-    return "n/a" if value is None else f"{value:.4f}"
 
 
 def add_selftrain_command(commands, add_backend_arguments) -> None:
