@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
+import torch
 
 from depth_anything_ros.cli import main
 from depth_anything_ros.export.onnx_export import export_onnx
@@ -151,3 +155,30 @@ def test_selftrain_command_without_lidar_trains_on_pseudo_labels_only(tmp_path, 
     assert "nothing measured" in printed and "unlabeled and 0 LiDAR frames" in printed
     assert load_model(out / "student.pth", model_spec("vits", 2)).spec.kind == "relative"
     assert (out / "student_96x128.onnx").stat().st_size > 0 and not (out / "report").exists()
+
+
+TORCHRUN = os.path.join(os.path.dirname(sys.executable), "torchrun")
+
+
+@pytest.mark.skipif(not os.path.exists(TORCHRUN), reason="torchrun (installed with torch) not beside this python")
+def test_selftrain_command_runs_unchanged_under_torchrun(tmp_path, sparse_lidar_bag):
+    teacher = tmp_path / "teacher.onnx"
+    export_onnx(untrained_model(tiny_spec("relative"), seed=1), (RIG.height, RIG.width), teacher, input_size=56)
+    student = tmp_path / "vits.pth"
+    save_checkpoint(untrained_model(model_spec("vits", 2)), student)
+    out = tmp_path / "student"
+    done = subprocess.run(
+        [TORCHRUN, "--standalone", "--nproc_per_node", "2", "-m", "depth_anything_ros.cli", "selftrain",
+         str(sparse_lidar_bag), "--image-topic", RIG_TOPICS["image"], "--camera-info-topic",
+         RIG_TOPICS["camera_info"], "--lidar-topic", RIG_TOPICS["lidar"], "--teacher", str(teacher),
+         "--backend", "onnxruntime", "--student-checkpoint", str(student), "--version", "2", "--max-depth", "80",
+         "--input-size", "56", "--epochs", "1", "--no-baseline", "--device", "cpu", "--min-change", "0.5",
+         "--block", "3", "--holdout-every", "3", "--output", str(out)],
+        capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.count("wrote ") == 1  # rank 0 alone writes and reports
+    summary = json.loads((out / "selftrain.json").read_text())
+    assert summary["steps"] == 4  # 27 unlabeled frames / (2 processes x 4 per step), rounded up
+    state = torch.load(tmp_path / "student.work" / "selftrain.pt", weights_only=True)
+    assert state["fingerprint"]["world_size"] == 2 and state["step"] == 4
+    assert list(summary["held_out"]) == ["teacher + affine head", "student, self-trained"]
