@@ -29,7 +29,7 @@ from ..model import DepthAnything, ModelSpec
 from ..model.checkpoint import load_model, save_checkpoint
 from . import distributed
 from .augment import random_hflip
-from .labeled_frames import FrameStore, LabeledFrames
+from .labeled_frames import FrameStore, LabeledFrames, source_fingerprint
 from .loop import LoopSettings, run_epochs
 from .losses import silog_loss
 from .network import TrainingNetwork
@@ -159,17 +159,15 @@ def _finetune(request: FinetuneRequest, dist: distributed.Distributed,
     if dist.is_main:
         try:
             stamps, camera_frame = store.extract(request.bags, request.ground_truth, progress)
-            held = time_block_split(np.array(stamps), request.block_s, request.holdout_every)
+            time_block_split(np.array(stamps), request.block_s, request.holdout_every)  # fails early if no block
         except (ValueError, OSError) as failure:
             error = str(failure)
     error = dist.broadcast_text(error)
     if error:
         raise ValueError(error)
-    if not dist.is_main:
-        from .labeled_frames import source_fingerprint
-
+    if not dist.is_main:  # rank 0 has stored the frames by now: read its index
         stamps, camera_frame = store.load_index(source_fingerprint(request.bags, request.ground_truth))
-        held = time_block_split(np.array(stamps), request.block_s, request.holdout_every)
+    held = time_block_split(np.array(stamps), request.block_s, request.holdout_every)
     train = [s for s, h in zip(stamps, held, strict=True) if not h]
     test = [s for s, h in zip(stamps, held, strict=True) if h]
     image_hw = store.frame(stamps[0]).image.shape[:2]
@@ -186,6 +184,7 @@ def _finetune(request: FinetuneRequest, dist: distributed.Distributed,
                                       request.holdout_every)
         del start, collected
 
+    torch.manual_seed(options.seed)  # a new metric head starts from the same weights on every run and rank
     model = starting_model(request.checkpoint, request.start_spec, request.max_depth)
     fingerprint = {"checkpoint_sha256": start_sha, "max_depth": request.max_depth, "train_frames": len(train),
                    "image_hw": list(image_hw), **dataclasses.asdict(options), "world_size": dist.world_size}

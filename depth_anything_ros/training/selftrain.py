@@ -142,6 +142,7 @@ def _selftrain(request: SelftrainRequest, dist: distributed.Distributed,
         data = _prepare(request, lambda _: None)  # every frame is stored by now: only the indices are read
     if request.ground_truth is not None and request.max_depth is None:
         raise ValueError("with LiDAR the student gets a metric head: give its max depth")
+    torch.manual_seed(options.seed)  # a new metric head starts from the same weights on every run and rank
     initial = (starting_model(request.student_checkpoint, request.student_spec, request.max_depth)
                if request.ground_truth is not None else load_model(request.student_checkpoint, request.student_spec))
     student_sha = file_sha256(request.student_checkpoint)
