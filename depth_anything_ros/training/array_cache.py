@@ -48,3 +48,19 @@ class ArrayCache:
 
     def __contains__(self, key: Key) -> bool:
         return self.path_for(key).is_file()
+
+
+def read_index(path: Path, fingerprint: dict) -> dict | None:
+    """The JSON index at ``path`` when it was written for ``fingerprint`` (the same source and
+    settings); None when it is missing, unreadable or from another source."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return None
+    return data if data.get("fingerprint") == json.loads(json.dumps(fingerprint)) else None
+
+
+def write_index(path: Path, fingerprint: dict, **content: object) -> None:
+    """Write the index last, through a temporary name: its presence means every entry is stored."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps({"fingerprint": fingerprint, **content}))

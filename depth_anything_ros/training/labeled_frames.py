@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -12,8 +11,7 @@ import torch
 from torch.utils.data import Dataset
 
 from ..ground_truth import GroundTruthOptions, read_ground_truth
-from ..io_utils import atomic_path
-from .array_cache import ArrayCache
+from .array_cache import ArrayCache, read_index, write_index
 
 
 @dataclass(frozen=True)
@@ -54,11 +52,8 @@ class FrameStore:
 
     def load_index(self, fingerprint: dict) -> tuple[list[int], str] | None:
         """(stamps, camera frame) when the stored frames came from this very source; else None."""
-        try:
-            data = json.loads(self.index.read_text())
-        except (OSError, ValueError):
-            return None
-        if data.get("fingerprint") != json.loads(json.dumps(fingerprint)):
+        data = read_index(self.index, fingerprint)
+        if data is None:
             return None
         stamps = [int(s) for s in data["stamps"]]
         return (stamps, str(data["camera_frame"])) if all((s,) in self.cache for s in stamps) else None
@@ -85,8 +80,7 @@ class FrameStore:
                 progress(f"stored {len(stamps)} frames")
         if not stamps:
             raise ValueError("no camera frame has LiDAR ground truth: nothing to train on")
-        with atomic_path(self.index) as tmp:
-            tmp.write_text(json.dumps({"fingerprint": fingerprint, "stamps": stamps, "camera_frame": camera_frame}))
+        write_index(self.index, fingerprint, stamps=stamps, camera_frame=camera_frame)
         return stamps, camera_frame
 
     def frame(self, stamp_ns: int, camera_frame: str = "") -> StoredFrame:

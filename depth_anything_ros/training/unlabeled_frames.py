@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,9 +10,8 @@ import cv2
 import numpy as np
 
 from ..ground_truth import header_stamp, opened_bags, require_topic
-from ..io_utils import atomic_path
 from ..ros.frame_io import decode_frame
-from .array_cache import ArrayCache
+from .array_cache import ArrayCache, read_index, write_index
 
 THUMBNAIL = (32, 24)  # width, height of the grey thumbnails compared for near-duplicates
 
@@ -97,16 +95,12 @@ class UnlabeledStore:
             raise ValueError(f"no frames on {topic}")
         progress(f"selected {len(refs)} of {seen} frames on {topic} (every {every}, near-duplicates below "
                  f"{min_change:g} grey levels skipped)")
-        with atomic_path(self.index) as tmp:
-            tmp.write_text(json.dumps({"fingerprint": fingerprint, "frames": [list(r.key()) for r in refs]}))
+        write_index(self.index, fingerprint, frames=[list(r.key()) for r in refs])
         return refs
 
     def _load(self, fingerprint: dict) -> list[FrameRef] | None:
-        try:
-            data = json.loads(self.index.read_text())
-        except (OSError, ValueError):
-            return None
-        if data.get("fingerprint") != json.loads(json.dumps(fingerprint)):
+        data = read_index(self.index, fingerprint)
+        if data is None:
             return None
         refs = [FrameRef(str(b), str(t), int(s)) for b, t, s in data["frames"]]
         return refs if all(r.key() in self.cache for r in refs) else None
