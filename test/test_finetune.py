@@ -178,3 +178,14 @@ def test_finetune_runs_unchanged_under_torchrun_with_two_processes(tmp_path, dri
     assert state["fingerprint"]["world_size"] == 2 and state["epoch"] == 3
     assert state["step"] == 3 * 4  # 16 training frames / (2 processes x batch 2) = 4 steps per epoch
     assert load_calibration(request.output).statistics["frames_train"] == 16
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU here")
+def test_finetune_on_cuda_lowers_held_out_silog_too(tmp_path, driving_bag):  # pragma: no cover - needs a GPU
+    spec = tiny_spec("metric", max_depth=80.0)
+    checkpoint = save_checkpoint(untrained_model(spec, seed=3), tmp_path / "tiny.pth")
+    calibration = finetune(_request(tmp_path, driving_bag, checkpoint, spec, device="cuda"), progress=lambda _: None)
+    stats = calibration.statistics
+    assert stats["held_out_finetuned"]["silog"] <= 0.7 * stats["held_out_start"]["silog"]
+    assert load_model(tmp_path / "out" / "rig.pth", spec)  # saved from the GPU, loads on the CPU
