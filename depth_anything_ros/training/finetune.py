@@ -122,12 +122,14 @@ def train_on_frames(model: DepthAnything, store: FrameStore, stamps: Sequence[in
 
     def batches(epoch: int):
         sampler.set_epoch(epoch)
-        return loader
+        generator = epoch_generator(options.seed, epoch, dist.rank)  # one stream per epoch, not per step
+        return ((images, depth, generator) for images, depth in loader)
 
     def step_loss(net, batch, epoch: int):
-        images, depth = (t.to(dist.device, non_blocking=True) for t in batch)
+        images, depth, generator = batch
+        images, depth = images.to(dist.device, non_blocking=True), depth.to(dist.device, non_blocking=True)
         if options.flip:
-            images, depth = random_hflip(images, depth, generator=epoch_generator(options.seed, epoch, dist.rank))
+            images, depth = random_hflip(images, depth, generator=generator)
         loss = lidar_loss(net(images), depth, options.min_depth, max_depth)
         return loss, {"silog": float(loss.detach())}
 
