@@ -92,11 +92,14 @@ def _write_outputs(stem: Path, output, kind: str) -> list[Path]:
             save_image(stem.with_name(f"{stem.name}_preview.png"), preview_of(output.raw, output.depth, kind))]
 
 
-class _Backends:
-    """One backend per camera resolution (a fused graph is resolution-specific), from the one factory."""
+class Backends:
+    """One backend per camera resolution (a fused graph is resolution-specific), from the one factory.
 
-    def __init__(self, args: argparse.Namespace) -> None:
-        self.args = args
+    ``config`` is a PipelineConfig, or the parsed arguments of a command's model and backend flags.
+    """
+
+    def __init__(self, config) -> None:
+        self.config = config
         self.by_size: dict = {}
 
     def get(self, image_hw: tuple[int, int]):
@@ -107,7 +110,8 @@ class _Backends:
     def _create(self, image_hw: tuple[int, int]):
         from .runtime.factory import open_backend
 
-        return open_backend(config_from_args(self.args), image_hw)
+        config = config_from_args(self.config) if isinstance(self.config, argparse.Namespace) else self.config
+        return open_backend(config, image_hw)
 
 
 def config_from_args(args: argparse.Namespace, **extra):
@@ -130,7 +134,7 @@ def cmd_infer(args: argparse.Namespace) -> int:
 
     from .metric import MetricHead
 
-    backends = _Backends(args)
+    backends = Backends(args)
     failures = 0
     for index, image_path in enumerate(args.images, start=1):
         image = cv2.imread(str(image_path), cv2.IMREAD_COLOR)

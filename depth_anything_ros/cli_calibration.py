@@ -59,10 +59,10 @@ def cmd_lidar_depth(args: argparse.Namespace) -> int:
 
 def _collect(args: argparse.Namespace):
     from .calibrate import collect_samples
-    from .cli import _Backends
+    from .cli import Backends
     from .ground_truth import read_ground_truth
 
-    backends = _Backends(args)
+    backends = Backends(args)
     return collect_samples(read_ground_truth(args.bags, ground_truth_options(args)), backends.get,
                            progress=lambda line: print(line, flush=True))
 

@@ -12,9 +12,9 @@ def _teacher(args: argparse.Namespace):
     """(backend factory for an image size, SHA-256 of the teacher file) from --teacher and the backend flags."""
     import dataclasses
 
+    from .cli import Backends
     from .config import PipelineConfig
     from .io_utils import file_sha256
-    from .runtime.factory import open_backend
 
     if not args.teacher.is_file():
         raise ValueError(f"teacher {args.teacher} does not exist")
@@ -28,14 +28,7 @@ def _teacher(args: argparse.Namespace):
                                 max_depth=args.teacher_max_depth or 0.0)
     config = dataclasses.replace(config, input_size=args.input_size, backend=args.backend,
                                  precision=args.precision, engine_cache_dir=str(args.cache_dir or ""))
-    backends: dict = {}
-
-    def backend_for(image_hw: tuple[int, int]):
-        if image_hw not in backends:
-            backends[image_hw] = open_backend(config, image_hw)
-        return backends[image_hw]
-
-    return backend_for, file_sha256(args.teacher)
+    return Backends(config).get, file_sha256(args.teacher)
 
 
 def cmd_selftrain(args: argparse.Namespace) -> int:

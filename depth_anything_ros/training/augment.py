@@ -13,9 +13,9 @@ def random_hflip(images: torch.Tensor, *maps: torch.Tensor, generator: torch.Gen
         return (images, *maps)
     index = flip.nonzero().squeeze(1).to(images.device)
     out = []
-    for tensor, width_dim in ((images, 2), *((m, 2) for m in maps)):
+    for tensor in (images, *maps):  # the width is dimension 2 of both (B,H,W,C) and (B,H,W)
         tensor = tensor.clone()
-        tensor[index] = tensor[index].flip(width_dim)
+        tensor[index] = tensor[index].flip(2)
         out.append(tensor)
     return tuple(out)
 

@@ -81,6 +81,10 @@ class SelftrainRequest:
     block_s: float = 10.0
     holdout_every: int = 5
 
+    def __post_init__(self) -> None:
+        if self.ground_truth is not None and self.max_depth is None:
+            raise ValueError("with LiDAR the student gets a metric head: give its max depth")
+
 
 @dataclass
 class _Data:
@@ -101,10 +105,10 @@ def selftrain(request: SelftrainRequest, progress: Callable[[str], None] = print
         dist.close()
 
 
-def _prepare(request: SelftrainRequest, progress: Callable[[str], None]) -> _Data:
-    """Select, store and label the frames, and split them into the same held-out time blocks."""
+def _prepare(request: SelftrainRequest, store: UnlabeledStore, progress: Callable[[str], None]) -> _Data:
+    """Select and store the frames, and split them into the same held-out time blocks."""
     options = request.options
-    unlabeled = UnlabeledStore(request.work_dir).select(request.bags, request.image_topic, options.min_change,
+    unlabeled = store.select(request.bags, request.image_topic, options.min_change,
                                                         options.every, progress)
     stamps, camera_frame = [], ""
     if request.ground_truth is not None:
@@ -115,7 +119,7 @@ def _prepare(request: SelftrainRequest, progress: Callable[[str], None]) -> _Dat
     held_l = time_block_split(np.array(stamps), request.block_s, request.holdout_every, origin) if stamps \
         else np.zeros(0, bool)
     train_u = [r for r, h in zip(unlabeled, held_u, strict=True) if not h]
-    image_hw = UnlabeledStore(request.work_dir).image(unlabeled[0]).shape[:2]
+    image_hw = store.image(unlabeled[0]).shape[:2]
     return _Data(train_u, [s for s, h in zip(stamps, held_l, strict=True) if not h],
                  [s for s, h in zip(stamps, held_l, strict=True) if h], camera_frame, image_hw, int(held_u.sum()))
 
@@ -128,7 +132,7 @@ def _selftrain(request: SelftrainRequest, dist: distributed.Distributed,
     data, error = None, ""
     if dist.is_main:
         try:
-            data = _prepare(request, progress)
+            data = _prepare(request, unlabeled_store, progress)
             reused, computed = labels.label_all(data.unlabeled, unlabeled_store.image, request.teacher_for, progress)
             progress(f"pseudo-labels from teacher {request.teacher_sha256[:12]}: {computed} computed, {reused} "
                      f"reused; {len(data.unlabeled)} unlabeled and {len(data.labeled)} LiDAR training frames, "
@@ -139,14 +143,12 @@ def _selftrain(request: SelftrainRequest, dist: distributed.Distributed,
     if error:
         raise ValueError(error)
     if not dist.is_main:
-        data = _prepare(request, lambda _: None)  # every frame is stored by now: only the indices are read
-    if request.ground_truth is not None and request.max_depth is None:
-        raise ValueError("with LiDAR the student gets a metric head: give its max depth")
+        data = _prepare(request, unlabeled_store, lambda _: None)  # frames stored by now: only indices are read
     torch.manual_seed(options.seed)  # a new metric head starts from the same weights on every run and rank
     initial = (starting_model(request.student_checkpoint, request.student_spec, request.max_depth)
                if request.ground_truth is not None else load_model(request.student_checkpoint, request.student_spec))
     student_sha = file_sha256(request.student_checkpoint)
-    steps = options.epochs * math.ceil(len(data.unlabeled) / (2 * options.batch_size * dist.world_size))
+    steps = options.epochs * _steps_per_epoch(data, options, dist)
     baseline = None
     if request.ground_truth is not None and options.baseline and data.labeled:
         baseline = copy.deepcopy(initial)
@@ -155,9 +157,9 @@ def _selftrain(request: SelftrainRequest, dist: distributed.Distributed,
         if dist.is_main:
             progress(f"student on LiDAR frames only: {epochs} epochs ({epochs * per_epoch} steps, as many as "
                      f"self-training's {steps})")
-        finetune_options = FinetuneOptions(epochs, options.batch_size, options.lr, options.weight_decay, True,
-                                           True, options.input_size, options.min_depth, options.seed, 0,
-                                           options.device)
+        finetune_options = FinetuneOptions(epochs, options.batch_size, options.lr, options.weight_decay,
+                                           unfreeze_encoder=True, input_size=options.input_size,
+                                           min_depth=options.min_depth, seed=options.seed, device=options.device)
         fingerprint = {"student_sha256": student_sha, "role": "lidar only", "epochs": epochs,
                        **_fingerprint(request, data, dist)}
         train_on_frames(baseline, FrameStore(request.work_dir), data.labeled, data.image_hw, finetune_options,
@@ -176,6 +178,11 @@ def _fingerprint(request: SelftrainRequest, data: _Data, dist: distributed.Distr
     return {**options, "teacher_sha256": request.teacher_sha256, "max_depth": request.max_depth,
             "unlabeled": len(data.unlabeled), "labeled": len(data.labeled), "world_size": dist.world_size,
             "ground_truth": source_fingerprint(request.bags, request.ground_truth) if request.ground_truth else None}
+
+
+def _steps_per_epoch(data: _Data, options: SelftrainOptions, dist: distributed.Distributed) -> int:
+    """Optimizer steps per pass over the unlabeled frames: 2B of them per step and process."""
+    return math.ceil(len(data.unlabeled) / (2 * options.batch_size * dist.world_size))
 
 
 def _disparity(out: torch.Tensor, kind: str) -> torch.Tensor:
@@ -197,7 +204,7 @@ def _train_student(student: DepthAnything, initial: DepthAnything, request: Self
     frames = FrameStore(request.work_dir)
     kind, max_depth = student.spec.kind, float(student.spec.max_depth or 0.0)
     unlabeled_per_step = 2 * options.batch_size
-    steps_per_epoch = math.ceil(len(data.unlabeled) / (unlabeled_per_step * dist.world_size))
+    steps_per_epoch = _steps_per_epoch(data, options, dist)
 
     def batches(epoch: int):
         order = torch.randperm(len(data.unlabeled), generator=torch.Generator().manual_seed(options.seed + epoch))
