@@ -20,7 +20,7 @@ from .config import PipelineConfig
 from .metric import MetricHead
 from .ros.camera_model import CameraModel
 from .ros.image_decoding import InputError
-from .ros.point_cloud import CloudPayload, build_cloud
+from .ros.point_cloud import CloudBuilder, CloudPayload
 from .runtime.backend import DepthBackend
 
 LOG = logging.getLogger(__name__)
@@ -56,6 +56,7 @@ class DepthPipeline:
         self._warned_relative = False
         self._camera_key: tuple | None = None
         self._out_camera: CameraModel | None = None
+        self._cloud_builder = CloudBuilder()
 
     def reconfigure(self, config: PipelineConfig) -> None:
         """Take new run-time values (head limits, cloud options, calibration); the graph stays loaded.
@@ -141,7 +142,8 @@ class DepthPipeline:
         out_camera = self._output_camera(camera) if camera is not None else None
         cloud = None
         if metric and out_camera is not None and self.config.publish_cloud and want_cloud:
-            cloud = build_cloud(depth, out_camera, self.cloud_options, small if self.cloud_options.colour else None)
+            cloud = self._cloud_builder.build(depth, out_camera, self.cloud_options,
+                                              small if self.cloud_options.colour else None)
         return FrameResult(metric, depth, relative, out_camera, cloud, np.ascontiguousarray(small), inference_s)
 
     def _output_camera(self, camera: CameraModel) -> CameraModel:

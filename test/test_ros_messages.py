@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import array
 import math
 
 import cv2
@@ -11,8 +12,14 @@ from rosbags.typesys import Stores, get_typestore
 
 from depth_anything_ros.ros.camera_model import CameraModel
 from depth_anything_ros.ros.image_decoding import InputError, decode_compressed, decode_image
-from depth_anything_ros.ros.messages import camera_info_msg, float_image_msg, point_cloud_msg, rosbags_kit
-from depth_anything_ros.ros.point_cloud import CloudOptions, build_cloud
+from depth_anything_ros.ros.messages import (
+    camera_info_msg,
+    float_image_msg,
+    point_cloud_msg,
+    rosbags_kit,
+    typed_array,
+)
+from depth_anything_ros.ros.point_cloud import CloudBuilder, CloudOptions, build_cloud
 
 STORES = {"humble": get_typestore(Stores.ROS2_HUMBLE), "jazzy": get_typestore(Stores.ROS2_JAZZY)}
 TS = STORES["humble"]
@@ -205,6 +212,67 @@ def test_unorganized_strided_ranged_coloured_cloud():
     assert msg.row_step == expected * 32 and msg.is_dense and len(msg.data) == expected * 32
 
 
+def per_point_cloud(depth, model, options, bgr):
+    """The straightforward reference: one pixel at a time, as depth_image_proc's loops do."""
+    ray_x, ray_y = (np.broadcast_to(r, depth.shape) for r in model.rays(options.rectified))
+    low, high = np.float32(options.min_depth), np.float32(options.max_depth)  # limits in the depth's type
+    points = []
+    for v in range(0, depth.shape[0], options.stride):
+        for u in range(0, depth.shape[1], options.stride):
+            z = float(depth[v, u])
+            if math.isfinite(z) and low <= z <= high:
+                xyz = [float(ray_x[v, u]) * z, float(ray_y[v, u]) * z, z]
+            elif options.organized:
+                xyz = [math.nan] * 3
+            else:
+                continue
+            rgb = [np.frombuffer(bytes([*bgr[v, u], 0]), np.float32)[0], 0.0, 0.0, 0.0] if options.colour else []
+            points.append([*xyz, 0.0, *rgb])
+    return np.array(points, np.float32).reshape(-1, 8 if options.colour else 4)
+
+
+@pytest.mark.parametrize("organized", [True, False])
+@pytest.mark.parametrize("stride", [1, 3])
+@pytest.mark.parametrize("colour", [False, True])
+@pytest.mark.parametrize("rectified", [True, False])
+@pytest.mark.parametrize("limits", [(0.0, math.inf), (0.7, 8.0)])
+def test_cloud_equals_the_per_point_reference(organized, stride, colour, rectified, limits):
+    model = CameraModel.from_msg(camera_info(width=17, height=13, cx=8.2, cy=5.9, d=(-0.2, 0.05, 0.001, 0.0, 0.0)))
+    rng = np.random.default_rng(stride)
+    depth = rng.uniform(0.2, 12.0, (13, 17)).astype(np.float32)
+    depth[rng.random(depth.shape) < 0.1] = np.nan
+    depth[rng.random(depth.shape) < 0.05] = -np.inf
+    depth[rng.random(depth.shape) < 0.05] = np.inf
+    depth[4, 4], depth[5, 5] = 0.7, 8.0  # the limits themselves are valid
+    bgr = rng.integers(0, 256, (13, 17, 3), dtype=np.uint8)
+    options = CloudOptions(organized=organized, stride=stride, min_depth=limits[0], max_depth=limits[1],
+                           colour=colour, rectified=rectified)
+    cloud = build_cloud(depth, model, options, bgr)
+    expected = per_point_cloud(depth, model, options, bgr)
+    np.testing.assert_array_equal(cloud.points(), expected)  # NaN == NaN here; values bit for bit otherwise
+    rows, cols = -(-13 // stride), -(-17 // stride)
+    assert (cloud.height, cloud.width) == ((rows, cols) if organized else (1, len(expected)))
+    if colour:  # b, g, r, 0 bytes, compared as bytes (not as float values)
+        np.testing.assert_array_equal(cloud.data.reshape(-1, 32)[:, 16:20], expected.view(np.uint8)[:, 16:20])
+
+
+def test_a_reused_builder_returns_new_payloads_equal_to_single_builds():
+    """Scratch planes carry over between frames (and sizes and options); the payloads must not."""
+    builder, rng = CloudBuilder(), np.random.default_rng(3)
+    frames = []
+    for width, height, options in [(17, 13, CloudOptions()), (17, 13, CloudOptions(min_depth=2.0, colour=True)),
+                                   (9, 7, CloudOptions(organized=False)), (17, 13, CloudOptions(stride=2))]:
+        model = CameraModel.from_msg(camera_info(width=width, height=height, cx=4.0, cy=3.0))
+        depth = rng.uniform(0.5, 6.0, (height, width)).astype(np.float32)
+        depth[rng.random(depth.shape) < 0.2] = np.nan
+        bgr = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+        cloud = builder.build(depth, model, options, bgr)
+        frames.append((cloud, cloud.data.copy()))
+        assert cloud.data.tobytes() == build_cloud(depth, model, options, bgr).data.tobytes()
+    for cloud, snapshot in frames:
+        assert cloud.data.tobytes() == snapshot.tobytes()
+
+
 def test_raw_rays_undistort_through_the_distortion_model():
     d = (-0.3, 0.1, 0.001, -0.002, 0.0)
     model = CameraModel.from_msg(camera_info(d=d))
@@ -219,3 +287,13 @@ def test_raw_rays_undistort_through_the_distortion_model():
     np.testing.assert_allclose(projected.reshape(2), (7, 5), atol=1e-3)
     with pytest.raises(InputError, match="not supported"):
         CameraModel.from_msg(camera_info(model="kannala_brandt")).rays(rectified=False)
+
+
+def test_rclpy_sequences_are_array_arrays_with_the_same_bytes():
+    """rclpy's generated classes hold uint8[] and float64[] as array.array; the bytes must be numpy's, in order."""
+    values = np.arange(24, dtype=np.float32).reshape(4, 6)[:, ::2]  # not contiguous
+    as_bytes = typed_array("B", np.uint8, np.ascontiguousarray(values).view(np.uint8))
+    assert isinstance(as_bytes, array.array) and as_bytes.typecode == "B"
+    assert as_bytes.tobytes() == np.ascontiguousarray(values).tobytes()
+    doubles = typed_array("d", np.float64, np.array([[1.5, -2.0], [3.25, 0.0]]))
+    assert doubles.typecode == "d" and doubles.tolist() == [1.5, -2.0, 3.25, 0.0]

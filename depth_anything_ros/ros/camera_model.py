@@ -34,6 +34,7 @@ class CameraModel:
     d: np.ndarray = field(default_factory=lambda: np.zeros(0))
     distortion_model: str = "plumb_bob"
     r: np.ndarray = field(default_factory=lambda: np.eye(3))
+    _ray_grids: dict = field(default_factory=dict, init=False, repr=False)
 
     @classmethod
     def from_msg(cls, msg) -> CameraModel:
@@ -108,3 +109,12 @@ class CameraModel:
 
     def rays(self, rectified: bool) -> tuple[np.ndarray, np.ndarray]:
         return self.rectified_rays if rectified else self.raw_rays
+
+    def ray_grids(self, rectified: bool, stride: int = 1) -> tuple[np.ndarray, np.ndarray]:
+        """Contiguous full-size x/z and y/z of every ``stride``-th pixel, computed once per camera."""
+        key = (rectified, stride)
+        if key not in self._ray_grids:
+            shape = (self.height, self.width)
+            self._ray_grids[key] = tuple(np.ascontiguousarray(np.broadcast_to(ray, shape)[::stride, ::stride])
+                                         for ray in self.rays(rectified))
+        return self._ray_grids[key]

@@ -46,8 +46,22 @@ def rclpy_kit() -> MessageKit:
     from sensor_msgs.msg import CameraInfo, Image, PointCloud2, PointField, RegionOfInterest
 
     return MessageKit(Image, CameraInfo, PointCloud2, PointField, RegionOfInterest,
-                      uint8_sequence=lambda a: array.array("B", np.ascontiguousarray(a, np.uint8).tobytes()),
-                      float64_sequence=lambda a: array.array("d", np.asarray(a, np.float64).tobytes()))
+                      uint8_sequence=rclpy_uint8, float64_sequence=rclpy_float64)
+
+
+def typed_array(typecode: str, dtype: type, values: np.ndarray) -> array.array:
+    """``values`` as the array.array rclpy's generated classes hold sequences in: one copy, no bytes object."""
+    out = array.array(typecode)
+    out.frombytes(memoryview(np.ascontiguousarray(values, dtype).reshape(-1)).cast("B"))
+    return out
+
+
+def rclpy_uint8(values: np.ndarray) -> array.array:
+    return typed_array("B", np.uint8, values)
+
+
+def rclpy_float64(values: np.ndarray) -> array.array:
+    return typed_array("d", np.float64, values)
 
 
 def float_image_msg(kit: MessageKit, header, values: np.ndarray):

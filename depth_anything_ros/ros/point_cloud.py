@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from .camera_model import CameraModel
@@ -17,6 +18,7 @@ from .camera_model import CameraModel
 FLOAT32 = 7  # sensor_msgs/PointField.FLOAT32
 XYZ_FIELDS = (("x", 0), ("y", 4), ("z", 8))
 RGB_FIELD = ("rgb", 16)
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 @dataclass(frozen=True)
@@ -62,40 +64,82 @@ def pack_rgb(bgr: np.ndarray) -> np.ndarray:
     return packed.view(np.float32)[..., 0]
 
 
+def valid_depth(depth: np.ndarray, min_depth: float, max_depth: float, valid: np.ndarray | None = None,
+                mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Depth with NaN wherever it is non-finite or outside [min_depth, max_depth], and the bool mask of the rest.
+
+    Limits compare in float32, the depth's type. ``valid`` and ``mask`` are filled in place when given.
+    """
+    upper = max_depth if math.isfinite(max_depth) else FLOAT32_MAX  # +Inf (too far) stays invalid
+    mask = np.less_equal(depth, upper, out=mask)  # NaN compares false: invalid
+    mask &= depth >= min_depth
+    if valid is None:
+        valid = np.empty(depth.shape, np.float32)
+    valid.fill(np.nan)
+    cv2.copyTo(depth, mask.view(np.uint8), valid)
+    return valid, mask
+
+
+class CloudBuilder:
+    """Builds the clouds of a stream of frames, reusing its scratch planes between frames.
+
+    Page faults on fresh scratch arrays cost more than the arithmetic, so they are kept; each returned
+    payload is still a new array. Use one builder per thread.
+    """
+
+    def __init__(self) -> None:
+        self._scratch: dict[str, np.ndarray] = {}
+
+    def _plane(self, name: str, shape: tuple[int, int], dtype: type = np.float32) -> np.ndarray:
+        plane = self._scratch.get(name)
+        if plane is None or plane.shape != shape:
+            plane = self._scratch[name] = np.zeros(shape, dtype)  # the "zero" plane is never written
+        return plane
+
+    def build(self, depth: np.ndarray, camera: CameraModel, options: CloudOptions,
+              bgr: np.ndarray | None = None) -> CloudPayload:
+        """Points x = ray_x * z, y = ray_y * z, z = depth; non-finite or out-of-range depth is invalid.
+
+        The organized cloud is written by one interleaving pass (``cv2.merge``) of the per-field planes.
+        """
+        if depth.shape != (camera.height, camera.width):
+            raise ValueError(f"depth {depth.shape[1]}x{depth.shape[0]} does not match the camera "
+                             f"{camera.width}x{camera.height}")
+        if options.colour and (bgr is None or bgr.shape[:2] != depth.shape):
+            raise ValueError("a coloured cloud needs the BGR image at the depth's resolution")
+        s = options.stride
+        z = np.ascontiguousarray(depth[::s, ::s], np.float32)
+        shape = z.shape
+        ray_x, ray_y = camera.ray_grids(options.rectified, s)
+        z_valid, mask = valid_depth(z, options.min_depth, options.max_depth, self._plane("z", shape),
+                                    self._plane("mask", shape, bool))
+        fields = XYZ_FIELDS + ((RGB_FIELD,) if options.colour else ())
+        floats = 8 if options.colour else 4
+        if options.organized:
+            height, width = shape
+            zero = self._plane("zero", shape)
+            planes = [cv2.multiply(ray_x, z_valid, self._plane("x", shape)),
+                      cv2.multiply(ray_y, z_valid, self._plane("y", shape)), z_valid, zero]
+            if options.colour:
+                planes += [np.ascontiguousarray(pack_rgb(bgr[::s, ::s])), zero, zero, zero]
+            cloud = cv2.merge(planes, np.empty((height, width, floats), np.float32))
+            dense = False
+        else:
+            valid = mask
+            zv = z[valid]
+            height, width = 1, int(zv.size)
+            cloud = np.zeros((width, floats), np.float32)
+            cloud[:, 0] = ray_x[valid] * zv
+            cloud[:, 1] = ray_y[valid] * zv
+            cloud[:, 2] = zv
+            if options.colour:
+                cloud[:, 4] = pack_rgb(bgr[::s, ::s][valid])
+            dense = True
+        data = cloud.reshape(-1).view(np.uint8)
+        return CloudPayload(height, width, fields, floats * 4, data, dense)
+
+
 def build_cloud(depth: np.ndarray, camera: CameraModel, options: CloudOptions,
                 bgr: np.ndarray | None = None) -> CloudPayload:
-    """Points x = ray_x * z, y = ray_y * z, z = depth; non-finite or out-of-range depth is invalid."""
-    if depth.shape != (camera.height, camera.width):
-        raise ValueError(f"depth {depth.shape[1]}x{depth.shape[0]} does not match the camera "
-                         f"{camera.width}x{camera.height}")
-    if options.colour and (bgr is None or bgr.shape[:2] != depth.shape):
-        raise ValueError("a coloured cloud needs the BGR image at the depth's resolution")
-    s = options.stride
-    z = depth[::s, ::s]
-    ray_x, ray_y = camera.rays(options.rectified)
-    ray_x, ray_y = np.broadcast_to(ray_x, depth.shape)[::s, ::s], np.broadcast_to(ray_y, depth.shape)[::s, ::s]
-    valid = np.isfinite(z) & (z >= options.min_depth) & (z <= options.max_depth)
-    fields = XYZ_FIELDS + ((RGB_FIELD,) if options.colour else ())
-    floats = 8 if options.colour else 4
-    if options.organized:
-        height, width = z.shape
-        z_valid = np.where(valid, z, np.float32(np.nan))
-        cloud = np.zeros((height, width, floats), np.float32)
-        np.multiply(ray_x, z_valid, out=cloud[..., 0])
-        np.multiply(ray_y, z_valid, out=cloud[..., 1])
-        cloud[..., 2] = z_valid
-        if options.colour:
-            cloud[..., 4] = pack_rgb(bgr[::s, ::s])
-        dense = False
-    else:
-        zv = z[valid]
-        height, width = 1, int(zv.size)
-        cloud = np.zeros((width, floats), np.float32)
-        cloud[:, 0] = ray_x[valid] * zv
-        cloud[:, 1] = ray_y[valid] * zv
-        cloud[:, 2] = zv
-        if options.colour:
-            cloud[:, 4] = pack_rgb(bgr[::s, ::s][valid])
-        dense = True
-    data = cloud.reshape(-1).view(np.uint8)
-    return CloudPayload(height, width, fields, floats * 4, data, dense)
+    """One cloud with a builder of its own (streams keep a CloudBuilder)."""
+    return CloudBuilder().build(depth, camera, options, bgr)
