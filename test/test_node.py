@@ -359,6 +359,17 @@ def test_run_time_parameters_are_validated_and_applied(ros, graphs, tmp_path):
     node.destroy_node()
 
 
+def test_parameters_declared_by_others_pass_the_set_callback(ros, graphs):
+    """rclpy runs on-set callbacks on every declare: diagnostic_updater's period (declared after ours is
+    registered) and any parameter a user's subclass declares must pass and leave the pipeline alone."""
+    node = make_node(ros, graphs["metric"])
+    before = node.core.config
+    assert node.get_parameter("diagnostic_updater.period").value == 1.0
+    assert node.declare_parameter("extension.gain", 2.5).value == 2.5
+    assert node.core.config == before
+    node.destroy_node()
+
+
 def test_diagnostics_report_rates_latency_backend_and_drops(ros, graphs):
     from diagnostic_msgs.msg import DiagnosticStatus
 

@@ -97,6 +97,10 @@ class Node:
                 default.type_ != Parameter.Type.NOT_SET:
             raise InvalidParameterTypeException(parameter, default.type_.name)
         result = self._check_range(parameter, descriptor)
+        for callback in self._callbacks if result.successful else ():  # rclpy runs on-set callbacks on declare too
+            result = callback([parameter])
+            if not result.successful:
+                break
         if not result.successful:
             raise InvalidParameterValueException(name, parameter.value, result.reason)
         descriptor.name = name
