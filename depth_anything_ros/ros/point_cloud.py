@@ -83,8 +83,8 @@ def valid_depth(depth: np.ndarray, min_depth: float, max_depth: float, valid: np
 class CloudBuilder:
     """Builds the clouds of a stream of frames, reusing its scratch planes between frames.
 
-    Page faults on fresh scratch arrays cost more than the arithmetic, so they are kept; each returned
-    payload is still a new array. Use one builder per thread.
+    Fresh scratch arrays would page-fault on every frame, so they are kept; each returned payload is
+    still a new array. Use one builder per thread.
     """
 
     def __init__(self) -> None:
@@ -125,15 +125,14 @@ class CloudBuilder:
             cloud = cv2.merge(planes, np.empty((height, width, floats), np.float32))
             dense = False
         else:
-            valid = mask
-            zv = z[valid]
+            zv = z[mask]
             height, width = 1, int(zv.size)
             cloud = np.zeros((width, floats), np.float32)
-            cloud[:, 0] = ray_x[valid] * zv
-            cloud[:, 1] = ray_y[valid] * zv
+            cloud[:, 0] = ray_x[mask] * zv
+            cloud[:, 1] = ray_y[mask] * zv
             cloud[:, 2] = zv
             if options.colour:
-                cloud[:, 4] = pack_rgb(bgr[::s, ::s][valid])
+                cloud[:, 4] = pack_rgb(bgr[::s, ::s][mask])
             dense = True
         data = cloud.reshape(-1).view(np.uint8)
         return CloudPayload(height, width, fields, floats * 4, data, dense)
