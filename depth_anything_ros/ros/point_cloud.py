@@ -71,10 +71,10 @@ def valid_depth(depth: np.ndarray, min_depth: float, max_depth: float, valid: np
     Limits compare in float32, the depth's type. ``valid`` and ``mask`` are filled in place when given.
     """
     upper = max_depth if math.isfinite(max_depth) else FLOAT32_MAX  # +Inf (too far) stays invalid
-    mask = np.less_equal(depth, upper, out=mask)  # NaN compares false: invalid
-    mask &= depth >= min_depth
     if valid is None:
         valid = np.empty(depth.shape, np.float32)
+    np.clip(depth, min_depth, upper, out=valid)  # in range <=> unchanged by clipping; NaN != NaN: invalid
+    mask = np.equal(valid, depth, out=mask)
     valid.fill(np.nan)
     cv2.copyTo(depth, mask.view(np.uint8), valid)
     return valid, mask
