@@ -10,7 +10,6 @@ moves between the scan and the image), and projected into a sparse depth map.
 from __future__ import annotations
 
 import bisect
-import contextlib
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -18,10 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .lidar_projection import OcclusionFilter, scan_points, sparse_depth
+from .core.stamps import stamp_ns
+from .lidar_projection import OcclusionFilter, sparse_depth
+from .msgs.bags import header_stamp, open_bags, require_topic
+from .msgs.point_cloud2 import read_points
 from .ros.camera_model import CameraModel
 from .ros.frame_io import decode_frame
-from .sync import stamp_ns
 from .transforms import TransformBuffer, load_extrinsics
 
 TF_TYPES = ("tf2_msgs/msg/TFMessage",)
@@ -58,53 +59,6 @@ class GroundTruthFrame:
     scans: int
 
 
-@contextlib.contextmanager
-def opened_bags(bags: Sequence[str | Path]) -> Iterator:
-    """An open rosbags AnyReader over rosbag2 directories and ROS 1 files; unreadable bags raise ValueError."""
-    from rosbags.highlevel import AnyReader
-    from rosbags.typesys import Stores, get_typestore
-
-    paths = [Path(b) for b in bags]
-    for path in paths:
-        if not path.exists():
-            raise ValueError(f"cannot read bag {path}: it does not exist")
-    reader = AnyReader(paths, default_typestore=get_typestore(Stores.ROS2_HUMBLE))
-    try:
-        reader.open()
-    except Exception as error:  # rosbags raises its own types for truncated or corrupt files
-        raise ValueError(f"cannot read bag(s) {', '.join(map(str, bags))}: {error}") from error
-    try:
-        yield reader
-    finally:
-        reader.close()
-
-
-def _topics_text(reader) -> str:
-    return ", ".join(sorted(f"{c.topic} ({c.msgtype})" for c in reader.connections))
-
-
-def require_topic(reader, topic: str, what: str) -> list:
-    connections = [c for c in reader.connections if c.topic == topic]
-    if not connections:
-        raise ValueError(f"no {what} topic {topic!r} in the bag(s); topics there: {_topics_text(reader)}")
-    return connections
-
-
-def header_stamp(raw: bytes | memoryview, ros2: bool) -> int:
-    """The header stamp (ns) of a serialized message that starts with std_msgs/Header, without decoding the rest.
-
-    ROS 2 CDR: 4-byte encapsulation (byte 1: 1 little-endian, 0 big-endian), then sec int32, nanosec uint32.
-    ROS 1: seq uint32, then sec and nsec uint32, little-endian.
-    """
-    data = np.frombuffer(raw, np.uint8, count=16)
-    if ros2:
-        order = "<" if data[1] == 1 else ">"
-        sec, nanosec = int(data[4:8].view(f"{order}i4")[0]), int(data[8:12].view(f"{order}u4")[0])
-    else:
-        sec, nanosec = int(data[4:8].view("<u4")[0]), int(data[8:12].view("<u4")[0])
-    return sec * 1_000_000_000 + nanosec
-
-
 def _nearest(stamps: list[int], stamp: int) -> int | None:
     index = bisect.bisect(stamps, stamp)
     candidates = [i for i in (index - 1, index) if 0 <= i < len(stamps)]
@@ -113,7 +67,7 @@ def _nearest(stamps: list[int], stamp: int) -> int | None:
 
 def read_ground_truth(bags: Sequence[str | Path], options: GroundTruthOptions) -> Iterator[GroundTruthFrame]:
     """Frames with sparse LiDAR depth, in stamp order. Raises ValueError for missing topics or overlap."""
-    with opened_bags(bags) as reader:
+    with open_bags(bags) as reader:
         image_conns = require_topic(reader, options.image_topic, "image")
         info_conns = require_topic(reader, options.camera_info_topic, "camera_info")
         lidar_conns = require_topic(reader, options.lidar_topic, "LiDAR")
@@ -153,7 +107,7 @@ def read_ground_truth(bags: Sequence[str | Path], options: GroundTruthOptions) -
             stamp = stamp_ns(msg.header)
             if conn in lidar_conns:
                 if uses[stamp] > 0:
-                    scans[stamp] = (msg.header.frame_id, scan_points(msg))
+                    scans[stamp] = (msg.header.frame_id, read_points(msg))
             elif conn in info_conns:
                 infos[stamp] = msg
                 for old in sorted(infos)[:-50]:

@@ -31,14 +31,15 @@ from rclpy.qos_overriding_options import QoSOverridingOptions
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2
 
 from .config import PipelineConfig
+from .core.errors import InputError
+from .core.stamps import stamp_ns
 from .frame_slot import LatestFrameSlot
 from .node_stats import ERROR, OK, WARN, NodeStats, WarningThrottle
 from .parameters import ParameterSpec, apply_changes, parameter_specs
 from .pipeline import DepthPipeline
 from .ros.frame_io import decode_frame, output_messages
-from .ros.image_decoding import InputError
 from .ros.messages import MessageKit, rclpy_kit
-from .sync import StampSynchronizer, stamp_ns
+from .sync import StampSynchronizer
 
 NODE_NAME = "depth_anything_ros"
 # REP 2003-style sensor input: newest frame only, never block the camera driver

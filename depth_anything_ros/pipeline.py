@@ -17,9 +17,9 @@ import numpy as np
 
 from .calibration import Calibration, load_calibration
 from .config import PipelineConfig
+from .core.errors import InputError
 from .metric import MetricHead
 from .ros.camera_model import CameraModel
-from .ros.image_decoding import InputError
 from .ros.point_cloud import CloudBuilder, CloudPayload
 from .runtime.backend import DepthBackend
 

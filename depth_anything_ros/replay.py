@@ -15,12 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .config import PipelineConfig
+from .core.errors import InputError
+from .core.stamps import stamp_ns
 from .io_utils import atomic_directory, save_image
+from .msgs.bags import find_topic, open_bags, require_topic
 from .pipeline import DepthPipeline, FrameResult
 from .ros.frame_io import OUTPUT_TYPES, decode_frame, output_messages
-from .ros.image_decoding import InputError
 from .ros.messages import rosbags_kit
-from .sync import StampSynchronizer, stamp_ns
+from .sync import StampSynchronizer
 from .visualize import preview_of
 
 LOG = logging.getLogger(__name__)
@@ -44,16 +46,11 @@ class ReplaySummary:
     output: Path | None = None
 
 
-def _topics_text(reader) -> str:
-    return ", ".join(f"{c.topic} ({c.msgtype})" for c in sorted(reader.connections, key=lambda c: c.topic))
-
-
 def replay(in_bag: Path, out_bag: Path, image_topic: str, config: PipelineConfig,
            open_backend: Callable[[tuple[int, int]], object], camera_info_topic: str | None = None,
            preview_dir: Path | None = None, preview_every: int = 1,
            progress: Callable[[str], None] = print) -> ReplaySummary:
     """Run the pipeline over every image of ``image_topic`` in ``in_bag``; write ``out_bag`` (MCAP)."""
-    from rosbags.highlevel import AnyReader
     from rosbags.rosbag2 import StoragePlugin, Writer
     from rosbags.typesys import Stores, get_typestore
 
@@ -64,17 +61,14 @@ def replay(in_bag: Path, out_bag: Path, image_topic: str, config: PipelineConfig
     summary = ReplaySummary()
     pipeline = DepthPipeline(config, open_backend)
     sync = StampSynchronizer(slop_s=config.sync_slop if config.sync == "approximate" else 0.0, queue_size=30)
-    with AnyReader([Path(in_bag)], default_typestore=store) as reader:
-        by_topic = {c.topic: c for c in reader.connections}
-        image_conn = by_topic.get(image_topic)
-        if image_conn is None or image_conn.msgtype not in IMAGE_TYPES:
-            raise ValueError(f"{in_bag} has no image topic {image_topic!r}; its topics: {_topics_text(reader)}")
-        info_conn = by_topic.get(info_topic)
-        if info_conn is None and camera_info_topic:
-            raise ValueError(f"{in_bag} has no camera_info topic {info_topic!r}; its topics: {_topics_text(reader)}")
-        if info_conn is None:
+    with open_bags([in_bag]) as reader:
+        image_ids = {c.id for c in require_topic(reader, image_topic, "image", IMAGE_TYPES)}
+        info_conns = (require_topic(reader, info_topic, "camera_info") if camera_info_topic
+                      else find_topic(reader, info_topic))
+        info_ids = {c.id for c in info_conns}
+        if not info_ids:
             LOG.warning("no %s in %s: publishing depth without camera_info or points", info_topic, in_bag)
-        total = image_conn.msgcount
+        total = sum(c.msgcount for c in reader.connections if c.id in image_ids)
         with atomic_directory(out_bag) as tmp:
             writer = Writer(tmp, version=9, storage_plugin=StoragePlugin.MCAP)
             writer.open()
@@ -93,11 +87,11 @@ def replay(in_bag: Path, out_bag: Path, image_topic: str, config: PipelineConfig
                 try:
                     for conn, timestamp, raw in reader.messages():
                         writer.write(copies[conn.id], timestamp, raw)
-                        if conn.id == image_conn.id:
+                        if conn.id in image_ids:
                             msg = reader.deserialize(raw, conn.msgtype)
-                            ready = sync.add_image(stamp_ns(msg.header), (timestamp, msg)) if info_conn else \
+                            ready = sync.add_image(stamp_ns(msg.header), (timestamp, msg)) if info_ids else \
                                 [(0, (timestamp, msg), None)]
-                        elif info_conn is not None and conn.id == info_conn.id:
+                        elif conn.id in info_ids:
                             info = reader.deserialize(raw, conn.msgtype)
                             ready = sync.add_info(stamp_ns(info.header), info)
                         else:

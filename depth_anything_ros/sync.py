@@ -11,10 +11,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-def stamp_ns(header) -> int:
-    return int(header.stamp.sec) * 1_000_000_000 + int(header.stamp.nanosec)
-
-
 @dataclass
 class StampSynchronizer:
     """Matches items by stamp; ``slop_s`` 0 means exact."""

@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from .core.stamps import stamp_ns
+
 
 class TransformError(LookupError):
     """No transform: frames not connected, or a stamp outside the recorded range."""
@@ -140,7 +142,7 @@ class TransformBuffer:
             if static:
                 self.add_static(item.header.frame_id, item.child_frame_id, transform)
             else:
-                stamp = int(item.header.stamp.sec) * 1_000_000_000 + int(item.header.stamp.nanosec)
+                stamp = stamp_ns(item.header)
                 self.add(item.header.frame_id, item.child_frame_id, stamp, transform)
 
     @property

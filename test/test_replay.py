@@ -11,10 +11,10 @@ from rosbags.highlevel import AnyReader
 from depth_anything_ros.calibration import Calibration, load_calibration, save_calibration
 from depth_anything_ros.cli import main
 from depth_anything_ros.config import PipelineConfig
+from depth_anything_ros.core.errors import InputError
 from depth_anything_ros.export.onnx_export import export_onnx
 from depth_anything_ros.pipeline import DepthPipeline
 from depth_anything_ros.replay import camera_namespace, replay
-from depth_anything_ros.ros.image_decoding import InputError
 from depth_anything_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend
 from depth_anything_ros.sample_bag import write_sample_bag
 from depth_anything_ros.sync import StampSynchronizer

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 from rosbags.typesys import Stores, get_typestore
 
+from depth_anything_ros.core.errors import InputError
 from depth_anything_ros.ros.camera_model import CameraModel
-from depth_anything_ros.ros.image_decoding import InputError, decode_compressed, decode_image
+from depth_anything_ros.ros.image_decoding import decode_compressed, decode_image
 from depth_anything_ros.ros.messages import (
     camera_info_msg,
     float_image_msg,

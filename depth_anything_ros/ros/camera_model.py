@@ -13,7 +13,7 @@ from functools import cached_property
 import cv2
 import numpy as np
 
-from .image_decoding import InputError
+from ..core.errors import InputError
 
 DISTORTION_MODELS = ("plumb_bob", "rational_polynomial", "equidistant")
 

@@ -11,14 +11,7 @@ import sys
 import cv2
 import numpy as np
 
-
-class InputError(ValueError):
-    """A message that cannot become an image; ``kind`` names the diagnostics counter."""
-
-    def __init__(self, kind: str, message: str) -> None:
-        super().__init__(message)
-        self.kind = kind
-
+from ..core.errors import InputError
 
 # encoding -> (channels, numpy dtype, conversion to BGR or None for a channel shuffle)
 _COLOUR = {

@@ -9,7 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..ground_truth import header_stamp, opened_bags, require_topic
+from ..msgs.bags import header_stamp, open_bags, require_topic
 from ..ros.frame_io import decode_frame
 from .array_cache import ArrayCache, read_index, write_index
 
@@ -52,7 +52,7 @@ class DuplicateFilter:
 def iter_images(bags: Sequence[str | Path], topic: str) -> Iterator[tuple[FrameRef, np.ndarray]]:
     """(reference, BGR image) for every message on ``topic`` (Image or CompressedImage), bag by bag."""
     for bag in bags:
-        with opened_bags([bag]) as reader:
+        with open_bags([bag]) as reader:
             connections = require_topic(reader, topic, "image")
             name = str(Path(bag).resolve())
             for conn, _, raw in reader.messages(connections=connections):

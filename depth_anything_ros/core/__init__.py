@@ -1,0 +1,10 @@
+"""Numpy-only building blocks every other part uses: stamp conversion and the input error family.
+
+- ``stamps``: ROS header stamps <-> integer nanoseconds (``stamp_ns``, ``stamp_parts``).
+- ``errors``: ``InputError``, raised for a message the node cannot use (it skips the frame and keeps running).
+"""
+
+from .errors import InputError
+from .stamps import NS_PER_S, ns_of, stamp_ns, stamp_parts
+
+__all__ = ["NS_PER_S", "InputError", "ns_of", "stamp_ns", "stamp_parts"]
