@@ -1,4 +1,4 @@
-"""LiDAR ground truth: tf buffer, cloud parsing, projection, z-buffer and occlusion against analytic depth."""
+"""LiDAR ground truth: tf buffer, z-buffer and occlusion against analytic depth (projection: test_camera_model)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 from rosbags.typesys import Stores, get_typestore
 
-from depth_anything_ros.lidar_projection import OcclusionFilter, project, scan_points, sparse_depth, zbuffer
-from depth_anything_ros.ros.camera_model import CameraModel
+from depth_anything_ros.lidar_projection import OcclusionFilter, sparse_depth, zbuffer
 from depth_anything_ros.synthetic_rig import SyntheticRig
 from depth_anything_ros.transforms import (
     Transform,
@@ -51,60 +50,6 @@ def test_zbuffer_keeps_the_nearest_point_per_pixel_and_rounds_to_pixel_centres()
     depth = zbuffer(u, v, z, height=2, width=4)
     assert depth[0, 1] == 3.0 and depth[1, 3] == 7.0
     assert np.isnan(depth).sum() == 6  # off-image points (u -0.6 and v 5) are dropped
-
-
-def test_rectified_projection_uses_r_and_p_like_image_geometry():
-    k = np.array([[200.0, 0, 64], [0, 200, 48], [0, 0, 1]])
-    r = rpy_to_matrix(0.0, 0.05, 0.0)
-    p = np.array([[180.0, 0, 60, -18.0], [0, 180, 50, 0], [0, 0, 1, 0]])
-    camera = CameraModel(128, 96, k, p, np.zeros(5), "plumb_bob", r)
-    point = np.array([[0.5, -0.2, 4.0]])
-    u, v, z = project(point, camera, rectified=True)
-    rect = r @ point[0]
-    assert math.isclose(z[0], rect[2])
-    assert math.isclose(u[0], (180 * rect[0] + 60 * rect[2] - 18) / rect[2])
-    assert math.isclose(v[0], (180 * rect[1] + 50 * rect[2]) / rect[2])
-
-
-@pytest.mark.parametrize("model", ["plumb_bob", "rational_polynomial", "equidistant"])
-def test_raw_projection_inverts_the_node_rays(model):
-    """A point on a pixel's ray (from the node's undistortion) projects back onto that pixel."""
-    d = {"plumb_bob": [-0.2, 0.05, 0.001, -0.001, 0.0], "rational_polynomial": [-0.2, 0.05, 0.001, -0.001, 0.0,
-                                                                                 0.01, 0.0, 0.0],
-         "equidistant": [0.05, -0.01, 0.002, 0.0]}[model]
-    k = np.array([[150.0, 0, 63.5], [0, 150, 47.5], [0, 0, 1]])
-    camera = CameraModel(128, 96, k, np.c_[k, np.zeros(3)], np.array(d), model)
-    ray_x, ray_y = camera.raw_rays
-    rows, cols = np.array([5, 40, 90]), np.array([7, 64, 120])
-    depth = np.array([2.0, 5.0, 9.0])
-    points = np.stack([ray_x[rows, cols] * depth, ray_y[rows, cols] * depth, depth], -1)
-    u, v, z = project(points, camera, rectified=False)
-    np.testing.assert_allclose(u, cols, atol=0.05)
-    np.testing.assert_allclose(v, rows, atol=0.05)
-    np.testing.assert_allclose(z, depth)
-
-
-def cloud_msg(points: np.ndarray, datatype: int = 7, pad: int = 4, big_endian: bool = False):
-    size = 4 if datatype == 7 else 8
-    dtype = np.dtype(f"{'>' if big_endian else '<'}f{size}")
-    step = 3 * size + pad
-    data = np.zeros((len(points), step), np.uint8)
-    for i in range(3):
-        data[:, i * size:(i + 1) * size] = points[:, i].astype(dtype).view(np.uint8).reshape(-1, size)
-    fields = [TYPES["sensor_msgs/msg/PointField"](name=n, offset=i * size, datatype=datatype, count=1)
-              for i, n in enumerate("xyz")]
-    header = TYPES["std_msgs/msg/Header"](stamp=TYPES["builtin_interfaces/msg/Time"](sec=1, nanosec=0), frame_id="l")
-    return TYPES["sensor_msgs/msg/PointCloud2"](header=header, height=1, width=len(points), fields=fields,
-                                                is_bigendian=big_endian, point_step=step, row_step=step * len(points),
-                                                data=data.reshape(-1), is_dense=False)
-
-
-@pytest.mark.parametrize(("datatype", "big_endian"), [(7, False), (8, False), (7, True)])
-def test_scan_points_reads_any_float_layout_and_drops_nan(datatype, big_endian):
-    points = np.array([[1.0, 2.0, 3.0], [np.nan, 0, 0], [-4.5, 0.25, 8.0]])
-    out = scan_points(cloud_msg(points, datatype, big_endian=big_endian))
-    np.testing.assert_allclose(out, points[[0, 2]])
-    assert scan_points(cloud_msg(np.zeros((0, 3)))).shape == (0, 3)
 
 
 def test_quaternions_and_rpy_agree():

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from depth_anything_ros.lidar_projection import project, sparse_depth
+from depth_anything_ros.lidar_projection import sparse_depth
 from depth_anything_ros.ros.camera_model import CameraModel
 from depth_anything_ros.transforms import Transform
 
@@ -35,10 +35,10 @@ def test_kitti_projection_equals_the_devkit_formula(frame):
     points, velo_to_cam, p2, r0, height, width = kitti(frame)
     # camera_info of the rectified left colour camera: R = R0_rect, P = P2 (K is P's left 3x3)
     camera = CameraModel(width, height, p2[:, :3], p2, np.zeros(5), "plumb_bob", r0)
-    u, v, z = project(velo_to_cam.apply(points), camera, rectified=True)
+    u, v, z = camera.project(velo_to_cam.apply(points), rectified=True, min_depth=0.1)
     rectified = r0 @ (velo_to_cam.rotation @ points.T + velo_to_cam.translation[:, None])  # devkit: R0 * Tr * X
     x = p2 @ np.r_[rectified, np.ones((1, len(points)))]
-    keep = rectified[2] > 0.1  # the positive-depth cut of project()
+    keep = rectified[2] > 0.1  # the min_depth cut of sparse_depth()
     np.testing.assert_allclose(z, rectified[2, keep])
     np.testing.assert_allclose(u, x[0, keep] / x[2, keep], atol=1e-6)
     np.testing.assert_allclose(v, x[1, keep] / x[2, keep], atol=1e-6)

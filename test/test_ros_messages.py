@@ -11,6 +11,7 @@ import pytest
 from rosbags.typesys import Stores, get_typestore
 
 from depth_anything_ros.core.errors import InputError
+from depth_anything_ros.msgs.point_cloud2 import FLOAT32, Field
 from depth_anything_ros.ros.camera_model import CameraModel
 from depth_anything_ros.ros.image_decoding import decode_compressed, decode_image
 from depth_anything_ros.ros.messages import (
@@ -183,7 +184,7 @@ def test_organized_cloud_matches_depth_image_proc_equations():
     depth[0, 0], depth[1, 1], depth[2, 2] = np.nan, -np.inf, np.inf
     cloud = build_cloud(depth, model, CloudOptions())
     assert (cloud.height, cloud.width, cloud.point_step, cloud.row_step, cloud.is_dense) == (48, 64, 16, 1024, False)
-    assert cloud.fields == (("x", 0), ("y", 4), ("z", 8))
+    assert cloud.fields == (Field("x", 0, FLOAT32), Field("y", 4, FLOAT32), Field("z", 8, FLOAT32))
     points = cloud.points().reshape(48, 64, 4)
     v, u = 10, 40
     assert points[v, u, 0] == pytest.approx((u - 31.5) * 2.0 / 50.0, rel=1e-6)
@@ -203,13 +204,13 @@ def test_unorganized_strided_ranged_coloured_cloud():
     sub = depth[::2, ::2]
     expected = int(((sub >= 1.0) & (sub <= 8.0)).sum())
     assert (cloud.height, cloud.width, cloud.point_step, cloud.is_dense) == (1, expected, 32, True)
-    assert cloud.fields[-1] == ("rgb", 16)
+    assert cloud.fields[-1] == Field("rgb", 16, FLOAT32, 1)
     raw = cloud.data.reshape(-1, 32)
     assert raw[0, 16:20].tolist() == [10, 20, 30, 0]  # b, g, r as depth_image_proc's iterators write them
     z = cloud.points()[:, 2]
     assert z.min() >= 1.0 and z.max() <= 8.0
     msg = cdr_round_trip(point_cloud_msg(rosbags_kit(TS), header(), cloud))
-    assert [f.name for f in msg.fields] == ["x", "y", "z", "rgb"] and [f.datatype for f in msg.fields] == [7] * 4
+    assert [f.name for f in msg.fields] == ["x", "y", "z", "rgb"] and [f.datatype for f in msg.fields] == [FLOAT32] * 4
     assert msg.row_step == expected * 32 and msg.is_dense and len(msg.data) == expected * 32
 
 

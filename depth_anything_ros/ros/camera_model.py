@@ -1,8 +1,13 @@
 """The camera of a sensor_msgs/CameraInfo as image_geometry sees it: binning and ROI applied, validated.
 
-Rays per pixel, for building clouds from depth:
-- rectified images (the default): from P, as depth_image_proc does: x = (u - cx) / fx, y = (v - cy) / fy;
-- raw images: from K and D through the distortion model (plumb_bob, rational_polynomial, equidistant).
+One class for both directions, like image_geometry's PinholeCameraModel:
+- back-projection (``pixel_rays``, per-pixel ray grids for building clouds from depth);
+- projection (``project``: 3D points in the optical frame -> sub-pixel coordinates, e.g. LiDAR ground truth).
+
+Rectified images use P, as depth_image_proc does: x = (u - cx) / fx, y = (v - cy) / fy (projection
+rotates points by R into the rectified frame first). Raw images use K and D through the distortion
+model, one table for both directions: plumb_bob and rational_polynomial (OpenCV's Brown-Conrady with
+5 or 8 coefficients) and equidistant (OpenCV's fisheye, 4 coefficients).
 """
 
 from __future__ import annotations
@@ -15,7 +20,42 @@ import numpy as np
 
 from ..core.errors import InputError
 
-DISTORTION_MODELS = ("plumb_bob", "rational_polynomial", "equidistant")
+_CRITERIA = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 20, 1e-9)
+_ZERO3 = np.zeros(3)
+
+
+def _brown_coefficients(d: np.ndarray) -> np.ndarray:
+    return d if d.size else np.zeros(5)
+
+
+def _fisheye_coefficients(d: np.ndarray) -> np.ndarray:
+    return np.r_[d, np.zeros(4)][:4]
+
+
+def _brown_undistort(pixels: np.ndarray, k: np.ndarray, d: np.ndarray) -> np.ndarray:
+    d = _brown_coefficients(d)
+    if hasattr(cv2, "undistortPointsIter"):  # OpenCV 4 names the overload with criteria
+        return cv2.undistortPointsIter(pixels, k, d, None, None, _CRITERIA)
+    return cv2.undistortPoints(pixels, k, d, R=None, P=None, criteria=_CRITERIA)
+
+
+def _brown_project(points: np.ndarray, k: np.ndarray, d: np.ndarray) -> np.ndarray:
+    return cv2.projectPoints(points, _ZERO3, _ZERO3, k, _brown_coefficients(d))[0]
+
+
+def _fisheye_undistort(pixels: np.ndarray, k: np.ndarray, d: np.ndarray) -> np.ndarray:
+    return cv2.fisheye.undistortPoints(pixels, k, _fisheye_coefficients(d))
+
+
+def _fisheye_project(points: np.ndarray, k: np.ndarray, d: np.ndarray) -> np.ndarray:
+    return cv2.fisheye.projectPoints(points.reshape(-1, 1, 3), _ZERO3, _ZERO3, k, _fisheye_coefficients(d))[0]
+
+
+# distortion model -> (pixels (N, 1, 2) -> normalized (N, 1, 2), points (N, 3) -> pixels (N, 1, 2)), given K and D
+_DISTORTIONS = {"plumb_bob": (_brown_undistort, _brown_project),
+                "rational_polynomial": (_brown_undistort, _brown_project),
+                "equidistant": (_fisheye_undistort, _fisheye_project)}
+DISTORTION_MODELS = tuple(_DISTORTIONS)
 
 
 def _matrix(msg, name: str):
@@ -79,33 +119,62 @@ class CameraModel:
         return CameraModel(-(-self.width // factor), -(-self.height // factor), k, p, self.d, self.distortion_model,
                            self.r)
 
+    def _distortion(self) -> tuple:
+        """(undistort, project) of this camera's distortion model; InputError for one not supported."""
+        if self.distortion_model not in _DISTORTIONS:
+            raise InputError("intrinsics", f"distortion model {self.distortion_model!r} is not supported; use one "
+                                           f"of {', '.join(DISTORTION_MODELS)}")
+        return _DISTORTIONS[self.distortion_model]
+
+    def pixel_rays(self, u: np.ndarray, v: np.ndarray, rectified: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """x/z and y/z (float64) of the rays through pixels (u, v): image_geometry's projectPixelTo3dRay.
+
+        Rectified: from P, in the rectified frame. Raw: undistorted with K and D, in the optical frame.
+        ``u`` and ``v`` have one shape (rectified: any two arrays, each mapped on its own).
+        """
+        u, v = np.asarray(u, np.float64), np.asarray(v, np.float64)
+        if rectified:
+            return (u - self.p[0, 2]) / self.p[0, 0], (v - self.p[1, 2]) / self.p[1, 1]
+        undistort, _ = self._distortion()
+        pixels = np.stack([u.ravel(), v.ravel()], axis=1)[:, None, :]
+        normalized = undistort(pixels, self.k, self.d).reshape(-1, 2)
+        return normalized[:, 0].reshape(u.shape), normalized[:, 1].reshape(u.shape)
+
+    def project(self, points: np.ndarray, rectified: bool = True,
+                min_depth: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(u, v) sub-pixel coordinates and depth z of the 3D points (optical frame) with z > ``min_depth``.
+
+        image_geometry's project3dToPixel. Rectified: rotated by R into the rectified frame, then P
+        (z is then the rectified depth). Raw: K and D through the distortion model. Points at or
+        behind ``min_depth`` have no pixel and are left out.
+        """
+        points = np.asarray(points, np.float64).reshape(-1, 3)
+        if rectified:
+            points = points @ self.r.T  # into the rectified frame P is defined in
+        else:
+            _, project = self._distortion()
+        points = points[points[:, 2] > min_depth]
+        if points.size == 0:
+            return np.zeros(0), np.zeros(0), np.zeros(0)
+        z = points[:, 2]
+        if rectified:
+            uvw = np.c_[points, np.ones(len(points))] @ self.p.T
+            return uvw[:, 0] / uvw[:, 2], uvw[:, 1] / uvw[:, 2], z
+        uv = project(points, self.k, self.d).reshape(-1, 2)
+        return uv[:, 0], uv[:, 1], z
+
     @cached_property
     def rectified_rays(self) -> tuple[np.ndarray, np.ndarray]:
         """Per-pixel x/z and y/z from P (float32 rows and columns, broadcastable to H x W)."""
-        fx, fy, cx, cy = self.p[0, 0], self.p[1, 1], self.p[0, 2], self.p[1, 2]
-        u = ((np.arange(self.width, dtype=np.float64) - cx) / fx).astype(np.float32)
-        v = ((np.arange(self.height, dtype=np.float64) - cy) / fy).astype(np.float32)
-        return u[None, :], v[:, None]
+        u, v = self.pixel_rays(np.arange(self.width), np.arange(self.height), rectified=True)
+        return u.astype(np.float32)[None, :], v.astype(np.float32)[:, None]
 
     @cached_property
     def raw_rays(self) -> tuple[np.ndarray, np.ndarray]:
         """Per-pixel x/z and y/z of the unrectified image, undistorted with K and D (H x W each)."""
-        if self.distortion_model not in DISTORTION_MODELS:
-            raise InputError("intrinsics", f"distortion model {self.distortion_model!r} is not supported; use one "
-                                           f"of {', '.join(DISTORTION_MODELS)}")
-        u, v = np.meshgrid(np.arange(self.width, dtype=np.float64), np.arange(self.height, dtype=np.float64))
-        pixels = np.stack([u.ravel(), v.ravel()], axis=1)[:, None, :]
-        if self.distortion_model == "equidistant":
-            coeffs = np.zeros(4) if self.d.size == 0 else self.d[:4]
-            normalized = cv2.fisheye.undistortPoints(pixels, self.k, coeffs)
-        else:
-            criteria = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 20, 1e-9)
-            if hasattr(cv2, "undistortPointsIter"):  # OpenCV 4 names the overload with criteria
-                normalized = cv2.undistortPointsIter(pixels, self.k, self.d, None, None, criteria)
-            else:
-                normalized = cv2.undistortPoints(pixels, self.k, self.d, R=None, P=None, criteria=criteria)
-        rays = normalized.reshape(self.height, self.width, 2).astype(np.float32)
-        return rays[..., 0], rays[..., 1]
+        v, u = np.mgrid[0:self.height, 0:self.width].astype(np.float64)
+        x, y = self.pixel_rays(u, v, rectified=False)
+        return x.astype(np.float32), y.astype(np.float32)
 
     def rays(self, rectified: bool) -> tuple[np.ndarray, np.ndarray]:
         return self.rectified_rays if rectified else self.raw_rays

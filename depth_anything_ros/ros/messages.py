@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..msgs.point_cloud2 import create_cloud
 from .camera_model import CameraModel
-from .point_cloud import FLOAT32, CloudPayload
+from .point_cloud import CloudPayload
 
 BIG_ENDIAN = sys.byteorder == "big"
 
@@ -89,7 +90,6 @@ def camera_info_msg(kit: MessageKit, header, camera: CameraModel):
 
 
 def point_cloud_msg(kit: MessageKit, header, cloud: CloudPayload):
-    fields = [kit.point_field(name=name, offset=offset, datatype=FLOAT32, count=1) for name, offset in cloud.fields]
-    return kit.point_cloud2(header=header, height=cloud.height, width=cloud.width, fields=fields,
-                            is_bigendian=BIG_ENDIAN, point_step=cloud.point_step, row_step=cloud.row_step,
-                            data=kit.uint8_sequence(cloud.data), is_dense=cloud.is_dense)
+    """PointCloud2 of a payload in the host's byte order (msgs.point_cloud2 describes and reads the layout)."""
+    return create_cloud(kit.point_cloud2, kit.point_field, header, cloud.height, cloud.width, cloud.fields,
+                        cloud.point_step, cloud.data, cloud.is_dense, kit.uint8_sequence, BIG_ENDIAN)

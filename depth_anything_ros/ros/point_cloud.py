@@ -13,11 +13,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ..msgs.point_cloud2 import RGB, XYZ, Field
 from .camera_model import CameraModel
 
-FLOAT32 = 7  # sensor_msgs/PointField.FLOAT32
-XYZ_FIELDS = (("x", 0), ("y", 4), ("z", 8))
-RGB_FIELD = ("rgb", 16)
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
@@ -43,7 +41,7 @@ class CloudPayload:
 
     height: int
     width: int
-    fields: tuple[tuple[str, int], ...]  # (name, offset), all FLOAT32 count 1
+    fields: tuple[Field, ...]  # all float32, count 1
     point_step: int
     data: np.ndarray  # uint8, height * width * point_step
     is_dense: bool
@@ -113,7 +111,7 @@ class CloudBuilder:
         ray_x, ray_y = camera.ray_grids(options.rectified, s)
         z_valid, mask = valid_depth(z, options.min_depth, options.max_depth, self._plane("z", shape),
                                     self._plane("mask", shape, bool))
-        fields = XYZ_FIELDS + ((RGB_FIELD,) if options.colour else ())
+        fields = XYZ + ((RGB,) if options.colour else ())
         floats = 8 if options.colour else 4
         if options.organized:
             height, width = shape
