@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .ros.camera_model import CameraModel
+
 SAMPLE_SIZE = (480, 640)
 CAMERA_HEIGHT = 1.5  # metres above the ground plane
 
@@ -13,14 +15,20 @@ def sample_intrinsics(height: int, width: int) -> tuple[float, float, float]:
     return 0.8 * width, (width - 1) / 2, (height - 1) / 2
 
 
+def sample_camera(height: int, width: int) -> CameraModel:
+    """The sample scene's pinhole camera (no distortion, rectified = raw)."""
+    focal, cx, cy = sample_intrinsics(height, width)
+    k = np.array([[focal, 0, cx], [0, focal, cy], [0, 0, 1.0]])
+    return CameraModel(width, height, k, np.c_[k, np.zeros(3)], np.zeros(5), "plumb_bob")
+
+
 def render_sample_scene(height: int = SAMPLE_SIZE[0], width: int = SAMPLE_SIZE[1],
                         forward: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """A BGR uint8 image and its true depth (metres, inf for sky): a checkered ground plane
     seen from 1.5 m with a wall of boxes, rendered by ray casting through a pinhole camera
     moved ``forward`` metres along its optical axis (boxes must stay ahead: forward < 6)."""
-    focal, cx, cy = sample_intrinsics(height, width)
     v, u = np.mgrid[0:height, 0:width].astype(np.float64)
-    ray_x, ray_y = (u - cx) / focal, (v - cy) / focal  # optical frame: x right, y down, z forward
+    ray_x, ray_y = sample_camera(height, width).pixel_rays(u, v)  # optical frame: x right, y down, z forward
     depth = np.full((height, width), np.inf)
     image = np.zeros((height, width, 3))
     sky = np.clip(0.55 + 0.45 * (1 - v / height), 0, 1)

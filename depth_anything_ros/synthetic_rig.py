@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from .msgs.point_cloud2 import XYZ, pack_float32
 from .ros.camera_model import CameraModel
 from .transforms import Transform
 
@@ -77,8 +78,8 @@ class SyntheticRig:
     def true_depth(self) -> np.ndarray:
         """(H, W) metres along the optical axis at every pixel centre (inf where no surface)."""
         v, u = np.mgrid[0:self.height, 0:self.width].astype(np.float64)
-        cx, cy = (self.width - 1) / 2, (self.height - 1) / 2
-        rays = np.stack([(u - cx) / self.focal, (v - cy) / self.focal, np.ones_like(u)], -1).reshape(-1, 3)
+        ray_x, ray_y = self.camera().pixel_rays(u, v)
+        rays = np.stack([ray_x, ray_y, np.ones_like(ray_x)], -1).reshape(-1, 3)
         return self.scene.intersect(np.zeros(3), rays).reshape(self.height, self.width).astype(np.float32)
 
     def lidar_scan(self) -> np.ndarray:
@@ -139,40 +140,29 @@ def write_rig_bag(path, rig: SyntheticRig | None = None, frames: int = 12, rate_
     from pathlib import Path
 
     from .io_utils import atomic_directory
+    from .ros.messages import (
+        bgr_image_msg,
+        camera_info_msg,
+        header_msg,
+        point_cloud_msg,
+        rosbags_kit,
+        tf_message,
+    )
+    from .ros.point_cloud import CloudPayload
     from .transforms import matrix_to_quaternion
 
     rig = rig or SyntheticRig()
-    ros1 = storage == "ros1"
     camera = rig.camera()
 
-    def packed_scan(at: SyntheticRig) -> np.ndarray:
-        scan = at.lidar_scan().astype(np.float32)
-        packed = np.zeros((len(scan), 4), np.float32)
-        packed[:, :3] = scan
-        return packed
+    def scan_cloud(at: SyntheticRig) -> CloudPayload:
+        points = at.lidar_scan()
+        return CloudPayload(1, len(points), XYZ, 16, pack_float32(points, 4), True)
 
     base_from_camera = Transform(LIDAR_TO_OPTICAL.T, np.zeros(3))  # base_link (REP 103) at the camera
     path = Path(path)
     with atomic_directory(path) as tmp:
         store, serialize, writer = _bag_writer(tmp, storage)
-        types = store.types
-
-        def header(ns: int, frame: str):
-            stamp = types["builtin_interfaces/msg/Time"](sec=ns // 10**9, nanosec=ns % 10**9)
-            return types["std_msgs/msg/Header"](stamp=stamp, frame_id=frame, **({"seq": 0} if ros1 else {}))
-
-        def tf(child: str, transform: Transform):
-            t, q = transform.translation, matrix_to_quaternion(transform.rotation)
-            return types["geometry_msgs/msg/TransformStamped"](
-                header=header(start_ns, BASE_FRAME), child_frame_id=child,
-                transform=types["geometry_msgs/msg/Transform"](
-                    translation=types["geometry_msgs/msg/Vector3"](x=float(t[0]), y=float(t[1]), z=float(t[2])),
-                    rotation=types["geometry_msgs/msg/Quaternion"](x=float(q[0]), y=float(q[1]), z=float(q[2]),
-                                                                   w=float(q[3]))))
-
-        matrices = {"d": camera.d, "k": camera.k.reshape(-1), "r": np.eye(3).reshape(-1), "p": camera.p.reshape(-1)}
-        fields = [types["sensor_msgs/msg/PointField"](name=n, offset=4 * i, datatype=7, count=1)
-                  for i, n in enumerate("xyz")]
+        kit = rosbags_kit(store)
         with writer:
             conns = {name: writer.add_connection(topic, msgtype, typestore=store) for name, topic, msgtype in (
                 ("tf_static", "/tf_static", "tf2_msgs/msg/TFMessage"),
@@ -183,27 +173,18 @@ def write_rig_bag(path, rig: SyntheticRig | None = None, frames: int = 12, rate_
             def write(name: str, ns: int, msg) -> None:
                 writer.write(conns[name], ns, serialize(msg, conns[name].msgtype))
 
-            write("tf_static", start_ns, types["tf2_msgs/msg/TFMessage"](
-                transforms=[tf(CAMERA_FRAME, base_from_camera),
-                            tf(LIDAR_FRAME, base_from_camera @ rig.lidar_in_camera)]))
+            write("tf_static", start_ns, tf_message(store.types, header_msg(kit, start_ns, BASE_FRAME), {
+                child: (transform.translation, matrix_to_quaternion(transform.rotation)) for child, transform in (
+                    (CAMERA_FRAME, base_from_camera), (LIDAR_FRAME, base_from_camera @ rig.lidar_in_camera))}))
             for index in range(frames):
                 image_ns = start_ns + int(index * 1e9 / rate_hz)
                 lidar_ns = image_ns + int(lidar_delay_s * 1e9)
-                h = header(image_ns, CAMERA_FRAME)
+                h = header_msg(kit, image_ns, CAMERA_FRAME)
                 seen = rig.driven(speed_mps * (image_ns - start_ns) / 1e9) if speed_mps else rig
-                write("image", image_ns, types["sensor_msgs/msg/Image"](
-                    header=h, height=camera.height, width=camera.width, encoding="bgr8", is_bigendian=0,
-                    step=camera.width * 3, data=seen.image().reshape(-1)))
-                write("camera_info", image_ns, types["sensor_msgs/msg/CameraInfo"](
-                    header=h, height=camera.height, width=camera.width, distortion_model=camera.distortion_model,
-                    binning_x=0, binning_y=0, **{(k.upper() if ros1 else k): v for k, v in matrices.items()},
-                    roi=types["sensor_msgs/msg/RegionOfInterest"](x_offset=0, y_offset=0, height=0, width=0,
-                                                                  do_rectify=False)))
+                write("image", image_ns, bgr_image_msg(kit, h, seen.image()))
+                write("camera_info", image_ns, camera_info_msg(kit, h, camera))
                 if index % lidar_every:
                     continue
-                packed = packed_scan(rig.driven(speed_mps * (lidar_ns - start_ns) / 1e9) if speed_mps else rig)
-                write("lidar", lidar_ns, types["sensor_msgs/msg/PointCloud2"](
-                    header=header(lidar_ns, LIDAR_FRAME), height=1, width=len(packed), fields=fields,
-                    is_bigendian=False, point_step=16, row_step=16 * len(packed),
-                    data=packed.view(np.uint8).reshape(-1), is_dense=True))
+                scan = scan_cloud(rig.driven(speed_mps * (lidar_ns - start_ns) / 1e9) if speed_mps else rig)
+                write("lidar", lidar_ns, point_cloud_msg(kit, header_msg(kit, lidar_ns, LIDAR_FRAME), scan))
     return path
