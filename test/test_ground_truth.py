@@ -78,23 +78,3 @@ def test_no_transform_between_camera_and_lidar_names_both_frames(tmp_path):
     with pytest.raises(TransformError, match=r"'camera_optical_frame' and 'lidar'"):
         list(read_ground_truth([stripped], OPTIONS))
     shutil.rmtree(stripped)
-
-
-def test_header_stamps_read_from_serialized_bytes_match_decoding():
-    from rosbags.typesys import Stores, get_typestore
-
-    from depth_anything_ros.ground_truth import header_stamp
-
-    for store_name, ros2 in ((Stores.ROS2_HUMBLE, True), (Stores.ROS1_NOETIC, False)):
-        store = get_typestore(store_name)
-        types = store.types
-        extra = {} if ros2 else {"seq": 7}
-        header = types["std_msgs/msg/Header"](stamp=types["builtin_interfaces/msg/Time"](sec=1_700_000_123,
-                                                                                        nanosec=456_789_012),
-                                              frame_id="cam", **extra)
-        msg = types["sensor_msgs/msg/CompressedImage"](header=header, format="jpeg", data=np.zeros(3, np.uint8))
-        raw = store.serialize_cdr(msg, msg.__msgtype__) if ros2 else store.serialize_ros1(msg, msg.__msgtype__)
-        assert header_stamp(raw, ros2) == 1_700_000_123_456_789_012
-        if ros2:
-            big = store.serialize_cdr(msg, msg.__msgtype__, little_endian=False)
-            assert header_stamp(big, ros2) == 1_700_000_123_456_789_012

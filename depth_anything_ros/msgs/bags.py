@@ -13,8 +13,8 @@ from ..core.stamps import ns_of
 
 @contextlib.contextmanager
 def open_bags(bags: Sequence[str | Path]) -> Iterator:
-    """An open rosbags AnyReader over rosbag2 directories and ROS 1 files; missing or unreadable bags raise
-    ValueError. Message types a bag does not carry come from ROS 2 Humble's typestore."""
+    """An open rosbags AnyReader over rosbag2 directories or ROS 1 files (one kind per call); missing,
+    unreadable or mixed bags raise ValueError. Types a bag does not carry come from ROS 2 Humble's typestore."""
     from rosbags.highlevel import AnyReader
     from rosbags.typesys import Stores, get_typestore
 
@@ -22,10 +22,10 @@ def open_bags(bags: Sequence[str | Path]) -> Iterator:
     for path in paths:
         if not path.exists():
             raise ValueError(f"cannot read bag {path}: it does not exist")
-    reader = AnyReader(paths, default_typestore=get_typestore(Stores.ROS2_HUMBLE))
     try:
+        reader = AnyReader(paths, default_typestore=get_typestore(Stores.ROS2_HUMBLE))
         reader.open()
-    except Exception as error:  # rosbags raises its own types for truncated or corrupt files
+    except Exception as error:  # rosbags raises its own types for corrupt or mixed bags
         raise ValueError(f"cannot read bag(s) {', '.join(map(str, bags))}: {error}") from error
     try:
         yield reader
