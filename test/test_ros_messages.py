@@ -16,7 +16,9 @@ from depth_anything_ros.ros.camera_model import CameraModel
 from depth_anything_ros.ros.image_decoding import decode_compressed, decode_image
 from depth_anything_ros.ros.messages import (
     camera_info_msg,
+    compressed_image_msg,
     float_image_msg,
+    header_msg,
     point_cloud_msg,
     rosbags_kit,
     typed_array,
@@ -299,3 +301,21 @@ def test_rclpy_sequences_are_array_arrays_with_the_same_bytes():
     assert as_bytes.tobytes() == np.ascontiguousarray(values).tobytes()
     doubles = typed_array("d", np.float64, np.array([[1.5, -2.0], [3.25, 0.0]]))
     assert doubles.typecode == "d" and doubles.tolist() == [1.5, -2.0, 3.25, 0.0]
+
+
+def test_builders_write_ros1_messages_from_a_ros1_typestore():
+    """A ROS 1 kit gives Header.seq and CameraInfo D/K/R/P; the camera survives serialization both ways."""
+    ros1 = get_typestore(Stores.ROS1_NOETIC)
+    kit = rosbags_kit(ros1)
+    assert kit.ros1 and not rosbags_kit(TS).ros1
+    model = CameraModel.from_msg(camera_info(d=(-0.1, 0.01, 0, 0, 0)))
+    msg = camera_info_msg(kit, header_msg(kit, 12 * 10**9 + 345, "cam"), model)
+    back = ros1.deserialize_ros1(ros1.serialize_ros1(msg, msg.__msgtype__), msg.__msgtype__)
+    assert back.header.seq == 0 and (back.header.stamp.sec, back.header.stamp.nanosec) == (12, 345)
+    again = CameraModel.from_msg(back)
+    for name in ("k", "p", "r", "d"):
+        np.testing.assert_array_equal(getattr(again, name), getattr(model, name))
+    jpeg = cv2.imencode(".jpg", np.full((8, 8, 3), 90, np.uint8))[1]
+    compressed = compressed_image_msg(kit, back.header, jpeg)
+    back = ros1.deserialize_ros1(ros1.serialize_ros1(compressed, compressed.__msgtype__), compressed.__msgtype__)
+    assert np.abs(decode_compressed(back).astype(int) - 90).max() <= 2
