@@ -17,9 +17,7 @@ def sample_intrinsics(height: int, width: int) -> tuple[float, float, float]:
 
 def sample_camera(height: int, width: int) -> CameraModel:
     """The sample scene's pinhole camera (no distortion, rectified = raw)."""
-    focal, cx, cy = sample_intrinsics(height, width)
-    k = np.array([[focal, 0, cx], [0, focal, cy], [0, 0, 1.0]])
-    return CameraModel(width, height, k, np.c_[k, np.zeros(3)], np.zeros(5), "plumb_bob")
+    return CameraModel.pinhole(width, height, *sample_intrinsics(height, width))
 
 
 def render_sample_scene(height: int = SAMPLE_SIZE[0], width: int = SAMPLE_SIZE[1],

@@ -71,9 +71,7 @@ class SyntheticRig:
         return replace(self, scene=self.scene.shifted(np.array([0.0, 0.0, -forward_m])))
 
     def camera(self) -> CameraModel:
-        cx, cy = (self.width - 1) / 2, (self.height - 1) / 2
-        k = np.array([[self.focal, 0, cx], [0, self.focal, cy], [0, 0, 1.0]])
-        return CameraModel(self.width, self.height, k, np.c_[k, np.zeros(3)], np.zeros(5), "plumb_bob")
+        return CameraModel.pinhole(self.width, self.height, self.focal)
 
     def true_depth(self) -> np.ndarray:
         """(H, W) metres along the optical axis at every pixel centre (inf where no surface)."""

@@ -6,9 +6,11 @@ import math
 
 import numpy as np
 import pytest
+from rosbags.typesys import Stores, get_typestore
 
 from depth_anything_ros.core.errors import InputError
 from depth_anything_ros.ros.camera_model import DISTORTION_MODELS, CameraModel
+from depth_anything_ros.ros.messages import camera_info_msg, header_msg, rosbags_kit
 from depth_anything_ros.transforms import rpy_to_matrix
 
 COEFFICIENTS = {"plumb_bob": [-0.2, 0.05, 0.001, -0.001, 0.0],
@@ -95,3 +97,14 @@ def test_unsupported_distortion_model_is_an_input_error_both_ways():
         camera.pixel_rays(np.array([1.0]), np.array([2.0]), rectified=False)
     with pytest.raises(InputError, match="'fov' is not supported"):
         camera.project(np.array([[0.0, 0.0, 1.0]]), rectified=False)
+
+
+def test_pinhole_camera_centres_the_principal_point_and_round_trips_through_camera_info():
+    camera = CameraModel.pinhole(128, 96, 100.0)
+    assert (camera.k[0, 2], camera.k[1, 2], camera.p[0, 3]) == (63.5, 47.5, 0.0)
+    kit = rosbags_kit(get_typestore(Stores.ROS2_HUMBLE))
+    back = CameraModel.from_msg(camera_info_msg(kit, header_msg(kit, 0, "c"), camera))
+    np.testing.assert_array_equal(back.k, camera.k)
+    np.testing.assert_array_equal(back.p, camera.p)
+    u, v, _ = camera.project(np.array([[1.0, -0.5, 4.0]]))
+    assert (u[0], v[0]) == (63.5 + 25.0, 47.5 - 12.5)

@@ -101,6 +101,15 @@ class CameraModel:
         model.validate()
         return model
 
+    @classmethod
+    def pinhole(cls, width: int, height: int, focal: float, cx: float | None = None,
+                cy: float | None = None) -> CameraModel:
+        """An ideal camera: no distortion, R = I, P = [K | 0]; the principal point defaults to the image centre."""
+        cx = (width - 1) / 2 if cx is None else cx
+        cy = (height - 1) / 2 if cy is None else cy
+        k = np.array([[focal, 0, cx], [0, focal, cy], [0, 0, 1.0]])
+        return cls(width, height, k, np.c_[k, np.zeros(3)], np.zeros(5), "plumb_bob")
+
     def validate(self) -> None:
         for name, (fx, fy) in (("P", (self.p[0, 0], self.p[1, 1])), ("K", (self.k[0, 0], self.k[1, 1]))):
             if not (fx > 0 and fy > 0):

@@ -6,8 +6,6 @@ Bad input raises InputError with a message fit for a throttled warning.
 
 from __future__ import annotations
 
-import sys
-
 import cv2
 import numpy as np
 
@@ -33,7 +31,6 @@ for _pattern, _code in _BAYER.items():
     _COLOUR[f"bayer_{_pattern}8"] = (1, np.uint8, _code)
     _COLOUR[f"bayer_{_pattern}16"] = (1, np.uint16, _code)
 SUPPORTED_ENCODINGS = tuple(sorted(_COLOUR))
-HOST_BIG_ENDIAN = sys.byteorder == "big"
 
 
 def image_array(msg) -> tuple[np.ndarray, str]:

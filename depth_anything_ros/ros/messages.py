@@ -11,18 +11,15 @@ from __future__ import annotations
 
 import array
 import dataclasses
-import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..core.stamps import stamp_parts
-from ..msgs.point_cloud2 import create_cloud
+from ..msgs.point_cloud2 import HOST_BIG_ENDIAN, create_cloud
 from .camera_model import CameraModel
 from .point_cloud import CloudPayload
-
-BIG_ENDIAN = sys.byteorder == "big"
 
 
 @dataclass(frozen=True)
@@ -90,7 +87,7 @@ def float_image_msg(kit: MessageKit, header, values: np.ndarray):
     """32FC1 image (REP 118 depth in metres, or relative inverse depth), rows unpadded."""
     height, width = values.shape
     data = np.ascontiguousarray(values, np.float32).view(np.uint8).reshape(-1)
-    return kit.image(header=header, height=height, width=width, encoding="32FC1", is_bigendian=int(BIG_ENDIAN),
+    return kit.image(header=header, height=height, width=width, encoding="32FC1", is_bigendian=int(HOST_BIG_ENDIAN),
                      step=width * 4, data=kit.uint8_sequence(data))
 
 
@@ -118,7 +115,7 @@ def camera_info_msg(kit: MessageKit, header, camera: CameraModel):
 def point_cloud_msg(kit: MessageKit, header, cloud: CloudPayload):
     """PointCloud2 of a payload in the host's byte order (msgs.point_cloud2 describes and reads the layout)."""
     return create_cloud(kit.point_cloud2, kit.point_field, header, cloud.height, cloud.width, cloud.fields,
-                        cloud.point_step, cloud.data, cloud.is_dense, kit.uint8_sequence, BIG_ENDIAN)
+                        cloud.point_step, cloud.data, cloud.is_dense, kit.uint8_sequence, HOST_BIG_ENDIAN)
 
 
 def tf_message(types: Mapping[str, type], header, children: Mapping[str, tuple[np.ndarray, np.ndarray]]):
