@@ -108,3 +108,17 @@ def test_pinhole_camera_centres_the_principal_point_and_round_trips_through_came
     np.testing.assert_array_equal(back.p, camera.p)
     u, v, _ = camera.project(np.array([[1.0, -0.5, 4.0]]))
     assert (u[0], v[0]) == (63.5 + 25.0, 47.5 - 12.5)
+
+
+def test_rectified_rays_live_in_the_rectified_frame_that_projection_rotates_into():
+    """With R != I: pixel_rays(rectified) is in the rectified frame, project() takes optical-frame points."""
+    k = np.array([[200.0, 0, 64], [0, 200, 48], [0, 0, 1]])
+    r = rpy_to_matrix(0.02, 0.05, -0.01)
+    p = np.array([[180.0, 0, 60, 0.0], [0, 180, 50, 0], [0, 0, 1, 0]])
+    camera = CameraModel(128, 96, k, p, np.zeros(5), "plumb_bob", r)
+    u, v = np.array([3.0, 60.0, 120.5]), np.array([90.0, 50.0, 2.25])
+    x, y = camera.pixel_rays(u, v)
+    rectified_points = np.stack([x, y, np.ones(3)], -1) * 6.0
+    pu, pv, _ = camera.project(rectified_points @ r)  # R^T: back into the optical frame
+    np.testing.assert_allclose(pu, u, atol=1e-9)
+    np.testing.assert_allclose(pv, v, atol=1e-9)

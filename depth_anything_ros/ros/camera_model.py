@@ -161,7 +161,7 @@ class CameraModel:
         if rectified:
             points = points @ self.r.T  # into the rectified frame P is defined in
         else:
-            _, project = self._distortion()
+            _, to_pixels = self._distortion()
         points = points[points[:, 2] > min_depth]
         if points.size == 0:
             return np.zeros(0), np.zeros(0), np.zeros(0)
@@ -169,7 +169,7 @@ class CameraModel:
         if rectified:
             uvw = np.c_[points, np.ones(len(points))] @ self.p.T
             return uvw[:, 0] / uvw[:, 2], uvw[:, 1] / uvw[:, 2], z
-        uv = project(points, self.k, self.d).reshape(-1, 2)
+        uv = to_pixels(points, self.k, self.d).reshape(-1, 2)
         return uv[:, 0], uv[:, 1], z
 
     @cached_property
