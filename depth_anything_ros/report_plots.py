@@ -17,11 +17,10 @@ try:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.colors import LogNorm, TwoSlopeNorm
     from matplotlib.figure import Figure
+    from matplotlib.ticker import LogLocator, NullFormatter, StrMethodFormatter
 except ImportError as error:  # pragma: no cover - exercised only where the extra is missing
     raise ImportError("evaluation reports draw their plots with matplotlib: "
                       "pip install 'depth_anything_ros[plots]' (or python3-matplotlib)") from error
-
-from .io_utils import atomic_path
 
 DPI = 100
 DEPTH_CMAP = "turbo_r"  # near = warm, far = cool, as the OpenCV previews
@@ -38,11 +37,19 @@ class DensityPanel:
 
 
 def _save(figure: Figure, path: Path) -> Path:
-    """Render on the Agg canvas and write the PNG through a temporary name."""
+    """Render on the Agg canvas and write the PNG (callers write into an ``atomic_directory``)."""
     FigureCanvasAgg(figure)
-    with atomic_path(path) as tmp:
-        figure.savefig(tmp, dpi=DPI, format="png")
+    figure.savefig(path, dpi=DPI, format="png")
     return Path(path)
+
+
+def _metre_bar(figure: Figure, mappable, ax, label: str):
+    """A colour bar for a log depth scale with plain metre labels (2, 5, 10, 20 ...), not 10^k."""
+    bar = figure.colorbar(mappable, ax=ax, label=label, fraction=0.05)
+    bar.ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    bar.ax.yaxis.set_major_formatter(StrMethodFormatter("{x:g}"))
+    bar.ax.yaxis.set_minor_formatter(NullFormatter())
+    return bar
 
 
 def _pairs(truth: np.ndarray, predicted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -59,7 +66,7 @@ def density_plot(panels: Sequence[DensityPanel], path: Path, bins: int = 120) ->
     finite = np.concatenate([np.concatenate(pair) for pair in pairs]) if pairs else np.zeros(0)
     limit = float(np.percentile(finite, 99.5)) * 1.05 if finite.size else 1.0
     edges = np.linspace(0.0, max(limit, 1e-6), bins + 1)
-    figure = Figure(figsize=(5.2 * max(len(panels), 1), 4.8), layout="constrained")
+    figure = Figure(figsize=(5.0 * max(len(panels), 1) + 1.0, 5.4), layout="constrained")
     axes = figure.subplots(1, max(len(panels), 1), squeeze=False)[0]
     counts_out = [np.histogram2d(t.clip(0, limit), p.clip(0, limit), bins=[edges, edges])[0] for t, p in pairs]
     peak = max([1.0] + [float(c.max()) for c in counts_out])
@@ -72,6 +79,9 @@ def density_plot(panels: Sequence[DensityPanel], path: Path, bins: int = 120) ->
                ylabel="predicted depth (m)")
         n = int(truth.size)
         ax.set_title(f"{panel.title}\n{n:,} points" if n else f"{panel.title}\nno metric prediction")
+        if not n:
+            ax.text(0.5, 0.5, "no metres to compare\n(a relative graph before calibration)", ha="center",
+                    va="center", transform=ax.transAxes, color="dimgray", backgroundcolor="white")
         ax.grid(alpha=0.3)
         ax.legend(loc="upper left", fontsize="small")
     if mesh is not None:
@@ -123,11 +133,12 @@ def example_panels(image_bgr: np.ndarray, predicted: np.ndarray | None, lidar: n
     figure = Figure(figsize=(panel_w * grid[1] + 1.0, panel_w * height / width * grid[0] + 0.5 * grid[0] + 0.6),
                     layout="constrained")
     axes = figure.subplots(*grid, squeeze=False).ravel()
-    axes[0].imshow(rgb)
+    camera = axes[0].imshow(rgb)
     axes[0].set_title("camera image")
+    figure.colorbar(camera, ax=axes[0], fraction=0.05).ax.set_visible(False)  # same width as the others
     if predicted is not None:
         shown = axes[1].imshow(np.where(predicted > 0, predicted, np.nan), cmap=DEPTH_CMAP, norm=norm)
-        figure.colorbar(shown, ax=axes[1], label="predicted depth (m)", fraction=0.05)
+        _metre_bar(figure, shown, axes[1], "predicted depth (m)")
         axes[1].set_title("predicted depth")
     else:
         shown = axes[1].imshow(relative, cmap="turbo")
@@ -135,7 +146,7 @@ def example_panels(image_bgr: np.ndarray, predicted: np.ndarray | None, lidar: n
         axes[1].set_title("relative output (no calibration: no metres)")
     axes[2].imshow(rgb, alpha=0.5)
     dots = axes[2].scatter(cols, rows, c=truth, s=1.5, cmap=DEPTH_CMAP, norm=norm, linewidths=0)
-    figure.colorbar(dots, ax=axes[2], label="LiDAR depth (m)", fraction=0.05)
+    _metre_bar(figure, dots, axes[2], "LiDAR depth (m)")
     axes[2].set_title(f"LiDAR depth ({truth.size:,} pixels)")
     axes[3].imshow(rgb, alpha=0.5)
     if predicted is not None:

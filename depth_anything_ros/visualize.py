@@ -38,24 +38,30 @@ def depth_range(depth: np.ndarray) -> tuple[float, float] | None:
 def colorize_depth(depth: np.ndarray, near: float | None = None, far: float | None = None) -> np.ndarray:
     """float HxW depth (metres) -> BGR uint8 preview, coloured by inverse depth with the turbo map.
 
-    ``near``/``far`` default to ``depth_range`` (2nd/98th percentiles of the finite values).
+    ``near``/``far`` default to ``depth_range`` (2nd/98th percentiles of the finite values). In-place
+    float32 passes; the special values are painted on the few pixels that have them.
     """
     depth = np.asarray(depth, dtype=np.float32)
-    finite = np.isfinite(depth) & (depth > 0)
-    out = np.zeros((*depth.shape, 3), np.uint8)
-    if finite.any():
-        if near is None or far is None:
-            auto_near, auto_far = depth_range(depth) or (1.0, 2.0)
-            near = auto_near if near is None else near
-            far = auto_far if far is None else far
-        far = max(far, near * (1 + 1e-6) + 1e-9)
-        inverse = 1.0 / np.clip(depth, near, far, where=finite, out=np.full_like(depth, far))
-        level = (inverse - 1.0 / far) / (1.0 / near - 1.0 / far)
-        out = cv2.applyColorMap(np.clip(level * 255, 0, 255).astype(np.uint8), cv2.COLORMAP_TURBO)
-    out[np.isnan(depth)] = INVALID_BGR
-    out[np.isneginf(depth)] = TOO_CLOSE_BGR
-    out[np.isposinf(depth)] = TOO_FAR_BGR
-    out[~finite & np.isfinite(depth)] = INVALID_BGR
+    if near is None or far is None:
+        auto_near, auto_far = depth_range(depth) or (1.0, 2.0)
+        near = auto_near if near is None else near
+        far = auto_far if far is None else far
+    far = max(far, near * (1 + 1e-6) + 1e-9)
+    gain = 255.0 / (1.0 / near - 1.0 / far)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        level = np.divide(np.float32(gain), depth)  # NaN stays NaN, +Inf -> 0, 0 -> Inf
+    level -= np.float32(gain / far)
+    np.clip(level, 0, 255, out=level)
+    np.nan_to_num(level, copy=False, nan=0.0)
+    out = cv2.applyColorMap(level.astype(np.uint8), cv2.COLORMAP_TURBO)
+    special = ~(depth > 0) | (depth == np.inf)  # NaN, -Inf, +Inf, zero or negative
+    if special.any():
+        values = depth[special]
+        colours = np.empty((values.size, 3), np.uint8)
+        colours[:] = INVALID_BGR
+        colours[values == -np.inf] = TOO_CLOSE_BGR
+        colours[values == np.inf] = TOO_FAR_BGR
+        out[special] = colours
     return out
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from png_checks import read_png
 
 from depth_anything_ros.depth_metrics import by_range, depth_metrics
 from depth_anything_ros.eval_report import stamp_text, write_example
@@ -17,16 +18,6 @@ from depth_anything_ros.report_plots import DPI, DensityPanel, density_plot, exa
 from depth_anything_ros.visualize import BAR_BACKGROUND, colorize_depth, colour_bar, depth_range, preview_of
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def read_png(path: Path, shape: tuple[int, int]) -> np.ndarray:
-    """The PNG at ``path``: it exists, decodes, has ``shape`` (rows, columns) and is not one flat colour."""
-    assert path.stat().st_size > 0, path
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    assert image is not None, f"{path} does not decode"
-    assert image.shape[:2] == shape, (path, image.shape)
-    assert float(image.astype(np.float64).var()) > 100.0, f"{path} is (nearly) blank"
-    return image
 
 
 @pytest.fixture
@@ -48,7 +39,7 @@ def test_density_plot_counts_every_valid_pair_and_draws_panels_side_by_side(tmp_
                            DensityPanel("after", truth, predicted)], path, bins=50)
     assert [c.shape for c in counts] == [(50, 50), (50, 50)]
     assert [int(c.sum()) for c in counts] == [valid, valid] == [20_000 - 60, 20_000 - 60]
-    read_png(path, (480, 2 * 520))
+    read_png(path, (540, 1100))  # two panels side by side
     # the better prediction puts more points near the identity line (the histogram's diagonal band)
     near_diagonal = [np.trace(c, 0) + np.trace(c, 1) + np.trace(c, -1) for c in counts]
     assert near_diagonal[1] > near_diagonal[0]
@@ -149,3 +140,17 @@ print("clean")
 """
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "clean" in done.stdout, done.stderr
+
+
+def test_colorize_depth_follows_inverse_depth_between_near_and_far():
+    rng = np.random.default_rng(2)
+    depth = rng.uniform(0.2, 30.0, (60, 80)).astype(np.float32)
+    depth[0, :5] = [np.nan, -np.inf, np.inf, 0.0, -3.0]
+    near, far = 1.0, 12.0
+    level = (1 / np.clip(depth, near, far) - 1 / far) / (1 / near - 1 / far)
+    expected = cv2.applyColorMap(np.clip(np.nan_to_num(level) * 255, 0, 255).astype(np.uint8), cv2.COLORMAP_TURBO)
+    got = colorize_depth(depth, near, far)
+    finite = np.isfinite(depth) & (depth > 0)
+    difference = np.abs(got.astype(int) - expected.astype(int))[finite]
+    assert difference.max() <= 8 and (difference > 0).mean() < 0.01  # float32 rounding at level edges
+    assert [tuple(got[0, i]) for i in range(5)] == [(0, 0, 0), (255, 255, 255), (64, 64, 64), (0, 0, 0), (0, 0, 0)]

@@ -10,6 +10,7 @@ import sys
 import numpy as np
 import pytest
 import torch
+from png_checks import read_png
 
 from depth_anything_ros.cli import main
 from depth_anything_ros.export.onnx_export import export_onnx
@@ -131,6 +132,8 @@ def test_selftrain_end_to_end_losses_fall_and_the_student_exports_and_loads(tmp_
     assert list(report["columns"]) == list(held) and "| metric | teacher + affine head |" in \
         (out / "report" / "report.md").read_text()
     assert json.loads((out / "selftrain.json").read_text())["steps"] == 6 * 7
+    read_png(out / "report" / "predicted_vs_lidar.png", (540, 3 * 500 + 100))  # the three columns side by side
+    read_png(out / "report" / "error_by_range.png", (460, 1280))
 
     again: list[str] = []
     selftrain(_request(tmp_path, sparse_lidar_bag), progress=again.append)
