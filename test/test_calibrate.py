@@ -8,7 +8,6 @@ import math
 import cv2
 import numpy as np
 import pytest
-from png_checks import read_png
 
 from depth_anything_ros.calibrate import collect_samples, fit_calibration, measure
 from depth_anything_ros.calibration import load_calibration
@@ -23,6 +22,7 @@ from depth_anything_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend
 from depth_anything_ros.synthetic_rig import RIG_TOPICS, SyntheticRig, write_rig_bag
 
 from conftest import tiny_spec
+from png_checks import read_png
 
 OPTIONS = GroundTruthOptions(RIG_TOPICS["image"], RIG_TOPICS["camera_info"], RIG_TOPICS["lidar"])
 TOPIC_ARGS = ["--image-topic", RIG_TOPICS["image"], "--camera-info-topic", RIG_TOPICS["camera_info"],

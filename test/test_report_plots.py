@@ -3,6 +3,7 @@ expected size, are not blank, and count every point; the node's path never impor
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,12 +11,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from png_checks import read_png
 
 from depth_anything_ros.depth_metrics import by_range, depth_metrics
 from depth_anything_ros.eval_report import stamp_text, write_example
 from depth_anything_ros.report_plots import DPI, DensityPanel, density_plot, example_panels, range_bars
 from depth_anything_ros.visualize import BAR_BACKGROUND, colorize_depth, colour_bar, depth_range, preview_of
+
+from png_checks import read_png
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -154,3 +156,20 @@ def test_colorize_depth_follows_inverse_depth_between_near_and_far():
     difference = np.abs(got.astype(int) - expected.astype(int))[finite]
     assert difference.max() <= 8 and (difference > 0).mean() < 0.01  # float32 rounding at level edges
     assert [tuple(got[0, i]) for i in range(5)] == [(0, 0, 0), (255, 255, 255), (64, 64, 64), (0, 0, 0), (0, 0, 0)]
+
+
+def test_reports_render_headless_whatever_backend_the_user_set(tmp_path):
+    """Figures render on the Agg canvas directly: no pyplot, no display, MPLBACKEND ignored."""
+    code = f"""
+import sys
+import numpy as np
+from depth_anything_ros.report_plots import DensityPanel, density_plot
+counts = density_plot([DensityPanel("t", np.arange(1.0, 50.0), np.arange(1.0, 50.0))], {str(tmp_path / "d.png")!r})
+assert counts[0].sum() == 49 and "matplotlib.pyplot" not in sys.modules
+print("headless")
+"""
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env["MPLBACKEND"] = "TkAgg"
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "headless" in done.stdout, done.stderr
+    read_png(tmp_path / "d.png", (540, 600))

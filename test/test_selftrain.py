@@ -10,7 +10,6 @@ import sys
 import numpy as np
 import pytest
 import torch
-from png_checks import read_png
 
 from depth_anything_ros.cli import main
 from depth_anything_ros.export.onnx_export import export_onnx
@@ -28,6 +27,7 @@ from depth_anything_ros.training.selftrain import SelftrainOptions, SelftrainReq
 from depth_anything_ros.training.unlabeled_frames import UnlabeledStore
 
 from conftest import tiny_spec
+from png_checks import read_png
 
 RIG = SyntheticRig()
 GROUND_TRUTH = GroundTruthOptions(RIG_TOPICS["image"], RIG_TOPICS["camera_info"], RIG_TOPICS["lidar"])
