@@ -45,7 +45,7 @@ def _save(figure: Figure, path: Path) -> Path:
 
 def _metre_bar(figure: Figure, mappable, ax, label: str):
     """A colour bar for a log depth scale with plain metre labels (2, 5, 10, 20 ...), not 10^k."""
-    bar = figure.colorbar(mappable, ax=ax, label=label, fraction=0.05)
+    bar = figure.colorbar(mappable, ax=ax, label=label, fraction=0.05, extend="both")  # ends: clipped values
     bar.ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
     bar.ax.yaxis.set_major_formatter(StrMethodFormatter("{x:g}"))
     bar.ax.yaxis.set_minor_formatter(NullFormatter())
@@ -156,7 +156,7 @@ def example_panels(image_bgr: np.ndarray, predicted: np.ndarray | None, lidar: n
         bound = float(np.clip(np.percentile(np.abs(error), 98), 0.05, 2.0)) if error.size else 1.0
         dots = axes[3].scatter(cols[valid], rows[valid], c=error, s=1.5, cmap=ERROR_CMAP,
                                norm=TwoSlopeNorm(0.0, -bound, bound), linewidths=0)
-        figure.colorbar(dots, ax=axes[3], label="(predicted - LiDAR) / LiDAR", fraction=0.05)
+        figure.colorbar(dots, ax=axes[3], label="(predicted - LiDAR) / LiDAR", fraction=0.05, extend="both")
         axes[3].set_title("signed relative error at LiDAR pixels (red: predicted too far)")
     else:
         axes[3].set_title("signed relative error: n/a (no metres)")
