@@ -24,7 +24,8 @@ setup(
         "trt": ["tensorrt>=10,<11", "pycuda"],
         "hub": ["huggingface_hub>=0.20"],
         "bag": ["rosbags>=0.9.20"],
-        "test": ["pytest>=7", "ruff", "onnx>=1.14", "onnxruntime>=1.16", "rosbags>=0.9.20",
+        "plots": ["matplotlib>=3.5"],  # evaluate / calibrate / selftrain reports; never the node
+        "test": ["pytest>=7", "ruff", "onnx>=1.14", "onnxruntime>=1.16", "rosbags>=0.9.20", "matplotlib>=3.5",
                  "colcon-core", "colcon-ros"],
     },
     zip_safe=True,

@@ -14,7 +14,7 @@ from .model.build import UNTRAINED_WARNING, build_model
 from .runtime.onnxruntime_backend import OnnxRuntimeBackend
 from .runtime.torch_backend import TorchBackend
 from .sample_scene import render_sample_scene
-from .visualize import colorize_depth, preview_of
+from .visualize import preview_of
 
 
 def _banner(text: str) -> None:
@@ -55,7 +55,8 @@ def run_demo(args: argparse.Namespace) -> int:
     difference = float(np.abs(fused.raw - eager.raw).max() / max(np.abs(eager.raw).max(), 1e-12))
 
     kind = info.kind
-    panels = [image, preview_of(fused.raw, fused.depth, kind)] + ([colorize_depth(truth)] if truth is not None else [])
+    panels = [image, preview_of(fused.raw, fused.depth, kind)] + ([preview_of(truth, truth, "metric")]
+                                                                 if truth is not None else [])
     save_array(out / "depth.npy", fused.depth if kind == "metric" else fused.raw)
     save_image(out / "preview.png", cv2.hconcat(panels))
     if truth is not None:
@@ -64,7 +65,8 @@ def run_demo(args: argparse.Namespace) -> int:
     print(f"onnxruntime fused graph: {ort_ms:.0f} ms/frame; torch eager: {torch_ms:.0f} ms/frame; "
           f"max relative difference of raw outputs: {difference:.2e}")
     print(f"wrote {out / 'depth.npy'} ({'metres' if kind == 'metric' else 'relative inverse depth'}), "
-          f"{out / 'preview.png'} (input | prediction{' | true depth' if truth is not None else ''})")
+          f"{out / 'preview.png'} (input | prediction{' | true depth' if truth is not None else ''}, "
+          "depths with colour bars)")
     if args.checkpoint is None:
         _banner("REMINDER: the model above was UNTRAINED; its depth means nothing.")
     return 0 if difference < 1e-3 else 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 
+import cv2
 import numpy as np
 import pytest
 
@@ -21,6 +22,7 @@ from depth_anything_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend
 from depth_anything_ros.synthetic_rig import RIG_TOPICS, SyntheticRig, write_rig_bag
 
 from conftest import tiny_spec
+from png_checks import read_png
 
 OPTIONS = GroundTruthOptions(RIG_TOPICS["image"], RIG_TOPICS["camera_info"], RIG_TOPICS["lidar"])
 TOPIC_ARGS = ["--image-topic", RIG_TOPICS["image"], "--camera-info-topic", RIG_TOPICS["camera_info"],
@@ -100,6 +102,10 @@ def test_calibrate_and_evaluate_commands_write_loadable_files(tmp_path, tiny_gra
     assert metrics["after"]["by_range"]["0-10"]["points"] > 0
     for name in ("report.md", "error_by_range.png", "predicted_vs_lidar.png", "example_0.png"):
         assert (report / name).stat().st_size > 0, name
+    read_png(report / "predicted_vs_lidar.png", (540, 1100))  # before | after
+    read_png(report / "error_by_range.png", (460, 1000))
+    example = cv2.imread(str(report / "example_0.png"))
+    read_png(report / "example_0.png", example.shape[:2])
     assert "| abs_rel |" in (report / "report.md").read_text()
 
 

@@ -14,6 +14,7 @@ from depth_anything_ros.cli import main
 from depth_anything_ros.model import model_spec
 from depth_anything_ros.model.build import untrained_model
 from depth_anything_ros.model.checkpoint import save_checkpoint
+from depth_anything_ros.visualize import colour_bar
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +50,7 @@ def test_export_then_infer_with_onnx_and_with_checkpoint(tmp_path, images, vits_
         assert np.isfinite(fused).all() and fused.min() > 0 and fused.max() < 20
         np.testing.assert_allclose(fused, eager, rtol=1e-4)
         preview = cv2.imread(str(tmp_path / "o" / f"{name}_preview.png"))
-        assert preview.shape == (48, 64, 3)
+        assert preview.shape == (48, 64 + colour_bar(48, 1.0, 2.0).shape[1], 3)  # depth | colour bar
 
 
 def test_infer_applies_range_limits(tmp_path, images, vits_metric_checkpoint):
@@ -109,4 +110,5 @@ def test_demo_runs_the_main_job_on_the_embedded_scene(tmp_path, capsys):
     assert "UNTRAINED" in out and "max relative difference of raw outputs" in out
     depth = np.load(tmp_path / "depth.npy")
     assert depth.shape == (480, 640) and np.isfinite(depth).all() and depth.std() > 0
-    assert cv2.imread(str(tmp_path / "preview.png")).shape == (480, 3 * 640, 3)
+    # input | prediction | true depth, both depths with their colour bars
+    assert cv2.imread(str(tmp_path / "preview.png")).shape == (480, 3 * 640 + 2 * colour_bar(480, 1.0, 2.0).shape[1], 3)

@@ -16,6 +16,7 @@ from depth_anything_ros.export.onnx_export import export_onnx
 from depth_anything_ros.model.build import untrained_model
 from depth_anything_ros.parameters import READ_ONLY
 from depth_anything_ros.sample_scene import render_sample_scene, sample_intrinsics
+from depth_anything_ros.visualize import colour_bar
 
 from conftest import tiny_spec
 
@@ -165,7 +166,7 @@ def test_cloud_and_preview_are_only_computed_for_subscribers(ros, graphs):
     feed(node)
     node.core.process_next()
     preview = pubs["depth/preview"].published[-1]
-    assert (preview.encoding, preview.height, preview.width) == ("bgr8", H, W)
+    assert (preview.encoding, preview.height, preview.width) == ("bgr8", H, W + colour_bar(H, 1.0, 2.0).shape[1])
     node.destroy_node()
 
 

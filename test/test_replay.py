@@ -18,6 +18,9 @@ from depth_anything_ros.replay import camera_namespace, replay
 from depth_anything_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend
 from depth_anything_ros.sample_bag import write_sample_bag
 from depth_anything_ros.sync import StampSynchronizer
+from depth_anything_ros.visualize import colour_bar
+
+from png_checks import read_png
 
 SIZE = (24, 32)
 
@@ -63,6 +66,8 @@ def test_replay_writes_depth_info_and_points_with_input_stamps(tmp_path, metric_
         assert np.isfinite(values).all() and values.min() > 0 and values.max() <= 20
         assert cloud.is_dense and cloud.width == SIZE[0] * SIZE[1] and cloud.point_step == 16
     assert len(list((tmp_path / "p").glob("frame_*.png"))) == 3
+    # input | depth | colour bar
+    read_png(tmp_path / "p" / "frame_00001.png", (SIZE[0], 2 * SIZE[1] + colour_bar(SIZE[0], 1.0, 2.0).shape[1]))
     assert metric_opener.opened == [SIZE]  # one backend for the whole bag
     assert not [p for p in tmp_path.iterdir() if ".partial-" in p.name]
 

@@ -27,6 +27,7 @@ from depth_anything_ros.training.selftrain import SelftrainOptions, SelftrainReq
 from depth_anything_ros.training.unlabeled_frames import UnlabeledStore
 
 from conftest import tiny_spec
+from png_checks import read_png
 
 RIG = SyntheticRig()
 GROUND_TRUTH = GroundTruthOptions(RIG_TOPICS["image"], RIG_TOPICS["camera_info"], RIG_TOPICS["lidar"])
@@ -131,6 +132,8 @@ def test_selftrain_end_to_end_losses_fall_and_the_student_exports_and_loads(tmp_
     assert list(report["columns"]) == list(held) and "| metric | teacher + affine head |" in \
         (out / "report" / "report.md").read_text()
     assert json.loads((out / "selftrain.json").read_text())["steps"] == 6 * 7
+    read_png(out / "report" / "predicted_vs_lidar.png", (540, 3 * 500 + 100))  # the three columns side by side
+    read_png(out / "report" / "error_by_range.png", (460, 1280))
 
     again: list[str] = []
     selftrain(_request(tmp_path, sparse_lidar_bag), progress=again.append)

@@ -23,10 +23,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..calibrate import collect_samples, fit_calibration, measure, rounded_metrics
+from ..calibrate import collect_samples, fit_calibration, measure, rounded_metrics, stacked
 from ..ground_truth import GroundTruthOptions
 from ..head_fit import time_block_split
 from ..io_utils import atomic_path, file_sha256
+from ..metric import depth_from_raw
 from ..model import DepthAnything, ModelSpec
 from ..model.checkpoint import load_model, save_checkpoint
 from ..runtime.backend import DepthBackend
@@ -295,11 +296,17 @@ def _write_outputs(request: SelftrainRequest, data: _Data, student: DepthAnythin
         everything = sorted(data.labeled + data.held_labeled)
         held = np.isin(np.array(everything), np.array(data.held_labeled))
         teacher = collect_samples(store.frames(everything, data.camera_frame), request.teacher_for, progress=progress)
-        _, teacher_fit = fit_calibration(teacher, "affine", [str(b) for b in request.bags], held=held)
+        affine, teacher_fit = fit_calibration(teacher, "affine", [str(b) for b in request.bags], held=held)
         columns = {}
+        held_teacher = [s for s, h in zip(teacher.samples, held, strict=True) if h]
+        truth = stacked(held_teacher, "truth")
+        densities = []
         if teacher.kind == "metric":
             columns["teacher"] = teacher_fit["held_out"]["before"]
+            densities.append(("teacher", truth, stacked(held_teacher, "graph_depth")))
         columns["teacher + affine head"] = teacher_fit["held_out"]["after"]
+        densities.append(("teacher + affine head", truth, depth_from_raw(stacked(held_teacher, "raw"), affine.scale,
+                                                                         affine.shift, teacher.kind)))
         students = [("student, LiDAR only", baseline, "student_lidar_only"), ("student, self-trained", student, "")]
         for title, model, name in students:
             if model is None:
@@ -313,8 +320,10 @@ def _write_outputs(request: SelftrainRequest, data: _Data, student: DepthAnythin
                 collected = collect_samples(store.frames(data.held_labeled, data.camera_frame), lambda hw: backend,
                                             progress=progress)
             columns[title] = measure(collected.samples, "metric", None)["before"]
+            densities.append((title, stacked(collected.samples, "truth"), stacked(collected.samples, "graph_depth")))
         write_comparison_report(request.output / "report", columns, collected, [str(b) for b in request.bags],
-                                "Self-training on unlabeled frames: teacher and students on held-out time blocks")
+                                "Self-training on unlabeled frames: teacher and students on held-out time blocks",
+                                densities)
         summary["held_out"] = {title: rounded_metrics(m["overall"]) for title, m in columns.items()}
     with atomic_path(request.output / "selftrain.json") as tmp:
         tmp.write_text(json.dumps(summary, indent=2))
