@@ -95,7 +95,7 @@ def build_official(kind: str):
 
 @torch.no_grad()
 def randomise(net: torch.nn.Module, seed: int) -> None:
-    """Weights that make every part matter; then rounded to float16 values (stored losslessly)."""
+    """Tokens, position embedding, norms, LayerScale and biases redrawn so every part matters."""
     torch.manual_seed(seed)
     for name, p in net.named_parameters():
         leaf = name.rsplit(".", 1)[-1]
@@ -152,6 +152,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     cases = []
     for index, kind in enumerate(("any-view", "mono")):
+        torch.manual_seed(SEED + index)  # seeds the default initialisation of every conv/linear weight
         net, arch, taps = build_official(kind)
         net.eval()
         randomise(net, SEED + index)
@@ -159,9 +160,10 @@ def main() -> None:
         standardise_logits(net, InputProcessor()([first], process_res=504, sequential=True)[0][None].float())
         round_to_half(net)
         state = {f"model.{k}": v.half().contiguous() for k, v in net.state_dict().items()}
-        weights = f"tiny_da3_{kind}.safetensors"
+        weights = f"tiny_da3_{kind}/model.safetensors"  # the official hub layout: model.safetensors + config.json
+        (args.out / weights).parent.mkdir(exist_ok=True)
         save_file(state, str(args.out / weights))
-        (args.out / f"tiny_da3_{kind}.config.json").write_text(json.dumps({"model_name": f"tiny-da3-{kind}"}))
+        (args.out / weights).with_name("config.json").write_text(json.dumps({"model_name": f"tiny-da3-{kind}"}))
         for image_id, (rel, k) in IMAGES.items():
             bgr = cv2.imread(str(args.data / rel), cv2.IMREAD_COLOR)
             rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
