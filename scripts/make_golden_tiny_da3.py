@@ -44,7 +44,7 @@ def install_transforms_if_missing() -> None:
     try:
         import torchvision.transforms  # noqa: F401
         return
-    except Exception:  # noqa: BLE001 - a mismatched torchvision raises RuntimeError on import
+    except Exception:  # a torchvision built for another torch raises RuntimeError on import
         for name in [m for m in sys.modules if m.startswith("torchvision")]:
             del sys.modules[name]
 
@@ -88,9 +88,9 @@ def build_official(kind: str):
     if kind == "any-view":
         head = DualDPT(dim_in=64, output_dim=2, features=16, out_channels=[8, 16, 32, 32])
         return DepthAnything3Net(backbone, head, cam_dec=CameraDec(dim_in=64),
-                                 cam_enc=CameraEnc(dim_out=32, trunk_depth=1, num_heads=2)), arch, taps
+                                 cam_enc=CameraEnc(dim_out=32, trunk_depth=1, num_heads=2))
     head = DPT(dim_in=32, output_dim=1, features=16, out_channels=[8, 16, 32, 32])
-    return DepthAnything3Net(backbone, head), arch, taps
+    return DepthAnything3Net(backbone, head)
 
 
 @torch.no_grad()
@@ -118,7 +118,9 @@ def standardise_logits(net: torch.nn.Module, x: torch.Tensor) -> None:
     errors; standardised logits give depth over about exp(+-2) and sky on about half the pixels.
     """
     scratch = net.head.scratch
-    layers = [scratch.output_conv2[-1]] + ([scratch.sky_output_conv2[-1]] if hasattr(scratch, "sky_output_conv2") else [])
+    layers = [scratch.output_conv2[-1]]
+    if hasattr(scratch, "sky_output_conv2"):
+        layers.append(scratch.sky_output_conv2[-1])
     seen = {}
     hooks = [m.register_forward_hook(lambda m, i, o, n=n: seen.__setitem__(n, o)) for n, m in enumerate(layers)]
     feats, _ = net.backbone(x)
@@ -153,7 +155,7 @@ def main() -> None:
     cases = []
     for index, kind in enumerate(("any-view", "mono")):
         torch.manual_seed(SEED + index)  # seeds the default initialisation of every conv/linear weight
-        net, arch, taps = build_official(kind)
+        net = build_official(kind)
         net.eval()
         randomise(net, SEED + index)
         first = cv2.cvtColor(cv2.imread(str(args.data / IMAGES["nyu_224x224"][0])), cv2.COLOR_BGR2RGB)

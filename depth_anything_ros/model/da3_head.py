@@ -65,7 +65,9 @@ def _reassemble(dim_in: int, out_channels: tuple[int, ...]) -> tuple[nn.ModuleLi
 
 
 def _output_conv2(features: int, channels: int) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(features // 2, HEAD_HIDDEN, 3, padding=1), nn.ReLU(), nn.Conv2d(HEAD_HIDDEN, channels, 1))
+    return nn.Sequential(
+        nn.Conv2d(features // 2, HEAD_HIDDEN, 3, padding=1), nn.ReLU(), nn.Conv2d(HEAD_HIDDEN, channels, 1)
+    )
 
 
 def _fusion_set(scratch: nn.Module, features: int, suffix: str = "") -> None:

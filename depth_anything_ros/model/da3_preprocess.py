@@ -33,14 +33,16 @@ def _nearest_multiple(x: int, p: int = PATCH_SIZE) -> int:
     return max(1, up if abs(up - x) <= abs(x - down) else down)
 
 
-def da3_resize_steps(height: int, width: int, process_res: int = PROCESS_RES) -> tuple[tuple[int, int], tuple[int, int]]:
+def da3_resize_steps(
+    height: int, width: int, process_res: int = PROCESS_RES
+) -> tuple[tuple[int, int], tuple[int, int]]:
     """((h1, w1) after the longest-side resize, (h2, w2) the network input), as the official processor."""
     if height < 1 or width < 1:
         raise ValueError(f"image size must be positive, got {height}x{width}")
     h1, w1 = height, width
     if max(width, height) != process_res:
         scale = process_res / float(max(width, height))
-        w1, h1 = max(1, int(round(width * scale))), max(1, int(round(height * scale)))
+        w1, h1 = max(1, round(width * scale)), max(1, round(height * scale))
     return (h1, w1), (_nearest_multiple(h1), _nearest_multiple(w1))
 
 
