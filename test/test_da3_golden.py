@@ -82,3 +82,15 @@ def test_any_view_golden_detects_a_wrong_part(part):
     error = range_error(outputs["depth"], np.load(GOLDEN / case["outputs"]["depth"]))
     print(f"without {part}: {error:.2e} of range")
     assert error > 5 * TOLERANCE
+
+
+@pytest.mark.parametrize("kind", ["any-view", "mono"])
+def test_images_of_a_batch_are_independent_views(kind):
+    """Each image is its own single view: global attention never mixes images of a batch."""
+    model = load_da3(GOLDEN / f"tiny_da3_{kind}", tiny_da3_spec(kind))
+    x = torch.randn(2, 3, 154, 504, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        batch, first, second = model(x), model(x[:1]), model(x[1:])
+    for key in batch:
+        torch.testing.assert_close(batch[key], torch.cat((first[key], second[key])), rtol=1e-5, atol=1e-5)
+    assert set(batch) == ({"depth", "depth_conf"} if kind == "any-view" else {"depth", "sky"})

@@ -73,5 +73,6 @@ def test_variant_table_matches_the_official_configs():
         tiny_da3_spec("big")
     with pytest.raises(ValueError, match="any-view models"):
         Da3Spec("bad", EncoderSpec("t", 32, 4, 2), (0, 1, 2, 3), "dpt", 16, (8, 16, 32, 32), alt_start=2)
-    with pytest.raises(ValueError, match="taps"):
-        Da3Spec("bad", EncoderSpec("t", 32, 4, 2), (0, 1, 2, 4), "dpt", 16, (8, 16, 32, 32))
+    for taps in ((0, 1, 2, 4), (0, 2, 1, 3)):
+        with pytest.raises(ValueError, match="taps"):
+            Da3Spec("bad", EncoderSpec("t", 32, 4, 2), taps, "dpt", 16, (8, 16, 32, 32))

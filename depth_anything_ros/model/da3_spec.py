@@ -37,8 +37,9 @@ class Da3Spec:
 
     def __post_init__(self) -> None:
         depth = self.encoder.depth
-        if len(self.taps) != 4 or not all(0 <= t < depth for t in self.taps):
-            raise ValueError(f"{self.name}: taps {self.taps} do not fit an encoder of {depth} blocks")
+        increasing = list(self.taps) == sorted(set(self.taps))
+        if len(self.taps) != 4 or not increasing or not all(0 <= t < depth for t in self.taps):
+            raise ValueError(f"{self.name}: taps {self.taps} are not 4 increasing blocks of an encoder of {depth}")
         if self.head not in ("dpt", "dualdpt"):
             raise ValueError(f"{self.name}: head must be 'dpt' or 'dualdpt', got {self.head!r}")
         if self.any_view != (self.head == "dualdpt"):
