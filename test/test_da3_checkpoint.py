@@ -83,6 +83,7 @@ def test_other_variant_weights_are_refused_with_missing_and_unexpected(tmp_path)
     assert "does not fit tiny-da3-any-view" in message
     assert "missing" in message and "model.cam_enc" in message
     assert "unexpected" in message and "model.head.scratch.sky_output_conv2" in message
+    assert "holds a mono/metric" in message
 
 
 def test_shape_mismatch_is_named(tmp_path):

@@ -59,11 +59,15 @@ def _groups(keys: list[str]) -> str:
     return f"{len(keys)} ({common}; e.g. {', '.join(sorted(keys)[:SHOWN])})"
 
 
-def _foreign_hint(keys: list[str]) -> str:
+def _foreign_hint(keys: list[str], any_view: bool) -> str:
     if any(k.startswith(("pretrained.", "depth_head.")) for k in keys):
         return " It looks like a Depth Anything V1/V2 checkpoint, not DA3."
     if not any(k.startswith(PREFIX) for k in keys):
         return f" None of its keys start with '{PREFIX}', so it is not an official DA3 hub checkpoint."
+    has_camera = f"{PREFIX}backbone.pretrained.camera_token" in keys
+    if has_camera != any_view:
+        kind = "an any-view (DA3-SMALL/BASE-like)" if has_camera else "a mono/metric (DA3MONO/METRIC-LARGE-like)"
+        return f" It holds {kind} model."
     return ""
 
 
@@ -86,7 +90,7 @@ def check_state_dict(state: dict[str, torch.Tensor], model: Da3Model, source: st
             problems.append(f"{len(shapes)} shape mismatches (e.g. {'; '.join(shapes[:SHOWN])})")
         raise CheckpointError(
             f"{source} does not fit {model.spec.name} (expected {len(expected)} tensors under '{PREFIX}', "
-            f"found {len(state)}): {'; '.join(problems)}.{_foreign_hint(list(state))}")
+            f"found {len(state)}): {'; '.join(problems)}.{_foreign_hint(list(state), model.spec.any_view)}")
     return {k: v.float() for k, v in found.items()}
 
 
