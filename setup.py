@@ -20,7 +20,7 @@ setup(
     install_requires=["numpy", "opencv-python-headless", "pyyaml", "setuptools"],
     extras_require={
         "cpu": ["onnxruntime>=1.16"],
-        "train": ["torch>=2.1", "onnx>=1.14"],
+        "train": ["torch>=2.1", "onnx>=1.14", "safetensors>=0.4"],
         "trt": ["tensorrt>=10,<11", "pycuda"],
         "hub": ["huggingface_hub>=0.20"],
         "bag": ["rosbags>=0.9.20"],

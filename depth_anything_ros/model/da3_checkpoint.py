@@ -1,0 +1,113 @@
+"""Strict loading of official Depth Anything 3 checkpoints (``model.safetensors`` + ``config.json``)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file
+
+from .checkpoint import CheckpointError
+from .da3 import Da3Model
+from .da3_spec import DA3_NAMES, Da3Spec, da3_spec
+
+WEIGHTS_FILE = "model.safetensors"
+CONFIG_FILE = "config.json"
+PREFIX = "model."
+SHOWN = 5
+
+
+def _files(path: Path) -> tuple[Path, Path]:
+    """(weights, config) for a checkpoint folder or its model.safetensors."""
+    if path.is_dir():
+        return path / WEIGHTS_FILE, path / CONFIG_FILE
+    return path, path.with_name(CONFIG_FILE)
+
+
+def read_model_name(config: Path) -> str:
+    """``model_name`` of an official DA3 ``config.json``; a clear error when absent or unreadable."""
+    if not config.is_file():
+        raise CheckpointError(f"{config} does not exist: a DA3 checkpoint is model.safetensors beside a config.json "
+                              f"naming the model (one of {', '.join(DA3_NAMES)})")
+    try:
+        content = json.loads(config.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise CheckpointError(f"{config} is not readable JSON ({error})") from error
+    name = content.get("model_name") if isinstance(content, dict) else None
+    if not isinstance(name, str):
+        raise CheckpointError(f"{config} has no 'model_name' string; expected one of {', '.join(DA3_NAMES)}")
+    return name
+
+
+def _read_tensors(weights: Path) -> dict[str, torch.Tensor]:
+    if not weights.is_file():
+        raise CheckpointError(f"{weights} does not exist")
+    try:
+        return load_file(str(weights))
+    except (SafetensorError, OSError, ValueError) as error:
+        raise CheckpointError(f"{weights} ({weights.stat().st_size} bytes) is not a readable safetensors file: "
+                              f"truncated, corrupt or another format ({error})") from error
+
+
+def _groups(keys: list[str]) -> str:
+    """Short summary: count, most common 3-part prefixes, first few keys."""
+    prefixes = Counter(".".join(k.split(".")[:3]) for k in keys)
+    common = ", ".join(f"{p}.* x{n}" for p, n in prefixes.most_common(3))
+    return f"{len(keys)} ({common}; e.g. {', '.join(sorted(keys)[:SHOWN])})"
+
+
+def _foreign_hint(keys: list[str], any_view: bool) -> str:
+    if any(k.startswith(("pretrained.", "depth_head.")) for k in keys):
+        return " It looks like a Depth Anything V1/V2 checkpoint, not DA3."
+    if not any(k.startswith(PREFIX) for k in keys):
+        return f" None of its keys start with '{PREFIX}', so it is not an official DA3 hub checkpoint."
+    has_camera = f"{PREFIX}backbone.pretrained.camera_token" in keys
+    if has_camera != any_view:
+        kind = "an any-view (DA3-SMALL/BASE-like)" if has_camera else "a mono/metric (DA3MONO/METRIC-LARGE-like)"
+        return f" It holds {kind} model."
+    return ""
+
+
+def check_state_dict(state: dict[str, torch.Tensor], model: Da3Model, source: str) -> dict[str, torch.Tensor]:
+    """The official state dict without its prefix, or CheckpointError saying what was expected and found."""
+    expected = model.state_dict()
+    found = {k[len(PREFIX):]: v for k, v in state.items() if k.startswith(PREFIX)}
+    foreign = [k for k in state if not k.startswith(PREFIX)]
+    missing = [k for k in expected if k not in found]
+    unexpected = [PREFIX + k for k in found if k not in expected] + foreign
+    shapes = [f"{PREFIX}{k}: expected {tuple(v.shape)}, found {tuple(found[k].shape)}"
+              for k, v in expected.items() if k in found and found[k].shape != v.shape]
+    if missing or unexpected or shapes:
+        problems = []
+        if missing:
+            problems.append("missing " + _groups([PREFIX + k for k in missing]))
+        if unexpected:
+            problems.append("unexpected " + _groups(unexpected))
+        if shapes:
+            problems.append(f"{len(shapes)} shape mismatches (e.g. {'; '.join(shapes[:SHOWN])})")
+        raise CheckpointError(
+            f"{source} does not fit {model.spec.name} (expected {len(expected)} tensors under '{PREFIX}', "
+            f"found {len(state)}): {'; '.join(problems)}.{_foreign_hint(list(state), model.spec.any_view)}")
+    return {k: v.float() for k, v in found.items()}
+
+
+def load_da3(path: str | Path, spec: Da3Spec | None = None) -> Da3Model:
+    """Load an official DA3 checkpoint strictly; ``spec`` defaults to the one its config.json names.
+
+    With ``spec`` given, config.json's ``model_name`` must name the same model.
+    """
+    weights, config = _files(Path(path))
+    name = read_model_name(config)
+    if spec is None:
+        try:
+            spec = da3_spec(name)
+        except ValueError as error:
+            raise CheckpointError(f"{config}: {error}") from error
+    elif name.lower() != spec.name:
+        raise CheckpointError(f"{config} names model {name!r}, expected {spec.name!r}")
+    model = Da3Model(spec)
+    model.load_state_dict(check_state_dict(_read_tensors(weights), model, str(weights)), strict=True)
+    return model.eval()

@@ -1,0 +1,112 @@
+"""Architecture specifications of the Depth Anything 3 models we serve (facts of the official configs)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from .spec import PATCH_SIZE, PRETRAIN_IMAGE_SIZE, EncoderSpec
+
+Da3Head = Literal["dpt", "dualdpt"]
+METRIC_FOCAL_DIVISOR = 300.0  # metres = output * focal / 300 (official README, utils/alignment.py)
+
+
+@dataclass(frozen=True)
+class Da3Spec:
+    """One DA3 network: ViT, any-view attention schedule, taps and head.
+
+    ``alt_start`` -1 is a plain DINOv2 (mono/metric); otherwise blocks from ``alt_start`` on
+    alternate local/global attention, and ``qknorm_start``/``rope_start`` switch on QK-norm and
+    2D RoPE. ``cat_token`` concatenates the latest local block's tokens to each tap.
+    """
+
+    name: str
+    encoder: EncoderSpec
+    taps: tuple[int, int, int, int]
+    head: Da3Head
+    features: int
+    out_channels: tuple[int, int, int, int]
+    alt_start: int = -1
+    qknorm_start: int = -1
+    rope_start: int = -1
+    cat_token: bool = False
+    metric: bool = False
+    licence: str = "Apache-2.0"
+    cam_enc_depth: int = 4
+    cam_enc_heads: int = 16
+
+    def __post_init__(self) -> None:
+        depth = self.encoder.depth
+        increasing = list(self.taps) == sorted(set(self.taps))
+        if len(self.taps) != 4 or not increasing or not all(0 <= t < depth for t in self.taps):
+            raise ValueError(f"{self.name}: taps {self.taps} are not 4 increasing blocks of an encoder of {depth}")
+        if self.head not in ("dpt", "dualdpt"):
+            raise ValueError(f"{self.name}: head must be 'dpt' or 'dualdpt', got {self.head!r}")
+        if self.any_view != (self.head == "dualdpt"):
+            raise ValueError(f"{self.name}: any-view models (alt_start >= 0) use the DualDPT head, mono the DPT")
+        if self.rope_start >= 0 and (self.encoder.embed_dim // self.encoder.num_heads) % 4:
+            raise ValueError(f"{self.name}: 2D RoPE needs a head width divisible by 4")
+
+    @property
+    def any_view(self) -> bool:
+        """Alternating attention with a camera token (DA3-SMALL/BASE); False for mono/metric."""
+        return self.alt_start >= 0
+
+    @property
+    def head_dim_in(self) -> int:
+        """Channels of each tapped token map the head receives."""
+        return self.encoder.embed_dim * (2 if self.cat_token else 1)
+
+    @property
+    def has_sky(self) -> bool:
+        """The DPT head of the mono/metric models has a sky branch; DualDPT has none."""
+        return self.head == "dpt"
+
+
+def _any_view(name: str, encoder: EncoderSpec, features: int, out_channels: tuple[int, int, int, int]) -> Da3Spec:
+    return Da3Spec(name, encoder, (5, 7, 9, 11), "dualdpt", features, out_channels,
+                   alt_start=4, qknorm_start=4, rope_start=4, cat_token=True)
+
+
+def _mono(name: str, metric: bool) -> Da3Spec:
+    return Da3Spec(name, EncoderSpec("vitl", 1024, 24, 16), (4, 11, 17, 23), "dpt", 256,
+                   (256, 512, 1024, 1024), metric=metric)
+
+
+DA3_SPECS: dict[str, Da3Spec] = {
+    "da3-small": _any_view("da3-small", EncoderSpec("vits", 384, 12, 6), 64, (48, 96, 192, 384)),
+    "da3-base": _any_view("da3-base", EncoderSpec("vitb", 768, 12, 12), 128, (96, 192, 384, 768)),
+    "da3mono-large": _mono("da3mono-large", metric=False),
+    "da3metric-large": _mono("da3metric-large", metric=True),
+}
+DA3_NAMES = tuple(DA3_SPECS)
+
+
+def da3_spec(name: str) -> Da3Spec:
+    """The spec of an official DA3 model by its ``model_name`` (e.g. ``da3metric-large``)."""
+    key = name.lower()
+    if key not in DA3_SPECS:
+        raise ValueError(f"unknown Depth Anything 3 model {name!r}; expected one of {', '.join(DA3_NAMES)}")
+    return DA3_SPECS[key]
+
+
+def tiny_da3_spec(kind: Literal["any-view", "mono", "metric"] = "any-view") -> Da3Spec:
+    """A tiny network of the official architecture, for tests (as the golden outputs use).
+
+    Any-view: ViT 32 wide, 6 blocks, 2 heads, alternation/QK-norm/RoPE from block 2, taps
+    (1, 3, 4, 5) so a pre-alternation, a global and a local tap are all exercised; DualDPT 16.
+    Mono/metric: ViT 32 wide, 4 blocks, 2 heads, taps (0..3); DPT 16 with sky.
+    """
+    head_channels = (8, 16, 32, 32)
+    if kind == "any-view":
+        return Da3Spec("tiny-da3-any-view", EncoderSpec("tiny", 32, 6, 2), (1, 3, 4, 5), "dualdpt", 16,
+                       head_channels, alt_start=2, qknorm_start=2, rope_start=2, cat_token=True,
+                       cam_enc_depth=1, cam_enc_heads=2)
+    if kind in ("mono", "metric"):
+        return Da3Spec(f"tiny-da3-{kind}", EncoderSpec("tiny", 32, 4, 2), (0, 1, 2, 3), "dpt", 16,
+                       head_channels, metric=kind == "metric")
+    raise ValueError(f"tiny DA3 kind must be 'any-view', 'mono' or 'metric', got {kind!r}")
+
+
+__all__ = ["DA3_NAMES", "DA3_SPECS", "METRIC_FOCAL_DIVISOR", "PATCH_SIZE", "PRETRAIN_IMAGE_SIZE", "Da3Spec",
+           "da3_spec", "tiny_da3_spec"]

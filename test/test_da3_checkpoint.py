@@ -1,0 +1,110 @@
+"""DA3 variants' parameter names and strict loading of official-format checkpoints."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file, save_file
+
+from depth_anything_ros.model.checkpoint import CheckpointError
+from depth_anything_ros.model.da3 import Da3Model
+from depth_anything_ros.model.da3_checkpoint import load_da3
+from depth_anything_ros.model.da3_spec import DA3_NAMES, da3_spec, tiny_da3_spec
+
+GOLDEN = Path(__file__).parent / "data" / "golden_tiny_da3"
+OFFICIAL_KEY_COUNTS = {"da3-small": 443, "da3-base": 443, "da3mono-large": 406, "da3metric-large": 406}
+
+
+def state_of(name: str) -> dict[str, torch.Tensor]:
+    with torch.device("meta"):
+        return Da3Model(da3_spec(name)).state_dict()
+
+
+@pytest.mark.parametrize("name", DA3_NAMES)
+def test_variants_have_the_official_tensor_count_and_shapes(name):
+    state = state_of(name)
+    spec = da3_spec(name)
+    assert len(state) == OFFICIAL_KEY_COUNTS[name]
+    dim = spec.encoder.embed_dim
+    assert state["backbone.pretrained.pos_embed"].shape == (1, 37 * 37 + 1, dim)
+    assert state["head.projects.0.weight"].shape == (spec.out_channels[0], spec.head_dim_in, 1, 1)
+    assert ("backbone.pretrained.camera_token" in state) == spec.any_view
+    assert ("head.scratch.sky_output_conv2.2.weight" in state) == (not spec.any_view)
+    assert "head.scratch.refinenet4.resConfUnit1.conv1.weight" not in state
+    assert "backbone.pretrained.mask_token" not in state
+    if spec.any_view:
+        assert state[f"backbone.pretrained.blocks.{spec.qknorm_start}.attn.q_norm.weight"].shape == (64,)
+        assert f"backbone.pretrained.blocks.{spec.qknorm_start - 1}.attn.q_norm.weight" not in state
+        assert state["cam_dec.backbone.0.weight"].shape == (2 * dim, 2 * dim)
+        assert state["cam_enc.trunk.3.attn.qkv.weight"].shape == (3 * dim, dim)
+
+
+def copy_checkpoint(tmp_path: Path, kind: str = "any-view") -> Path:
+    target = tmp_path / kind
+    shutil.copytree(GOLDEN / f"tiny_da3_{kind}", target)
+    return target
+
+
+def test_official_layout_loads_by_folder_or_file(tmp_path):
+    folder = copy_checkpoint(tmp_path)
+    spec = tiny_da3_spec("any-view")
+    a, b = load_da3(folder, spec), load_da3(folder / "model.safetensors", spec)
+    assert not a.training
+    torch.testing.assert_close(a.state_dict(), b.state_dict())
+    stored = load_file(str(folder / "model.safetensors"))
+    assert torch.equal(a.state_dict()["head.norm.weight"], stored["model.head.norm.weight"].float())
+
+
+def test_wrong_model_name_is_refused(tmp_path):
+    folder = copy_checkpoint(tmp_path)
+    with pytest.raises(CheckpointError, match="names model 'tiny-da3-any-view', expected 'tiny-da3-mono'"):
+        load_da3(folder, tiny_da3_spec("mono"))
+    (folder / "config.json").write_text(json.dumps({"model_name": "da3-giant"}))
+    with pytest.raises(CheckpointError, match=r"unknown Depth Anything 3 model 'da3-giant'.*da3metric-large"):
+        load_da3(folder)
+    (folder / "config.json").write_text("{not json")
+    with pytest.raises(CheckpointError, match="not readable JSON"):
+        load_da3(folder)
+    (folder / "config.json").unlink()
+    with pytest.raises(CheckpointError, match=r"config\.json does not exist"):
+        load_da3(folder)
+
+
+def test_other_variant_weights_are_refused_with_missing_and_unexpected(tmp_path):
+    folder = copy_checkpoint(tmp_path, "mono")
+    (folder / "config.json").write_text(json.dumps({"model_name": "tiny-da3-any-view"}))
+    with pytest.raises(CheckpointError) as error:
+        load_da3(folder, tiny_da3_spec("any-view"))
+    message = str(error.value)
+    assert "does not fit tiny-da3-any-view" in message
+    assert "missing" in message and "model.cam_enc" in message
+    assert "unexpected" in message and "model.head.scratch.sky_output_conv2" in message
+    assert "holds a mono/metric" in message
+
+
+def test_shape_mismatch_is_named(tmp_path):
+    folder = copy_checkpoint(tmp_path)
+    state = load_file(str(folder / "model.safetensors"))
+    state["model.head.norm.weight"] = torch.zeros(3)
+    save_file(state, str(folder / "model.safetensors"))
+    expected = r"1 shape mismatches .*model\.head\.norm\.weight: expected \(64,\), found \(3,\)"
+    with pytest.raises(CheckpointError, match=expected):
+        load_da3(folder, tiny_da3_spec("any-view"))
+
+
+def test_foreign_files_are_refused(tmp_path):
+    folder = copy_checkpoint(tmp_path)
+    save_file({"pretrained.cls_token": torch.zeros(1, 1, 32), "depth_head.projects.0.weight": torch.zeros(1)},
+              str(folder / "model.safetensors"))
+    with pytest.raises(CheckpointError, match="Depth Anything V1/V2 checkpoint"):
+        load_da3(folder, tiny_da3_spec("any-view"))
+    (folder / "model.safetensors").write_bytes(b"PK\x03\x04 this is a zip, not safetensors")
+    with pytest.raises(CheckpointError, match="not a readable safetensors file"):
+        load_da3(folder, tiny_da3_spec("any-view"))
+    (folder / "model.safetensors").unlink()
+    with pytest.raises(CheckpointError, match="does not exist"):
+        load_da3(folder, tiny_da3_spec("any-view"))
