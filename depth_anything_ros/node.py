@@ -12,6 +12,7 @@ Topics, relative to the node's namespace (remap as usual):
 
 from __future__ import annotations
 
+import copy
 import logging
 import signal
 import sys
@@ -112,10 +113,10 @@ class DepthNodeCore:
     def __init__(self, node: Node, open_backend: Callable | None = None, kit: MessageKit | None = None) -> None:
         self.node = node
         self.logger = node.get_logger()
+        self.config = declare_parameters(node)
         self._log_handler = RosLogHandler(self.logger)
         logging.getLogger("depth_anything_ros").addHandler(self._log_handler)
         logging.getLogger("depth_anything_ros").setLevel(logging.INFO)
-        self.config = declare_parameters(node)
         if open_backend is None:
             from .runtime import factory
 
@@ -198,15 +199,16 @@ class DepthNodeCore:
     # ---- endpoints --------------------------------------------------------------------------------
     def create_endpoints(self, create_publisher: Callable) -> None:
         overrides = QoSOverridingOptions.with_default_policies()
-        self.publishers = {name: create_publisher(msg_type, f"depth/{name}", OUTPUT_QOS,
+        # copies: rclpy writes QoS overrides into the profile it is given
+        self.publishers = {name: create_publisher(msg_type, f"depth/{name}", copy.copy(OUTPUT_QOS),
                                                   qos_overriding_options=overrides)
                            for name, msg_type in OUTPUTS.items()}
         image_type, image_topic = (CompressedImage, "image/compressed") if self.config.use_compressed else \
             (Image, "image")
         self.subscriptions = [
-            self.node.create_subscription(image_type, image_topic, self.on_image, INPUT_QOS,
+            self.node.create_subscription(image_type, image_topic, self.on_image, copy.copy(INPUT_QOS),
                                           qos_overriding_options=overrides),
-            self.node.create_subscription(CameraInfo, "camera_info", self.on_camera_info, INPUT_QOS,
+            self.node.create_subscription(CameraInfo, "camera_info", self.on_camera_info, copy.copy(INPUT_QOS),
                                           qos_overriding_options=overrides),
         ]
 
