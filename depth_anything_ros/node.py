@@ -74,12 +74,35 @@ def descriptor(spec: ParameterSpec) -> ParameterDescriptor:
                                **ranges)
 
 
+def graph_values(onnx: str) -> dict[str, object]:
+    """What a fused graph fixes (model, head, input size), as parameter values; {} when it cannot be read."""
+    from .runtime.graph_info import read_graph_info
+
+    try:
+        info = read_graph_info(onnx)
+    except Exception:  # a missing or foreign file: reported when the backend loads
+        return {}
+    values = {"metric": info.kind == "metric", "input_size": int(min(info.network_height, info.network_width)),
+              "input_order": info.input_order}
+    if info.kind == "metric" and info.max_depth:
+        values["max_depth"] = float(info.max_depth)
+    return values
+
+
 def declare_parameters(node: Node) -> PipelineConfig:
-    """Declare every pipeline parameter on ``node``; the validated config of their values."""
+    """Declare every pipeline parameter on ``node``; the validated config of their values.
+
+    With ``onnx`` set, the read-only parameters the graph fixes (metric, max_depth, input_size,
+    input_order) default to the graph's own values, so they describe what is loaded.
+    """
     specs = parameter_specs()
+    from_graph: dict[str, object] = {}
     for spec in specs:
+        default = from_graph.get(spec.name, spec.default)
         try:
-            node.declare_parameter(spec.name, spec.default, descriptor(spec))
+            value = node.declare_parameter(spec.name, default, descriptor(spec)).value
+            if spec.name == "onnx" and value:
+                from_graph = graph_values(value)
         except InvalidParameterTypeException as error:
             raise ValueError(f"parameter {spec.name!r} must be a {type(spec.default).__name__} (write "
                              f"{spec.default!r}-style values, e.g. 20.0 not 20): {error}") from error
@@ -198,11 +221,13 @@ class DepthNodeCore:
 
     # ---- endpoints --------------------------------------------------------------------------------
     def create_endpoints(self, create_publisher: Callable) -> None:
+        """Outputs (depth/relative only where the graph can give relative depth) and the two inputs."""
         overrides = QoSOverridingOptions.with_default_policies()
+        metric_graph = self.pipeline is not None and self.pipeline.metric and self.pipeline.calibration is None
         # copies: rclpy writes QoS overrides into the profile it is given
         self.publishers = {name: create_publisher(msg_type, f"depth/{name}", copy.copy(OUTPUT_QOS),
                                                   qos_overriding_options=overrides)
-                           for name, msg_type in OUTPUTS.items()}
+                           for name, msg_type in OUTPUTS.items() if not (metric_graph and name == "relative")}
         image_type, image_topic = (CompressedImage, "image/compressed") if self.config.use_compressed else \
             (Image, "image")
         self.subscriptions = [
@@ -330,6 +355,10 @@ class DepthNodeCore:
                                f"(max_age 0 keeps every frame)")
             return
         try:
+            if not any(info_msg.k):
+                info_msg = None  # uncalibrated camera (K = 0): depth still, without camera_info and cloud
+                self.warn("uncalibrated", "camera_info has K = 0 (an uncalibrated camera): publishing depth "
+                                          "without depth/camera_info and depth/points; calibrate the camera for them")
             bgr, camera = decode_frame(image_msg, info_msg)
             want_cloud = self.subscribed("points")
             with self._pipeline_lock:
@@ -345,7 +374,9 @@ class DepthNodeCore:
             return
         messages = output_messages(self.kit, image_msg.header, result, self.subscribed("preview"))
         for name, msg in messages.items():
-            self.publishers[name].publish(msg)
+            publisher = self.publishers.get(name)
+            if publisher is not None:
+                publisher.publish(msg)
         self.stats.frame_published(time.monotonic_ns(), (self._now_ns() - stamp) / 1e9, result.inference_s)
 
     # ---- warnings, parameters, diagnostics ------------------------------------------------------

@@ -148,7 +148,7 @@ def test_output_qos_overrides_through_parameters(nodes, graphs):
 def test_frame_in_depth_info_and_cloud_out_with_the_input_header(nodes, graphs):
     node, probe = nodes(graphs["metric"], image_width=W, image_height=H)
     assert node.core.pipeline.backend is not None  # loaded at start: the resolution was given
-    got = listen(node, probe, "image", "camera_info", "points", "relative")
+    got = listen(node, probe, "image", "camera_info", "points")
     hdr = feed(node)
     assert process(node, probe, got)
     assert probe.spin_until(lambda: got["camera_info"] and got["points"])
@@ -161,8 +161,6 @@ def test_frame_in_depth_info_and_cloud_out_with_the_input_header(nodes, graphs):
     assert (cloud.height, cloud.width, cloud.point_step) == (H, W, 16)
     xyz = np.frombuffer(cloud.data, np.float32).reshape(H, W, 4)[..., :3]
     np.testing.assert_allclose(xyz[..., 2], values, rtol=1e-6)
-    probe.spin_for(0.1)
-    assert not got["relative"]
 
 
 def test_cloud_and_preview_are_only_computed_for_subscribers(nodes, graphs):
@@ -543,3 +541,27 @@ def test_worker_thread_processes_frames_off_the_callbacks(nodes, graphs):
     assert probe.spin_until(lambda: got["image"], timeout=30)
     node.core.stop()
     assert node.core._worker is None
+
+
+def test_read_only_parameters_describe_the_loaded_graph_and_metric_graphs_advertise_no_relative(nodes, graphs):
+    node, probe = nodes(graphs["metric"])
+    assert node.get_parameter("metric").value is True and node.get_parameter("max_depth").value == 20.0
+    assert node.get_parameter("input_size").value == 56
+    assert probe.spin_until(lambda: "/depth/image" in dict(probe.node.get_topic_names_and_types()))
+    topics = dict(probe.node.get_topic_names_and_types())
+    assert "/depth/relative" not in topics and "/depth/preview" in topics
+    relative, probe = nodes(graphs["relative"])
+    assert relative.get_parameter("metric").value is False
+    assert probe.spin_until(lambda: "/depth/relative" in dict(probe.node.get_topic_names_and_types()))
+
+
+def test_uncalibrated_camera_info_still_gives_depth(nodes, graphs, capfd):
+    node, probe = nodes(graphs["metric"])
+    got = listen(node, probe, "image", "camera_info", "points")
+    hdr = header(node)
+    node.core.on_camera_info(info_msg(hdr, k=np.zeros((3, 3))))
+    node.core.on_image(image_msg(hdr))
+    assert process(node, probe, got)
+    probe.spin_for(0.1)
+    assert got["image"] and not got["camera_info"] and not got["points"]
+    assert "K = 0" in logged(capfd)
