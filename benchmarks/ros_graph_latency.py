@@ -42,6 +42,7 @@ def run_node(height: int, width: int) -> None:
 
     depth = np.full((height, width), 2.0, np.float32)
     publish_s: dict[str, list[float]] = {}
+    made: list = []
 
     class BenchNode(node_module.DepthNode):
         def __init__(self) -> None:
@@ -54,6 +55,7 @@ def run_node(height: int, width: int) -> None:
             for name, publisher in self.core.publishers.items():
                 publisher.publish = timed(name, publisher.publish)
             self.core.start()
+            made.append(self)
 
     def timed(name, publish):
         def wrapper(msg):
@@ -65,7 +67,9 @@ def run_node(height: int, width: int) -> None:
     try:
         node_module._spin(BenchNode, None)
     finally:
-        print(json.dumps({name: statistics.median(v) for name, v in publish_s.items()}), flush=True)
+        result = {name: statistics.median(v) for name, v in publish_s.items()}
+        result["received"] = made[0].core.stats.received if made else 0
+        print(json.dumps(result), flush=True)
     rclpy.try_shutdown()
 
 
@@ -177,15 +181,16 @@ def main() -> None:
         return
     os.environ.setdefault("ROS_DOMAIN_ID", str(random.SystemRandom().randrange(1, 200)))
     os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
-    print("| camera | reader | received image/info/points | latency image (ms) | camera_info (ms) | points (ms) "
-          "| publish image (ms) | publish camera_info (ms) | publish points (ms) |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("| camera | reader | node got | received image/info/points | latency image (ms) | camera_info (ms) "
+          "| points (ms) | publish image (ms) | publish camera_info (ms) | publish points (ms) |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for height, width in SIZES:
         for reliable in (True, False):
             result = measure(height, width, reliable, args.frames, args.rate)
             lat, pub = result["latency"], result["publish"]
             counts = "/".join(str(len(lat[n])) for n in ("image", "camera_info", "points"))
-            print(f"| {height}x{width} | {'RELIABLE' if reliable else 'BEST_EFFORT'} | {counts} of {args.frames} | "
+            print(f"| {height}x{width} | {'RELIABLE' if reliable else 'BEST_EFFORT'} | {pub.get('received', 0)} | "
+                  f"{counts} of {args.frames} | "
                   f"{median_ms(lat['image'])} | {median_ms(lat['camera_info'])} | {median_ms(lat['points'])} | "
                   + " | ".join(f"{pub[n] * 1e3:.2f}" if n in pub else "-" for n in ("image", "camera_info", "points"))
                   + " |", flush=True)
