@@ -223,7 +223,8 @@ class DepthNodeCore:
     def create_endpoints(self, create_publisher: Callable) -> None:
         """Outputs (depth/relative only where the graph can give relative depth) and the two inputs."""
         overrides = QoSOverridingOptions.with_default_policies()
-        metric_graph = self.pipeline is not None and self.pipeline.metric and self.pipeline.calibration is None
+        backend = self.pipeline.backend if self.pipeline is not None else None
+        metric_graph = backend.info.kind == "metric" if backend is not None else self.config.metric
         # copies: rclpy writes QoS overrides into the profile it is given
         self.publishers = {name: create_publisher(msg_type, f"depth/{name}", copy.copy(OUTPUT_QOS),
                                                   qos_overriding_options=overrides)

@@ -203,6 +203,12 @@ def test_parameters_through_the_real_services(start):
     node.stream(images, 1)
     node.stream(images, 1)
     assert (images[-1].width, images[-1].height) == (W // 2, H // 2)
+    from rcl_interfaces.srv import GetParameters
+
+    graph_values = node.service(GetParameters, "get_parameters", GetParameters.Request(
+        names=["metric", "max_depth", "input_size", "output_downscale"])).values
+    assert [graph_values[0].bool_value, graph_values[1].double_value, graph_values[2].integer_value,
+            graph_values[3].integer_value] == [True, 20.0, 56, 2]  # read-only ones describe the loaded graph
     for name, value, why in (("cloud_stride", 0, "cloud_stride"), ("backend", "torch", "read-only"),
                              ("sync", "sometimes", "sync")):
         result = node.set_parameter(name, value)
@@ -320,7 +326,7 @@ def test_no_backlog_at_2x_and_5x_the_throughput(start):
         assert len(latencies) > 10, factor
         quarter = len(latencies) // 4
         first, last = np.median(latencies[:quarter]), np.median(latencies[-quarter:])
-        assert last < max(3 * first, first + 0.05), (factor, first, last)  # flat: no queue builds up
+        assert last < max(3 * first, first + 0.1), (factor, first, last)  # flat: no queue builds up
 
     def superseded():
         for array in diagnostics[::-1]:
