@@ -519,7 +519,11 @@ def _spin(node_class: type, args: list[str] | None) -> int:
     """
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
-    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
+    try:
+        rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
+    except Exception as error:  # rcl refuses the command line (e.g. a malformed --ros-args)
+        print(f"depth_anything_ros: cannot start: {error}", file=sys.stderr)
+        return 1
     node = None
     executor = SingleThreadedExecutor()
     try:

@@ -50,12 +50,13 @@ def command(script: str) -> list[str]:
 class Running:
     """A node process plus a probe that publishes camera frames to it and listens to its outputs."""
 
-    def __init__(self, script: str, graph: Path, *params: str) -> None:
+    def __init__(self, script: str, graph: Path | None, *params: str) -> None:
         from sensor_msgs.msg import CameraInfo, Image
 
         from depth_anything_ros.node import INPUT_QOS
 
-        args = ["--ros-args", "-r", f"__ns:={NS}", "-p", f"onnx:={graph}", "-p", "backend:=onnxruntime"]
+        args = ["--ros-args", "-r", f"__ns:={NS}", "-p", "backend:=onnxruntime"]
+        args += ["-p", f"onnx:={graph}"] if graph is not None else []
         for param in params:
             args += ["-p", param]
         self.process = subprocess.Popen(command(script) + args, cwd=ROOT, stdout=subprocess.PIPE,
@@ -244,6 +245,43 @@ def test_bad_input_over_the_wire_is_counted_and_the_node_goes_on(start):
     assert node.probe.spin_until(lambda: errors() is not None, timeout=5.0)
     assert errors().level == DiagnosticStatus.WARN and "lost" in errors().message  # over DDS
     assert node.process.poll() is None
+
+
+def test_failed_inference_over_the_wire_is_counted_logged_and_alarmed(ros, tmp_path):
+    """A model that cannot load fails every frame: the node stays up, counts and logs each failure, and
+    /diagnostics says ERROR (images arrive, nothing is published)."""
+    from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
+
+    node = Running("depth_node", None, f"checkpoint:={tmp_path / 'gone.pth'}",
+                   "diag_stale_input_s:=0.5")
+    try:
+        node.wait_for_node()
+        diagnostics = node.probe.listen("/diagnostics", DiagnosticArray)
+
+        def alarm():
+            for array in diagnostics:
+                for status in array.status:
+                    values = {kv.key: kv.value for kv in status.values}
+                    if status.level == DiagnosticStatus.ERROR and "nothing published" in status.message and \
+                            int(values.get("dropped: failed", 0)) >= 3:
+                        return True
+            return False
+
+        deadline = time.monotonic() + 10
+        while not alarm() and time.monotonic() < deadline:
+            node.send()
+            node.probe.spin_for(0.05)
+        assert alarm()
+    finally:
+        code, err = node.stop()
+    assert code == 0 and "Traceback" not in err, err
+    assert "[ERROR]" in err and "inference failed" in err and "gone.pth" in err
+
+
+def test_bad_command_line_exits_1_with_a_clear_message(ros):
+    result = subprocess.run([*command("depth_node"), "--ros-args", "-p", "onnx:="], cwd=ROOT, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 1 and "cannot start" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_lifecycle_transitions_through_the_real_services(start):
