@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 # Real DDS in the node tests: a private domain per test session, discovery kept on this host.
-os.environ.setdefault("ROS_DOMAIN_ID", str(random.SystemRandom().randrange(1, 200)))
+os.environ["ROS_DOMAIN_ID"] = str(random.SystemRandom().randrange(1, 200))
 os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
