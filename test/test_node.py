@@ -479,6 +479,7 @@ def test_diagnostics_report_rates_latency_backend_and_drops(nodes, graphs):
     assert 0 < float(delay["Latest timestamp delay:"]) < 5
 
 
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")  # the worker is killed on purpose
 def test_diagnostics_error_on_a_dead_worker_and_stale_input(nodes, graphs):
     from diagnostic_msgs.msg import DiagnosticStatus
 
