@@ -25,6 +25,9 @@ setup(
         "hub": ["huggingface_hub>=0.20"],
         "bag": ["rosbags>=0.9.20"],
         "plots": ["matplotlib>=3.5"],  # evaluate / calibrate / selftrain reports; never the node
+        # real ROS 2 Jazzy rclpy, FastDDS and the node's messages from PyPI (no ROS install needed)
+        "ros": ["ros-jazzy-rclpy[fastrtps]", "ros-jazzy-sensor-msgs", "ros-jazzy-diagnostic-msgs",
+                "ros-jazzy-lifecycle-msgs"],
         "test": ["pytest>=7", "ruff", "onnx>=1.14", "onnxruntime>=1.16", "rosbags>=0.9.20", "matplotlib>=3.5",
                  "colcon-core", "colcon-ros"],
     },

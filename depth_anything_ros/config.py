@@ -57,6 +57,11 @@ class PipelineConfig:
     max_age: float = 0.5
     image_width: int = 0
     image_height: int = 0
+    diag_stale_input_s: float = 3.0
+    diag_min_rate: float = 0.0
+    diag_max_rate: float = 0.0
+    diag_max_latency: float = 0.5
+    diag_drop_fraction: float = 0.25
 
     def cloud_options(self):
         """The cloud knobs as CloudOptions (which validates them)."""
@@ -102,6 +107,15 @@ class PipelineConfig:
         if self.image_width < 0 or self.image_height < 0 or (self.image_width == 0) != (self.image_height == 0):
             raise ValueError(f"image_width and image_height must both be 0 (unknown) or both positive, got "
                              f"{self.image_width}x{self.image_height}")
+        if not self.diag_stale_input_s > 0:
+            raise ValueError(f"diag_stale_input_s must be > 0 s, got {self.diag_stale_input_s}")
+        if not (self.diag_min_rate >= 0 and self.diag_max_rate >= 0) or \
+                (self.diag_max_rate and self.diag_min_rate > self.diag_max_rate):
+            raise ValueError(f"need 0 <= diag_min_rate <= diag_max_rate (0: unchecked), got {self.diag_min_rate}, "
+                             f"{self.diag_max_rate}")
+        if not self.diag_max_latency >= 0 or not 0 < self.diag_drop_fraction <= 1:
+            raise ValueError(f"need diag_max_latency >= 0 and 0 < diag_drop_fraction <= 1, got "
+                             f"{self.diag_max_latency}, {self.diag_drop_fraction}")
         if not 0 <= self.min_depth < self.max_range:
             raise ValueError(f"need 0 <= min_depth < max_range, got {self.min_depth}, {self.max_range}")
 

@@ -12,29 +12,31 @@ Topics, relative to the node's namespace (remap as usual):
 
 from __future__ import annotations
 
+import copy
 import logging
+import signal
 import sys
 import threading
 import time
 from collections.abc import Callable
 
 import rclpy
-from diagnostic_msgs.msg import DiagnosticStatus
-from diagnostic_updater import Updater
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult
 from rclpy.exceptions import InvalidParameterTypeException, InvalidParameterValueException
-from rclpy.executors import ExternalShutdownException
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.lifecycle import LifecycleNode, TransitionCallbackReturn
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.qos_overriding_options import QoSOverridingOptions
+from rclpy.signals import SignalHandlerOptions
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2
 
 from .config import PipelineConfig
 from .core.errors import InputError
 from .core.stamps import stamp_ns
 from .frame_slot import LatestFrameSlot
-from .node_stats import ERROR, OK, WARN, NodeStats, WarningThrottle
+from .node_stats import ERROR, OK, WARN, Health, NodeStats, WarningThrottle
 from .parameters import ParameterSpec, apply_changes, parameter_specs
 from .pipeline import DepthPipeline
 from .ros.frame_io import decode_frame, output_messages
@@ -45,11 +47,19 @@ NODE_NAME = "depth_anything_ros"
 # REP 2003-style sensor input: newest frame only, never block the camera driver
 INPUT_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1, reliability=ReliabilityPolicy.BEST_EFFORT,
                        durability=DurabilityPolicy.VOLATILE)
-OUTPUT_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1, reliability=ReliabilityPolicy.RELIABLE,
+# Outputs: RELIABLE, keep-last 5. The writer keeps the last 5 samples for retransmission, so a RELIABLE
+# reader that is briefly slower than the node (a 1 Hz rviz, a busy depth_image_proc) still gets every
+# frame of every topic; with depth 1 each new sample evicts the one being repaired and exact-sync readers
+# lose different frames per topic. 5 frames is ~170 ms at 30 Hz; the cost is memory for 5 samples of each
+# topic (a 720p organized cloud is 15 MB). BEST_EFFORT readers are unaffected. Override per topic with
+# qos_overrides./<ns>/depth/<topic>.publisher.depth (and .reliability, .history).
+OUTPUT_DEPTH = 5
+OUTPUT_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=OUTPUT_DEPTH, reliability=ReliabilityPolicy.RELIABLE,
                         durability=DurabilityPolicy.VOLATILE)
 OUTPUTS = {"image": Image, "camera_info": CameraInfo, "points": PointCloud2, "relative": Image, "preview": Image}
 LEVELS = {OK: DiagnosticStatus.OK, WARN: DiagnosticStatus.WARN, ERROR: DiagnosticStatus.ERROR}
 SYNC_QUEUE = 10
+DIAGNOSTICS_PERIOD_S = 1.0
 
 
 def descriptor(spec: ParameterSpec) -> ParameterDescriptor:
@@ -65,12 +75,35 @@ def descriptor(spec: ParameterSpec) -> ParameterDescriptor:
                                **ranges)
 
 
+def graph_values(onnx: str) -> dict[str, object]:
+    """What a fused graph fixes (model, head, input size), as parameter values; {} when it cannot be read."""
+    from .runtime.graph_info import read_graph_info
+
+    try:
+        info = read_graph_info(onnx)
+    except Exception:  # a missing or foreign file: reported when the backend loads
+        return {}
+    values = {"metric": info.kind == "metric", "input_size": int(min(info.network_height, info.network_width)),
+              "input_order": info.input_order}
+    if info.kind == "metric" and info.max_depth:
+        values["max_depth"] = float(info.max_depth)
+    return values
+
+
 def declare_parameters(node: Node) -> PipelineConfig:
-    """Declare every pipeline parameter on ``node``; the validated config of their values."""
+    """Declare every pipeline parameter on ``node``; the validated config of their values.
+
+    With ``onnx`` set, the read-only parameters the graph fixes (metric, max_depth, input_size,
+    input_order) default to the graph's own values, so they describe what is loaded.
+    """
     specs = parameter_specs()
+    from_graph: dict[str, object] = {}
     for spec in specs:
+        default = from_graph.get(spec.name, spec.default)
         try:
-            node.declare_parameter(spec.name, spec.default, descriptor(spec))
+            value = node.declare_parameter(spec.name, default, descriptor(spec)).value
+            if spec.name == "onnx" and value:
+                from_graph = graph_values(value)
         except InvalidParameterTypeException as error:
             raise ValueError(f"parameter {spec.name!r} must be a {type(spec.default).__name__} (write "
                              f"{spec.default!r}-style values, e.g. 20.0 not 20): {error}") from error
@@ -104,10 +137,10 @@ class DepthNodeCore:
     def __init__(self, node: Node, open_backend: Callable | None = None, kit: MessageKit | None = None) -> None:
         self.node = node
         self.logger = node.get_logger()
+        self.config = declare_parameters(node)
         self._log_handler = RosLogHandler(self.logger)
         logging.getLogger("depth_anything_ros").addHandler(self._log_handler)
         logging.getLogger("depth_anything_ros").setLevel(logging.INFO)
-        self.config = declare_parameters(node)
         if open_backend is None:
             from .runtime import factory
 
@@ -126,12 +159,13 @@ class DepthNodeCore:
         self.processing = False
         self._worker: threading.Thread | None = None
         self._last_stamp: int | None = None
-        self._last_size: tuple[int, int] | None = None
         self.backend_text = "not loaded"
+        self.worker_failures = 0
         node.add_on_set_parameters_callback(self.on_set_parameters)
-        self.diagnostics = Updater(node)
-        self.diagnostics.setHardwareID("none")
-        self.diagnostics.add("depth", self.diagnose)
+        # /diagnostics in diagnostic_updater's conventions (that package is not on PyPI): one
+        # DiagnosticArray a second, statuses named "<node>: <task>", the backend as hardware_id
+        self._diagnostics_publisher = node.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        self._diagnostics_timer = node.create_timer(DIAGNOSTICS_PERIOD_S, self.publish_diagnostics)
 
     @staticmethod
     def _slop(config: PipelineConfig) -> float:
@@ -171,7 +205,6 @@ class DepthNodeCore:
         device = getattr(backend, "device", None) or getattr(backend, "providers", None) or \
             f"cuda:{self.config.device_index}"
         self.backend_text = f"{backend.name} on {device} for {image_hw[1]}x{image_hw[0]}"
-        self.diagnostics.setHardwareID(self.backend_text)
         self.logger.info(f"backend ready: {self.backend_text}")
         return backend
 
@@ -189,16 +222,20 @@ class DepthNodeCore:
 
     # ---- endpoints --------------------------------------------------------------------------------
     def create_endpoints(self, create_publisher: Callable) -> None:
+        """Outputs (depth/relative only where the graph can give relative depth) and the two inputs."""
         overrides = QoSOverridingOptions.with_default_policies()
-        self.publishers = {name: create_publisher(msg_type, f"depth/{name}", OUTPUT_QOS,
+        backend = self.pipeline.backend if self.pipeline is not None else None
+        metric_graph = backend.info.kind == "metric" if backend is not None else self.config.metric
+        # copies: rclpy writes QoS overrides into the profile it is given
+        self.publishers = {name: create_publisher(msg_type, f"depth/{name}", copy.copy(OUTPUT_QOS),
                                                   qos_overriding_options=overrides)
-                           for name, msg_type in OUTPUTS.items()}
+                           for name, msg_type in OUTPUTS.items() if not (metric_graph and name == "relative")}
         image_type, image_topic = (CompressedImage, "image/compressed") if self.config.use_compressed else \
             (Image, "image")
         self.subscriptions = [
-            self.node.create_subscription(image_type, image_topic, self.on_image, INPUT_QOS,
+            self.node.create_subscription(image_type, image_topic, self.on_image, copy.copy(INPUT_QOS),
                                           qos_overriding_options=overrides),
-            self.node.create_subscription(CameraInfo, "camera_info", self.on_camera_info, INPUT_QOS,
+            self.node.create_subscription(CameraInfo, "camera_info", self.on_camera_info, copy.copy(INPUT_QOS),
                                           qos_overriding_options=overrides),
         ]
 
@@ -213,11 +250,20 @@ class DepthNodeCore:
         publisher = self.publishers.get(name)
         return publisher is not None and publisher.get_subscription_count() > 0
 
+    @property
+    def state(self) -> str:
+        """The lifecycle state label ("active" for the plain node while it processes)."""
+        machine = getattr(self.node, "_state_machine", None)  # rclpy LifecycleNode: (id, label)
+        if machine is None:
+            return "active" if self.processing else "inactive"
+        return machine.current_state[1]
+
     # ---- the worker -------------------------------------------------------------------------------
     def start(self, thread: bool = True) -> None:
         """Accept frames; ``thread`` False leaves calling ``process_next`` to the caller (tests)."""
         self.slot.reopen()
         self.processing = True
+        self.stats.restart(time.monotonic_ns())
         if thread:
             self._worker = threading.Thread(target=self._work, name="depth_inference", daemon=True)
             self._worker.start()
@@ -233,9 +279,22 @@ class DepthNodeCore:
         with self._sync_lock:
             self.sync.reset()
 
+    @property
+    def worker_alive(self) -> bool:
+        return self._worker is None or self._worker.is_alive()
+
     def _work(self) -> None:
+        """Process frames until stopped; an exception costs its frame (counted, logged), never the thread."""
         while self.processing:
-            self.process_next(timeout=0.1)
+            try:
+                self.process_next(timeout=0.1)
+            except Exception as error:  # the worker must outlive any one frame
+                if not self.processing:
+                    return  # shutting down: the context may already be gone
+                self.worker_failures += 1
+                self.stats.dropped("failed", now_ns=time.monotonic_ns())
+                self.report_error("worker", f"frame lost to an unexpected error ({type(error).__name__}: "
+                                            f"{error}); processing the next frame")
 
     def process_next(self, timeout: float | None = 0.0) -> bool:
         """Take the pending frame (waiting up to ``timeout``) and publish its outputs; False if none."""
@@ -254,25 +313,33 @@ class DepthNodeCore:
         with self._sync_lock:
             if self._last_stamp is not None and stamp < self._last_stamp:
                 lost = self.sync.reset() + int(self.slot.clear())
-                self.stats.dropped("stamp_reset", lost)
+                self.stats.dropped("stamp_reset", lost, now_ns=time.monotonic_ns())
                 self.input_error("stamp", f"image stamp went back {(self._last_stamp - stamp) / 1e9:.3f} s "
                                           f"(a bag loop or a clock jump?); {lost} pending frame(s) discarded")
             self._last_stamp = stamp
             before = self.sync.dropped
             ready = self.sync.add_image(stamp, msg)
             unmatched = self.sync.dropped - before
-        if unmatched:
-            self.stats.dropped("no_camera_info", unmatched)
-            self.warn("no_camera_info", f"{unmatched} image(s) found no camera_info with the same stamp "
-                                        f"(sync {self.config.sync}, slop {self.config.sync_slop} s); is "
-                                        f"camera_info published, or is sync: approximate needed?")
+        self._unmatched(unmatched)
         self._submit(ready)
+
+    def _unmatched(self, count: int) -> None:
+        if not count:
+            return
+        self.stats.dropped("no_camera_info", count, now_ns=time.monotonic_ns())
+        how = "the same stamp (sync exact); is camera_info published, or is sync: approximate needed?" \
+            if self.config.sync == "exact" else f"a stamp within sync_slop {self.config.sync_slop} s; is " \
+            f"camera_info published, or is a larger sync_slop needed?"
+        self.warn("no_camera_info", f"{count} image(s) found no camera_info with {how}")
 
     def on_camera_info(self, msg) -> None:
         if not self.processing:
             return
         with self._sync_lock:
+            before = self.sync.dropped
             ready = self.sync.add_info(stamp_ns(msg.header), msg)
+            unmatched = self.sync.dropped - before
+        self._unmatched(unmatched)
         self._submit(ready)
 
     def _submit(self, ready: list) -> None:
@@ -284,46 +351,58 @@ class DepthNodeCore:
         """One synchronised frame: age check, decode, pipeline, publish. Bad input is counted, not fatal."""
         age_s = (self._now_ns() - stamp) / 1e9
         if self.config.max_age and age_s > self.config.max_age:
-            self.stats.dropped("stale")
+            self.stats.dropped("stale", now_ns=time.monotonic_ns())
             self.warn("stale", f"dropped a frame {age_s:.3f} s old (max_age {self.config.max_age} s): inference "
                                f"is slower than the camera, or the camera clock is not this node's clock "
                                f"(max_age 0 keeps every frame)")
             return
         try:
+            if not any(info_msg.k):
+                info_msg = None  # uncalibrated camera (K = 0): depth still, without camera_info and cloud
+                self.warn("uncalibrated", "camera_info has K = 0 (an uncalibrated camera): publishing depth "
+                                          "without depth/camera_info and depth/points; calibrate the camera for them")
             bgr, camera = decode_frame(image_msg, info_msg)
-            self._note_resolution(bgr.shape[:2])
+            want_cloud = self.subscribed("points")
             with self._pipeline_lock:
                 if self.pipeline is None:
                     return
-                result = self.pipeline.process(bgr, camera, want_cloud=self.subscribed("points"))
+                result = self.pipeline.process(bgr, camera, want_cloud=want_cloud)
         except InputError as error:
             self.input_error(error.kind, f"frame {stamp / 1e9:.3f} skipped: {error}")
             return
         except Exception as error:
-            self.stats.dropped("failed")
-            self.warn("failed", f"inference failed on frame {stamp / 1e9:.3f}: {error}", error=True)
+            self.stats.dropped("failed", now_ns=time.monotonic_ns())
+            self.report_error("failed", f"inference failed on frame {stamp / 1e9:.3f}: {error}")
             return
-        for name, msg in output_messages(self.kit, image_msg.header, result, self.subscribed("preview")).items():
-            self.publishers[name].publish(msg)
+        messages = output_messages(self.kit, image_msg.header, result, self.subscribed("preview"))
+        for name, msg in messages.items():
+            publisher = self.publishers.get(name)
+            if publisher is not None:
+                publisher.publish(msg)
         self.stats.frame_published(time.monotonic_ns(), (self._now_ns() - stamp) / 1e9, result.inference_s)
 
-    def _note_resolution(self, image_hw: tuple[int, int]) -> None:
-        if self._last_size is not None and image_hw != self._last_size:
-            self.input_error("resolution", f"image resolution changed from {self._last_size[1]}x{self._last_size[0]}"
-                                           f" to {image_hw[1]}x{image_hw[0]}; switching graphs (slow once)")
-        self._last_size = tuple(image_hw)
-
     # ---- warnings, parameters, diagnostics ------------------------------------------------------
-    def warn(self, kind: str, text: str, error: bool = False) -> None:
-        """A warning of this kind at most every 5 s, with the count of those held back."""
+    def _throttled(self, kind: str, text: str) -> str | None:
+        """The text to log (with the count held back), or None when this kind was logged < 5 s ago."""
         held = self.throttle.admit(kind, time.monotonic_ns())
         if held is None:
-            return
-        text += f" ({held} more like this since the last report)" if held else ""
-        (self.logger.error if error else self.logger.warning)(text)
+            return None
+        return text + (f" ({held} more like this since the last report)" if held else "")
+
+    def warn(self, kind: str, text: str) -> None:
+        """A warning of this kind at most every 5 s, with the count of those held back."""
+        text = self._throttled(kind, text)
+        if text is not None:
+            self.logger.warning(text)  # rclpy binds one severity to each call site: warnings only here
+
+    def report_error(self, kind: str, text: str) -> None:
+        """An error of this kind at most every 5 s (its own call site: see ``warn``)."""
+        text = self._throttled(kind, text)
+        if text is not None:
+            self.logger.error(text)
 
     def input_error(self, kind: str, text: str) -> None:
-        self.stats.input_error(kind)
+        self.stats.input_error(kind, time.monotonic_ns())
         self.warn(kind, text)
 
     def on_set_parameters(self, parameters: list) -> SetParametersResult:
@@ -340,16 +419,31 @@ class DepthNodeCore:
             self.sync.slop_s = self._slop(config)
         return SetParametersResult(successful=True, reason="")
 
-    def diagnose(self, stat):
-        level, message, values = self.stats.report(time.monotonic_ns(), self.backend_text)
-        stat.summary(LEVELS[level], message)
-        for key, value in values.items():
-            stat.add(key, value)
-        return stat
+    def health(self) -> Health:
+        config = self.config
+        return Health(state=self.state, worker_alive=self.worker_alive, backend=self.backend_text,
+                      stale_input_s=config.diag_stale_input_s, min_rate=config.diag_min_rate,
+                      max_rate=config.diag_max_rate, max_latency_s=config.diag_max_latency,
+                      drop_fraction=config.diag_drop_fraction)
+
+    def diagnostics(self) -> DiagnosticArray:
+        """The node's statuses now, as diagnostic_updater would publish them."""
+        name = self.node.get_name()
+        array = DiagnosticArray()
+        array.header.stamp = self.node.get_clock().now().to_msg()
+        for status in self.stats.report(time.monotonic_ns(), self.health()):
+            array.status.append(DiagnosticStatus(
+                level=LEVELS[status.level], name=f"{name}: {status.name}", message=status.message,
+                hardware_id=self.backend_text, values=[KeyValue(key=k, value=v) for k, v in status.values.items()]))
+        return array
+
+    def publish_diagnostics(self) -> None:
+        self._diagnostics_publisher.publish(self.diagnostics())
 
     def shutdown(self) -> None:
         self.stop()
         self.close_pipeline()
+        self._diagnostics_timer.cancel()
         logging.getLogger("depth_anything_ros").removeHandler(self._log_handler)
 
 
@@ -419,11 +513,25 @@ class DepthLifecycleNode(LifecycleNode):
 
 
 def _spin(node_class: type, args: list[str] | None) -> int:
-    rclpy.init(args=args)
+    """Run until SIGINT/SIGTERM; the worker stops (and the node is destroyed) before the context goes.
+
+    rclpy's own signal handler would invalidate the context first, under a frame in flight; here the
+    signal only ends the spin loop, and the shutdown order is ours.
+    """
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
+    except Exception as error:  # rcl refuses the command line (e.g. a malformed --ros-args)
+        print(f"depth_anything_ros: cannot start: {error}", file=sys.stderr)
+        return 1
     node = None
+    executor = SingleThreadedExecutor()
     try:
         node = node_class()
-        rclpy.spin(node)
+        executor.add_node(node)
+        while not stop.is_set() and rclpy.ok():
+            executor.spin_once(timeout_sec=0.1)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     except (ValueError, OSError) as error:
@@ -431,8 +539,11 @@ def _spin(node_class: type, args: list[str] | None) -> int:
         return 1
     finally:
         if node is not None:
-            node.destroy_node()
+            node.destroy_node()  # joins the worker while the context is still valid
+        executor.shutdown()
         rclpy.try_shutdown()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     return 0
 
 

@@ -51,6 +51,11 @@ DESCRIPTIONS = {
     "max_age": "seconds from the image stamp after which a waiting frame is dropped (0: never)",
     "image_width": "expected image width: with image_height, the engine loads at start (0: on the first frame)",
     "image_height": "expected image height: with image_width, the engine loads at start (0: on the first frame)",
+    "diag_stale_input_s": "diagnostics ERROR when no image arrived for this many seconds (while active)",
+    "diag_min_rate": "expected minimum output rate in Hz; below it diagnostics WARN (0: unchecked)",
+    "diag_max_rate": "expected maximum output rate in Hz; above it diagnostics WARN (0: unchecked)",
+    "diag_max_latency": "seconds from image stamp to publish above which diagnostics WARN (0: unchecked)",
+    "diag_drop_fraction": "diagnostics WARN when more than this fraction of frames in the window is lost",
 }
 
 CHOICES = {"encoder": ("vits", "vitb", "vitl", "vitg"), "input_order": ("rgb", "bgr"), "backend": BACKENDS,
@@ -61,7 +66,10 @@ INTEGER_RANGES = {"version": (1, 2, 1), "input_size": (14, 4998, 14), "device_in
                   "image_height": (0, 16384, 1)}
 FLOAT_RANGES = {"max_depth": (0.0, 1000.0, 0.0), "min_depth": (0.0, 1000.0, 0.0), "workspace_gb": (0.125, 256.0, 0.0),
                 "self_check_threshold": (0.0, 1.0, 0.0), "cloud_min_depth": (0.0, 1000.0, 0.0),
-                "sync_slop": (0.0, 1.0, 0.0), "max_age": (0.0, 60.0, 0.0)}
+                "sync_slop": (0.0, 1.0, 0.0), "max_age": (0.0, 60.0, 0.0),
+                "diag_stale_input_s": (0.1, 3600.0, 0.0), "diag_min_rate": (0.0, 1000.0, 0.0),
+                "diag_max_rate": (0.0, 1000.0, 0.0), "diag_max_latency": (0.0, 60.0, 0.0),
+                "diag_drop_fraction": (0.01, 1.0, 0.0)}
 
 
 @dataclass(frozen=True)

@@ -95,16 +95,28 @@ class DepthPipeline:
             LOG.warning("%s", warning)
 
     def _backend_for(self, image_hw: tuple[int, int]) -> DepthBackend:
-        if self.backend is not None and self.backend.info.image_hw != image_hw:
-            LOG.warning("image resolution changed from %dx%d to %dx%d; switching graphs",
-                        *self.backend.info.image_hw[::-1], *image_hw[::-1])
-            self.backend.close()
-            self.backend = None
-        if self.backend is None:
-            self.backend = self._open_backend(image_hw)
-            if self.calibration is not None:
-                self._check_calibration(self.calibration, self.backend)
-        return self.backend
+        """The backend for ``image_hw``; a frame of another size never costs the loaded one.
+
+        With a fixed ``onnx`` graph such a frame is refused (InputError); with a checkpoint the graph
+        for the new size is opened first and the old one closed only once it works.
+        """
+        loaded = self.backend
+        if loaded is not None and loaded.info.image_hw == image_hw:
+            return loaded
+        if loaded is not None and self.config.onnx:
+            raise InputError("resolution", f"image is {image_hw[1]}x{image_hw[0]} but the onnx graph serves "
+                                           f"{loaded.info.image_hw[1]}x{loaded.info.image_hw[0]}; frame refused "
+                                           f"(set checkpoint to export graphs per resolution)")
+        if loaded is not None:
+            LOG.warning("image resolution changed from %dx%d to %dx%d; loading a graph for it (slow once)",
+                        *loaded.info.image_hw[::-1], *image_hw[::-1])
+        backend = self._open_backend(image_hw)
+        if self.calibration is not None:
+            self._check_calibration(self.calibration, backend)
+        if loaded is not None:
+            loaded.close()
+        self.backend = backend
+        return backend
 
     @property
     def metric(self) -> bool:

@@ -1,7 +1,8 @@
 """Pairing images with camera_info by header stamp: exact, or nearest within a slop (approximate).
 
 Used by the node's callbacks and by bag replay. Images wait (a bounded queue) for their camera_info;
-images that never find one are dropped and counted.
+images that never find one are dropped and counted, as soon as a later camera_info shows that theirs
+will not come (or when the queue is full).
 """
 
 from __future__ import annotations
@@ -36,10 +37,13 @@ class StampSynchronizer:
         while len(self._infos) > self.queue_size:
             self._infos.popleft()
         ready, waiting = [], deque()
+        oldest_possible = stamp - round(self.slop_s * 1e9)
         for image_stamp, image in self._images:
             match = self._match(image_stamp)
             if match is not None:
                 ready.append((image_stamp, image, match))
+            elif image_stamp < oldest_possible:
+                self.dropped += 1  # camera_info comes in stamp order: this image's will not come any more
             else:
                 waiting.append((image_stamp, image))
         self._images = waiting

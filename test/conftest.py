@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import random
 from pathlib import Path
 
 import pytest
+
+# Real DDS in the node tests: a private domain per test session, discovery kept on this host.
+os.environ["ROS_DOMAIN_ID"] = str(random.SystemRandom().randrange(1, 200))
+os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 REFERENCE = SHARED / "reference"
@@ -49,8 +55,9 @@ def private_cache(tmp_path_factory, monkeypatch):
 
 
 @pytest.fixture
-def ros(monkeypatch):
-    """The rclpy stand-in of test/fakes/ros2; ``depth_anything_ros.node`` imports against it."""
-    from ros_fakes import stand_in_ros
-
-    yield from stand_in_ros(monkeypatch)
+def ros():
+    """The real rclpy (the ``ros`` extra), initialised for one test and shut down after it."""
+    rclpy = pytest.importorskip("rclpy", reason="needs the ros extra (pip install -e .[ros])")
+    rclpy.init()
+    yield rclpy
+    rclpy.try_shutdown()

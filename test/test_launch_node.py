@@ -2,7 +2,8 @@
 
     colcon build && source install/setup.bash && python -m pytest test/test_launch_node.py
 
-Without ROS 2 the module is skipped (the stand-in wiring tests in test_node.py run instead).
+Without launch_testing (not on PyPI) the module is skipped; test_node_process.py starts the installed
+console scripts over DDS instead.
 """
 
 from __future__ import annotations

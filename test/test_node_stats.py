@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 from depth_anything_ros.frame_slot import LatestFrameSlot
-from depth_anything_ros.node_stats import OK, WARN, NodeStats, RateMeter, WarningThrottle
+from depth_anything_ros.node_stats import ERROR, OK, WARN, Health, NodeStats, RateMeter, WarningThrottle
 
 S = 1_000_000_000
 
@@ -47,17 +47,56 @@ def test_throttle_admits_one_per_period_and_counts_the_rest():
     assert throttle.admit("size", 6 * S) == 2
 
 
-def test_report_warns_on_new_errors_and_stale_drops_only():
+def overall(stats, now, **health):
+    status = stats.report(now, Health(**health))[0]
+    return status.level, status.message, status.values
+
+
+def test_report_warns_on_sustained_losses_only_and_not_for_superseded_frames():
+    stats = NodeStats(window_s=5.0)
+    assert overall(stats, 0)[:2] == (WARN, "waiting for images")
+    for i in range(10):
+        stats.frame_received(i * S // 10)
+        stats.frame_published(i * S // 10 + 1, 0.05, 0.02)
+    stats.dropped("superseded", 30)
+    level, _, values = overall(stats, S, backend="onnxruntime")
+    assert level == OK and values["dropped: superseded"] == "30" and values["backend"] == "onnxruntime"
+    stats.input_error("encoding", S)
+    assert overall(stats, S)[0] == OK  # 1 of 10 is under the 25 % threshold
+    for i in range(5):
+        stats.frame_received(S + i)
+        stats.dropped("stale", now_ns=S + i)
+    level, message, _ = overall(stats, 2 * S)
+    assert level == WARN and "6 of 15 frames lost" in message
+    assert overall(stats, 3 * S)[0] == WARN  # sustained: stays while the losses are in the window
+    assert overall(stats, 8 * S, stale_input_s=60)[0] == OK  # the window has moved on
+
+
+def test_report_errors_on_stale_input_no_output_and_a_dead_worker_and_shows_the_state():
     stats = NodeStats()
-    assert stats.report(0, "x")[:2] == (WARN, "waiting for images")
-    stats.frame_received(0)
-    stats.frame_published(S // 10, 0.05, 0.02)
-    stats.dropped("superseded", 3)
-    level, message, values = stats.report(S, "onnxruntime")
-    assert level == OK and values["dropped: superseded"] == "3" and values["backend"] == "onnxruntime"
-    stats.input_error("encoding")
-    assert stats.report(2 * S, "x")[0] == WARN
-    assert stats.report(3 * S, "x")[0] == OK  # nothing new since the last report
-    stats.dropped("stale")
-    level, message, _ = stats.report(4 * S, "x")
-    assert level == WARN and "too old" in message
+    stats.restart(0)
+    level, message, _ = overall(stats, 4 * S, stale_input_s=3.0)
+    assert level == ERROR and "no image for 4.0 s" in message
+    for i in range(40):
+        stats.frame_received(4 * S + i * S // 10)
+    level, message, _ = overall(stats, 8 * S, stale_input_s=3.0)
+    assert level == ERROR and "nothing published for 8.0 s" in message
+    assert overall(stats, 8 * S, worker_alive=False)[:2][0] == ERROR
+    assert "worker stopped" in overall(stats, 8 * S, worker_alive=False)[1]
+    level, message, values = overall(stats, 8 * S, state="inactive")
+    assert (level, values["lifecycle state"]) == (OK, "inactive") and "not processing" in message
+
+
+def test_frequency_and_stamp_delay_follow_diagnostic_updater():
+    stats = NodeStats()
+    stats.restart(0)
+    for i in range(11):
+        stats.frame_received(i * S // 10)
+        stats.frame_published(i * S // 10, 0.8 if i == 10 else 0.05, 0.02)
+    _, rate, delay = stats.report(S, Health(min_rate=20.0, max_latency_s=0.5))
+    values = {**rate.values, **delay.values}
+    assert (rate.level, rate.message) == (WARN, "Frequency too low.") and values["Actual frequency (Hz)"] == "10.00"
+    assert values["Minimum acceptable frequency (Hz)"] == "20" and values["Maximum acceptable frequency (Hz)"] == "inf"
+    assert (delay.level, delay.message) == (WARN, "Timestamps too far in past seen.")
+    assert float(values["Latest timestamp delay:"]) == 0.8 and float(values["Earliest timestamp delay:"]) == 0.05
+    assert stats.report(S, Health(min_rate=5.0, max_rate=15.0))[1].level == OK

@@ -21,7 +21,8 @@ def test_package_xml_is_format_3_ament_python_with_dependencies():
     exec_deps = {e.text for e in root.findall("exec_depend")}
     assert {"rclpy", "sensor_msgs", "python3-numpy", "python3-opencv", "python3-yaml",
             "python3-onnxruntime-pip", "python3-tensorrt-pip", "python3-pycuda", "python3-torch"} <= exec_deps
-    assert {"diagnostic_updater", "diagnostic_msgs", "rcl_interfaces"} <= exec_deps
+    assert {"diagnostic_msgs", "rcl_interfaces", "lifecycle_msgs"} <= exec_deps
+    assert "diagnostic_updater" not in exec_deps  # /diagnostics is published directly
     assert {"python3-pytest", "launch_testing"} <= {e.text for e in root.findall("test_depend")}
     assert root.findtext("version") == __import__("depth_anything_ros").__version__
 

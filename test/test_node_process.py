@@ -1,0 +1,377 @@
+"""The installed node as `ros2 run` starts it: its own process, driven only over DDS on this session's domain.
+
+The `depth_node` / `depth_lifecycle_node` console scripts (installed by `pip install -e`; without them the
+same entry points run through the interpreter) with a tiny graph. Topics, the parameter and lifecycle
+services and /diagnostics are all this test touches: outputs and their content, QoS and delivery,
+lifecycle transitions, parameters, bad input over the wire, signals while busy, and load.
+"""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from ros_graph import H, Probe, W, header, image_msg, info_msg
+
+from depth_anything_ros.export.onnx_export import export_onnx
+from depth_anything_ros.model.build import untrained_model
+from depth_anything_ros.sample_scene import render_sample_scene
+
+from conftest import tiny_spec
+
+ROOT = Path(__file__).resolve().parents[1]
+NS = "/cam"
+NODE = f"{NS}/depth_anything_ros"
+ENTRY = {"depth_node": "main", "depth_lifecycle_node": "lifecycle_main"}
+
+
+@pytest.fixture(scope="module")
+def graph(tmp_path_factory):
+    path = tmp_path_factory.mktemp("graph") / "tiny_metric.onnx"
+    export_onnx(untrained_model(tiny_spec("metric", max_depth=20.0), seed=2), (H, W), path, input_size=56)
+    return path
+
+
+def command(script: str) -> list[str]:
+    """The console script beside this interpreter (pip install -e), else the same entry point through it."""
+    installed = Path(sys.executable).parent / script
+    if installed.exists() or shutil.which(script):
+        return [str(installed) if installed.exists() else shutil.which(script)]
+    return [sys.executable, "-c", f"import sys; from depth_anything_ros.node import {ENTRY[script]} as m; "
+                                  f"sys.exit(m())"]
+
+
+class Running:
+    """A node process plus a probe that publishes camera frames to it and listens to its outputs."""
+
+    def __init__(self, script: str, graph: Path | None, *params: str) -> None:
+        from sensor_msgs.msg import CameraInfo, Image
+
+        from depth_anything_ros.node import INPUT_QOS
+
+        args = ["--ros-args", "-r", f"__ns:={NS}", "-p", "backend:=onnxruntime"]
+        args += ["-p", f"onnx:={graph}"] if graph is not None else []
+        for param in params:
+            args += ["-p", param]
+        self.process = subprocess.Popen(command(script) + args, cwd=ROOT, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, text=True)
+        self.probe = Probe()
+        self.image_pub = self.probe.node.create_publisher(Image, f"{NS}/image", INPUT_QOS)
+        self.info_pub = self.probe.node.create_publisher(CameraInfo, f"{NS}/camera_info", INPUT_QOS)
+
+    def wait_for_node(self, timeout: float = 30.0) -> None:
+        assert self.probe.spin_until(lambda: self.image_pub.get_subscription_count() > 0, timeout), self.output()
+
+    def send(self, bgr: np.ndarray | None = None, encoding: str = "bgr8", info_hw: tuple[int, int] | None = None):
+        hdr = header(self.probe.node)
+        image = image_msg(hdr, bgr, encoding=encoding)
+        height, width = info_hw or (image.height, image.width)
+        self.info_pub.publish(info_msg(hdr, height, width))
+        self.image_pub.publish(image)
+        return hdr
+
+    def service(self, srv_type, name: str, request, timeout: float = 10.0):
+        client = self.probe.node.create_client(srv_type, f"{NODE}/{name}")
+        assert client.wait_for_service(timeout_sec=timeout), name
+        future = client.call_async(request)
+        assert self.probe.spin_until(future.done, timeout), name
+        self.probe.node.destroy_client(client)
+        return future.result()
+
+    def set_parameter(self, name: str, value):
+        from rcl_interfaces.srv import SetParameters
+        from rclpy.parameter import Parameter
+
+        request = SetParameters.Request(parameters=[Parameter(name, value=value).to_parameter_msg()])
+        return self.service(SetParameters, "set_parameters", request).results[0]
+
+    def transition(self, label: str) -> bool:
+        from lifecycle_msgs.msg import Transition
+        from lifecycle_msgs.srv import ChangeState
+
+        ids = {"configure": Transition.TRANSITION_CONFIGURE, "activate": Transition.TRANSITION_ACTIVATE,
+               "deactivate": Transition.TRANSITION_DEACTIVATE, "cleanup": Transition.TRANSITION_CLEANUP,
+               "shutdown": Transition.TRANSITION_UNCONFIGURED_SHUTDOWN}
+        return self.service(ChangeState, "change_state", ChangeState.Request(
+            transition=Transition(id=ids[label]))).success
+
+    def state(self) -> str:
+        from lifecycle_msgs.srv import GetState
+
+        return self.service(GetState, "get_state", GetState.Request()).current_state.label
+
+    def stream(self, got: list, count: int, period: float = 0.02, timeout: float = 10.0) -> None:
+        """Send frames until ``got`` has ``count`` more messages."""
+        target = len(got) + count
+        deadline = time.monotonic() + timeout
+        while len(got) < target and time.monotonic() < deadline:
+            self.send()
+            self.probe.spin_for(period)
+        assert len(got) >= target, self.output()
+
+    def stop(self, sig: int = signal.SIGINT, timeout: float = 20.0) -> tuple[int, str]:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        try:
+            _, err = self.process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            _, err = self.process.communicate()
+        self.probe.close()
+        return self.process.returncode, err
+
+    def output(self) -> str:
+        if self.process.poll() is None:
+            return "(running)"
+        return self.process.stderr.read()
+
+
+@pytest.fixture
+def start(ros, graph):
+    running = []
+
+    def make(script: str = "depth_node", *params: str) -> Running:
+        node = Running(script, graph, *params)
+        running.append(node)
+        return node
+
+    yield make
+    for node in running:
+        node.stop()
+
+
+def test_outputs_content_and_qos_over_dds(start):
+    from rclpy.qos import ReliabilityPolicy
+    from sensor_msgs.msg import CameraInfo, Image, PointCloud2
+
+    from depth_anything_ros.node import OUTPUT_QOS
+
+    node = start()
+    node.wait_for_node()
+    probe = node.probe
+    reliable = {"image": probe.listen(f"{NS}/depth/image", Image),
+                "info": probe.listen(f"{NS}/depth/camera_info", CameraInfo),
+                "points": probe.listen(f"{NS}/depth/points", PointCloud2)}
+    best_effort = probe.listen(f"{NS}/depth/image", Image, reliable=False)
+    assert probe.spin_until(lambda: len(probe.node.get_subscriptions_info_by_topic(f"{NS}/depth/image")) == 2)
+    (pub,) = probe.node.get_publishers_info_by_topic(f"{NS}/depth/image")
+    assert pub.qos_profile.reliability == OUTPUT_QOS.reliability == ReliabilityPolicy.RELIABLE
+    (sub,) = probe.node.get_subscriptions_info_by_topic(f"{NS}/image")
+    assert sub.qos_profile.reliability == ReliabilityPolicy.BEST_EFFORT
+    sent = []
+    deadline = time.monotonic() + 15
+    while (len(reliable["points"]) < 3 or len(best_effort) < 3) and time.monotonic() < deadline:
+        sent.append(node.send())
+        probe.spin_for(0.05)
+    assert probe.spin_until(lambda: len(reliable["info"]) >= 3 and len(reliable["image"]) >= 3)
+    stamps = {(h.stamp.sec, h.stamp.nanosec) for h in sent}
+    for depth in reliable["image"]:
+        assert (depth.header.stamp.sec, depth.header.stamp.nanosec) in stamps  # the input's header
+        assert (depth.encoding, depth.height, depth.width, depth.step, depth.is_bigendian) == \
+            ("32FC1", H, W, W * 4, 0)  # REP 118
+        values = np.frombuffer(bytes(depth.data), np.float32)
+        assert np.all((values > 0) | np.isinf(values)) and not np.isnan(values).any()  # REP 117
+        assert depth.header.frame_id == "camera_optical_frame"
+    by_stamp = {(m.header.stamp.sec, m.header.stamp.nanosec): m for m in reliable["info"]}
+    for depth in reliable["image"]:
+        info = by_stamp.get((depth.header.stamp.sec, depth.header.stamp.nanosec))
+        if info is not None:
+            assert (info.width, info.height) == (depth.width, depth.height)
+    cloud = reliable["points"][-1]
+    assert [(f.name, f.offset, f.datatype) for f in cloud.fields][:3] == [("x", 0, 7), ("y", 4, 7), ("z", 8, 7)]
+    assert (cloud.height, cloud.width, cloud.point_step, cloud.row_step) == (H, W, 16, 16 * W)
+    code, err = node.stop()
+    assert code == 0 and "Traceback" not in err, err
+
+
+def test_parameters_through_the_real_services(start):
+    from sensor_msgs.msg import Image
+
+    node = start()
+    node.wait_for_node()
+    images = node.probe.listen(f"{NS}/depth/image", Image)
+    assert node.probe.spin_until(lambda: node.probe.node.count_publishers(f"{NS}/depth/image") == 1)
+    node.stream(images, 1)
+    assert images[-1].width == W
+    result = node.set_parameter("output_downscale", 2)
+    assert result.successful, result.reason
+    node.stream(images, 1)
+    node.stream(images, 1)
+    assert (images[-1].width, images[-1].height) == (W // 2, H // 2)
+    from rcl_interfaces.srv import GetParameters
+
+    graph_values = node.service(GetParameters, "get_parameters", GetParameters.Request(
+        names=["metric", "max_depth", "input_size", "output_downscale"])).values
+    assert [graph_values[0].bool_value, graph_values[1].double_value, graph_values[2].integer_value,
+            graph_values[3].integer_value] == [True, 20.0, 56, 2]  # read-only ones describe the loaded graph
+    for name, value, why in (("cloud_stride", 0, "cloud_stride"), ("backend", "torch", "read-only"),
+                             ("sync", "sometimes", "sync")):
+        result = node.set_parameter(name, value)
+        assert not result.successful and why in result.reason, (name, result.reason)
+
+
+def test_bad_input_over_the_wire_is_counted_and_the_node_goes_on(start):
+    from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
+    from sensor_msgs.msg import Image
+
+    node = start("depth_node", "diag_drop_fraction:=0.01")
+    node.wait_for_node()
+    images = node.probe.listen(f"{NS}/depth/image", Image)
+    diagnostics = node.probe.listen("/diagnostics", DiagnosticArray)
+    node.stream(images, 1)
+    node.send(encoding="weird16")
+    node.probe.spin_for(0.1)
+    node.send(render_sample_scene(2 * H, 2 * W)[0])  # another resolution: refused, graph kept
+    node.probe.spin_for(0.1)
+    node.send(info_hw=(2 * H, 2 * W))  # camera_info of another size
+    node.probe.spin_for(0.1)
+    node.stream(images, 2)  # still running
+
+    def errors():
+        for array in diagnostics:
+            for status in array.status:
+                if status.name == "depth_anything_ros: depth":
+                    values = {kv.key: kv.value for kv in status.values}
+                    if all(f"input errors: {k}" in values for k in ("encoding", "resolution", "camera_info")):
+                        return status
+        return None
+
+    assert node.probe.spin_until(lambda: errors() is not None, timeout=5.0)
+    assert errors().level == DiagnosticStatus.WARN and "lost" in errors().message  # over DDS
+    assert node.process.poll() is None
+
+
+def test_failed_inference_over_the_wire_is_counted_logged_and_alarmed(ros, tmp_path):
+    """A model that cannot load fails every frame: the node stays up, counts and logs each failure, and
+    /diagnostics says ERROR (images arrive, nothing is published)."""
+    from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
+
+    node = Running("depth_node", None, f"checkpoint:={tmp_path / 'gone.pth'}",
+                   "diag_stale_input_s:=0.5")
+    try:
+        node.wait_for_node()
+        diagnostics = node.probe.listen("/diagnostics", DiagnosticArray)
+
+        def alarm():
+            for array in diagnostics:
+                for status in array.status:
+                    values = {kv.key: kv.value for kv in status.values}
+                    if status.level == DiagnosticStatus.ERROR and "nothing published" in status.message and \
+                            int(values.get("dropped: failed", 0)) >= 3:
+                        return True
+            return False
+
+        deadline = time.monotonic() + 10
+        while not alarm() and time.monotonic() < deadline:
+            node.send()
+            node.probe.spin_for(0.05)
+        assert alarm()
+    finally:
+        code, err = node.stop()
+    assert code == 0 and "Traceback" not in err, err
+    assert "[ERROR]" in err and "inference failed" in err and "gone.pth" in err
+
+
+def test_bad_command_line_exits_1_with_a_clear_message(ros):
+    result = subprocess.run([*command("depth_node"), "--ros-args", "-p", "onnx:="], cwd=ROOT, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 1 and "cannot start" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_lifecycle_transitions_through_the_real_services(start):
+    from sensor_msgs.msg import Image
+
+    node = start("depth_lifecycle_node")
+    images = node.probe.listen(f"{NS}/depth/image", Image)
+    assert node.state() == "unconfigured"
+    assert node.transition("configure") and node.state() == "inactive"
+    node.wait_for_node()
+    for _ in range(5):
+        node.send()
+        node.probe.spin_for(0.05)
+    assert not images  # inactive: nothing published
+    assert node.transition("activate") and node.state() == "active"
+    node.stream(images, 2)
+    assert node.transition("deactivate") and node.state() == "inactive"
+    node.probe.spin_for(0.2)
+    count = len(images)
+    for _ in range(5):
+        node.send()
+        node.probe.spin_for(0.05)
+    assert len(images) == count
+    assert node.transition("activate")
+    node.stream(images, 2)  # resumed
+    assert node.transition("deactivate") and node.transition("cleanup") and node.state() == "unconfigured"
+    assert node.transition("shutdown") and node.state() == "finalized"
+    code, err = node.stop()
+    assert code == 0 and "Traceback" not in err, err
+
+
+@pytest.mark.parametrize("script", ["depth_node", "depth_lifecycle_node"])
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_while_busy_exits_0_without_a_traceback(start, script, sig):
+    from sensor_msgs.msg import Image
+
+    node = start(script)
+    if script == "depth_lifecycle_node":
+        assert node.transition("configure") and node.transition("activate")
+    node.wait_for_node()
+    images = node.probe.listen(f"{NS}/depth/image", Image)
+    node.stream(images, 2, period=0.002)
+    for _ in range(20):  # frames in flight when the signal lands
+        node.send()
+    node.process.send_signal(sig)
+    code, err = node.stop(sig)
+    assert code == 0, err
+    assert "Traceback" not in err and "RCLError" not in err and "context is invalid" not in err, err
+
+
+def test_no_backlog_at_2x_and_5x_the_throughput(start):
+    """Latency stays flat when the camera outruns the node: the newest frame wins, the rest are counted."""
+    from diagnostic_msgs.msg import DiagnosticArray
+    from sensor_msgs.msg import Image
+
+    big = render_sample_scene(H, W)[0]
+    node = start("depth_node", "max_age:=0.0")
+    node.wait_for_node()
+    images = node.probe.listen(f"{NS}/depth/image", Image)
+    diagnostics = node.probe.listen("/diagnostics", DiagnosticArray)
+    node.stream(images, 3)
+    started = time.monotonic()
+    for count in range(len(images) + 1, len(images) + 21):  # one at a time: what the node sustains
+        node.send(big)
+        assert node.probe.spin_until(lambda count=count: len(images) >= count, timeout=5.0)
+    throughput = 20 / (time.monotonic() - started)
+    images.clear()
+    for factor in (2, 5):
+        latencies, period = [], 1 / (throughput * factor)
+        end = time.monotonic() + 2.0
+        while time.monotonic() < end:
+            node.send(big)
+            next_send = time.monotonic() + period
+            while time.monotonic() < next_send:
+                node.probe.executor.spin_once(timeout_sec=max(0.0, next_send - time.monotonic()))
+            while images:
+                msg = images.pop(0)
+                sent_ns = msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec
+                latencies.append((node.probe.node.get_clock().now().nanoseconds - sent_ns) / 1e9)
+        assert len(latencies) > 10, factor
+        quarter = len(latencies) // 4
+        first, last = np.median(latencies[:quarter]), np.median(latencies[-quarter:])
+        assert last < max(3 * first, first + 0.1), (factor, first, last)  # flat: no queue builds up
+
+    def superseded():
+        for array in diagnostics[::-1]:
+            for status in array.status:
+                values = {kv.key: kv.value for kv in status.values}
+                if "dropped: superseded" in values:
+                    return int(values["dropped: superseded"])
+        return 0
+
+    assert node.probe.spin_until(lambda: superseded() > 0, timeout=3.0)  # drops are counted
