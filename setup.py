@@ -38,9 +38,9 @@ setup(
     license="Apache-2.0",
     entry_points={
         "console_scripts": [
-            "depth-anything-ros = depth_anything_ros.cli:main",
-            "depth_node = depth_anything_ros.node:main",
-            "depth_lifecycle_node = depth_anything_ros.node:lifecycle_main",
+            "depth-anything-ros = depth_anything_ros.cli.main:main",
+            "depth_node = depth_anything_ros.node.ros_node:main",
+            "depth_lifecycle_node = depth_anything_ros.node.ros_node:lifecycle_main",
         ],
     },
 )

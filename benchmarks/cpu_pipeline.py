@@ -24,11 +24,11 @@ import torch
 import torch.nn.functional as F
 
 from depth_anything_ros.export.onnx_export import export_onnx
+from depth_anything_ros.export.preprocess import prepare_input
 from depth_anything_ros.model import model_spec
 from depth_anything_ros.model.build import untrained_model
 from depth_anything_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend
-from depth_anything_ros.runtime.preprocess import prepare_input
-from depth_anything_ros.sample_scene import render_sample_scene
+from depth_anything_ros.synthetic.scene import render_sample_scene
 
 STAGES = ("preprocess", "network", "postprocess")
 

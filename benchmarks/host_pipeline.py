@@ -27,14 +27,14 @@ import time
 import numpy as np
 from rosbags.typesys import Stores, get_typestore
 
-from depth_anything_ros.config import PipelineConfig
-from depth_anything_ros.pipeline import DepthPipeline
-from depth_anything_ros.ros.camera_model import CameraModel
-from depth_anything_ros.ros.image_decoding import decode_image
-from depth_anything_ros.ros.messages import float_image_msg, point_cloud_msg, rclpy_uint8, rosbags_kit
-from depth_anything_ros.ros.point_cloud import CloudOptions, build_cloud
+from depth_anything_ros.core.camera import CameraModel
+from depth_anything_ros.core.cloud import CloudOptions, build_cloud
+from depth_anything_ros.export.graph_info import GraphInfo
+from depth_anything_ros.msgs.images import decode_image
+from depth_anything_ros.msgs.messages import float_image_msg, point_cloud_msg, rclpy_uint8, rosbags_kit
+from depth_anything_ros.node.config import PipelineConfig
+from depth_anything_ros.node.pipeline import DepthPipeline
 from depth_anything_ros.runtime.backend import DepthBackend, DepthOutput
-from depth_anything_ros.runtime.graph_info import GraphInfo
 
 
 class ConstantBackend(DepthBackend):

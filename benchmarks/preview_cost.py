@@ -22,13 +22,13 @@ import time
 import numpy as np
 from rosbags.typesys import Stores, get_typestore
 
-from depth_anything_ros.config import PipelineConfig
-from depth_anything_ros.pipeline import DepthPipeline
-from depth_anything_ros.ros.camera_model import CameraModel
-from depth_anything_ros.ros.messages import bgr_image_msg, float_image_msg, point_cloud_msg, rclpy_uint8, rosbags_kit
+from depth_anything_ros.core.camera import CameraModel
+from depth_anything_ros.core.visualize import colorize_depth, colorize_relative, colour_bar, depth_range, preview_of
+from depth_anything_ros.export.graph_info import GraphInfo
+from depth_anything_ros.msgs.messages import bgr_image_msg, float_image_msg, point_cloud_msg, rclpy_uint8, rosbags_kit
+from depth_anything_ros.node.config import PipelineConfig
+from depth_anything_ros.node.pipeline import DepthPipeline
 from depth_anything_ros.runtime.backend import DepthBackend, DepthOutput
-from depth_anything_ros.runtime.graph_info import GraphInfo
-from depth_anything_ros.visualize import colorize_depth, colorize_relative, colour_bar, depth_range, preview_of
 
 
 class ConstantBackend(DepthBackend):

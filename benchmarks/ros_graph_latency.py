@@ -86,7 +86,7 @@ class Probe:
         from rclpy.qos import QoSProfile, ReliabilityPolicy
         from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 
-        from depth_anything_ros.node import INPUT_QOS
+        from depth_anything_ros.node.ros_node import INPUT_QOS
 
         self.node = Node("bench_probe")
         self.height, self.width = height, width

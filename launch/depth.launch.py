@@ -6,7 +6,7 @@ Subscribes ``<camera>/<image>`` (default image_rect) and ``<camera>/camera_info`
 
 from launch.actions import DeclareLaunchArgument, OpaqueFunction
 
-from depth_anything_ros.launch_support import argument_values, depth_node_action, launch_arguments
+from depth_anything_ros.node.launch_support import argument_values, depth_node_action, launch_arguments
 from launch import LaunchDescription
 
 

@@ -6,7 +6,7 @@ its own engine (GPU memory grows with the number of cameras).
 
 from launch.actions import DeclareLaunchArgument, OpaqueFunction
 
-from depth_anything_ros.launch_support import argument_values, depth_node_action, launch_arguments, parse_cameras
+from depth_anything_ros.node.launch_support import argument_values, depth_node_action, launch_arguments, parse_cameras
 from launch import LaunchDescription
 
 

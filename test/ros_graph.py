@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from depth_anything_ros.sample_scene import render_sample_scene, sample_intrinsics
+from depth_anything_ros.synthetic.scene import render_sample_scene, sample_intrinsics
 
 H, W = 24, 32
 

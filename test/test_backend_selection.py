@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from depth_anything_ros.cli import main
-from depth_anything_ros.config import PipelineConfig
+from depth_anything_ros.cli.main import main
 from depth_anything_ros.model.checkpoint import save_checkpoint
+from depth_anything_ros.node.config import PipelineConfig
 from depth_anything_ros.runtime.factory import open_backend
 from depth_anything_ros.runtime.nvidia import BackendUnavailableError, GpuInfo
 from depth_anything_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend

@@ -6,10 +6,10 @@ import numpy as np
 import onnx
 import pytest
 
+from depth_anything_ros.core.head import MetricHead
+from depth_anything_ros.export.graph_info import GraphInfo
 from depth_anything_ros.export.onnx_export import export_onnx
-from depth_anything_ros.metric import MetricHead
 from depth_anything_ros.runtime.backend import DepthBackend
-from depth_anything_ros.runtime.graph_info import GraphInfo
 from depth_anything_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend
 from depth_anything_ros.runtime.torch_backend import TorchBackend
 

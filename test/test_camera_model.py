@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from rosbags.typesys import Stores, get_typestore
 
+from depth_anything_ros.core.camera import DISTORTION_MODELS, CameraModel
 from depth_anything_ros.core.errors import InputError
-from depth_anything_ros.ros.camera_model import DISTORTION_MODELS, CameraModel
-from depth_anything_ros.ros.messages import camera_info_msg, header_msg, rosbags_kit
-from depth_anything_ros.transforms import rpy_to_matrix
+from depth_anything_ros.core.transforms import rpy_to_matrix
+from depth_anything_ros.msgs.messages import camera_info_msg, header_msg, rosbags_kit
 
 COEFFICIENTS = {"plumb_bob": [-0.2, 0.05, 0.001, -0.001, 0.0],
                 "rational_polynomial": [-0.2, 0.05, 0.001, -0.001, 0.0, 0.01, 0.0, 0.0],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from depth_anything_ros.io_utils import file_sha256
+from depth_anything_ros.core.files import file_sha256
 from depth_anything_ros.model import DepthAnything, model_spec
 from depth_anything_ros.model.build import untrained_model
 from depth_anything_ros.model.checkpoint import CheckpointError, load_model, save_checkpoint

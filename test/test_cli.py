@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 import torch
 
-from depth_anything_ros.cli import main
+from depth_anything_ros.cli.main import main
+from depth_anything_ros.core.visualize import colour_bar
 from depth_anything_ros.model import model_spec
 from depth_anything_ros.model.build import untrained_model
 from depth_anything_ros.model.checkpoint import save_checkpoint
-from depth_anything_ros.visualize import colour_bar
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +98,7 @@ def test_unreadable_image_is_reported_and_others_still_processed(tmp_path, image
 
 
 def test_console_script_entry_point_runs():
-    result = subprocess.run([sys.executable, "-m", "depth_anything_ros.cli", "--help"],
+    result = subprocess.run([sys.executable, "-m", "depth_anything_ros.cli.main", "--help"],
                             capture_output=True, text=True, check=True)
     for command in ("export", "infer", "download", "demo"):
         assert command in result.stdout

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from depth_anything_ros.config import PipelineConfig, config_from_parameters
+from depth_anything_ros.node.config import PipelineConfig, config_from_parameters
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -12,15 +12,15 @@ import sys
 import pytest
 import torch
 
-from depth_anything_ros.calibration import load_calibration
-from depth_anything_ros.cli import main
-from depth_anything_ros.ground_truth import GroundTruthOptions
-from depth_anything_ros.io_utils import file_sha256
+from depth_anything_ros.calibration.ground_truth import GroundTruthOptions
+from depth_anything_ros.cli.main import main
+from depth_anything_ros.core.calibration_file import load_calibration
+from depth_anything_ros.core.files import file_sha256
 from depth_anything_ros.model import model_spec
 from depth_anything_ros.model.build import untrained_model
 from depth_anything_ros.model.checkpoint import load_model, save_checkpoint
 from depth_anything_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend
-from depth_anything_ros.synthetic_rig import RIG_TOPICS, SyntheticRig, write_rig_bag
+from depth_anything_ros.synthetic.rig import RIG_TOPICS, SyntheticRig, write_rig_bag
 from depth_anything_ros.training.finetune import FinetuneOptions, FinetuneRequest, finetune
 from depth_anything_ros.training.loop import ResumeMismatchError
 
@@ -34,8 +34,8 @@ TORCHRUN_SCRIPT = """
 import json, sys, pathlib, torch
 sys.path.insert(0, {test_dir!r})
 from conftest import tiny_spec
-from depth_anything_ros.ground_truth import GroundTruthOptions
-from depth_anything_ros.synthetic_rig import RIG_TOPICS
+from depth_anything_ros.calibration.ground_truth import GroundTruthOptions
+from depth_anything_ros.synthetic.rig import RIG_TOPICS
 from depth_anything_ros.training.finetune import FinetuneOptions, FinetuneRequest, finetune
 s = json.loads(pathlib.Path({settings!r}).read_text())
 topics = GroundTruthOptions(RIG_TOPICS["image"], RIG_TOPICS["camera_info"], RIG_TOPICS["lidar"])

@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 import torch
 
-from depth_anything_ros.cli import main
+from depth_anything_ros.calibration.ground_truth import GroundTruthOptions
+from depth_anything_ros.cli.main import main
 from depth_anything_ros.export.onnx_export import export_onnx
-from depth_anything_ros.ground_truth import GroundTruthOptions
 from depth_anything_ros.model.build import untrained_model
 from depth_anything_ros.model.checkpoint import save_checkpoint
-from depth_anything_ros.synthetic_rig import RIG_TOPICS, SyntheticRig, write_rig_bag
+from depth_anything_ros.synthetic.rig import RIG_TOPICS, SyntheticRig, write_rig_bag
 from depth_anything_ros.training.finetune import FinetuneOptions, FinetuneRequest, finetune
 
 from conftest import tiny_spec

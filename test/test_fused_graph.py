@@ -7,10 +7,10 @@ import onnx
 import pytest
 import torch
 
+from depth_anything_ros.core.head import MetricHead
 from depth_anything_ros.export.fused import FusedDepthModel, check_image_size
+from depth_anything_ros.export.graph_info import METADATA_KEY, GraphInfo, read_graph_info
 from depth_anything_ros.export.onnx_export import export_onnx
-from depth_anything_ros.metric import MetricHead
-from depth_anything_ros.runtime.graph_info import METADATA_KEY, GraphInfo, read_graph_info
 from depth_anything_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend
 from depth_anything_ros.runtime.torch_backend import TorchBackend
 

@@ -12,9 +12,9 @@ import torch.nn.functional as F
 
 from depth_anything_ros.export.fused import FusedDepthModel
 from depth_anything_ros.export.onnx_export import export_onnx
+from depth_anything_ros.export.preprocess import network_input_size, prepare_input
 from depth_anything_ros.model import DepthAnything
 from depth_anything_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend
-from depth_anything_ros.runtime.preprocess import network_input_size, prepare_input
 
 from conftest import DATA, GOLDEN, require, tiny_spec
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from depth_anything_ros.ground_truth import GroundTruthOptions, read_ground_truth
-from depth_anything_ros.synthetic_rig import RIG_TOPICS, SyntheticRig, write_rig_bag
+from depth_anything_ros.calibration.ground_truth import GroundTruthOptions, read_ground_truth
+from depth_anything_ros.synthetic.rig import RIG_TOPICS, SyntheticRig, write_rig_bag
 
 OPTIONS = GroundTruthOptions(RIG_TOPICS["image"], RIG_TOPICS["camera_info"], RIG_TOPICS["lidar"])
 
@@ -32,7 +32,7 @@ def test_extrinsics_file_stands_in_for_tf_static(tmp_path):
     bag = write_rig_bag(tmp_path / "rig", rig, frames=2)
     from_bag = next(read_ground_truth([bag], OPTIONS)).depth
     # the same transforms as a YAML file, with the bag's /tf_static ignored by naming other frames
-    from depth_anything_ros.transforms import matrix_to_quaternion
+    from depth_anything_ros.core.transforms import matrix_to_quaternion
 
     q = matrix_to_quaternion(rig.lidar_in_camera.rotation)
     t = rig.lidar_in_camera.translation
@@ -59,7 +59,7 @@ def test_missing_topics_frames_and_overlap_are_named(tmp_path):
 
 
 def test_no_transform_between_camera_and_lidar_names_both_frames(tmp_path):
-    from depth_anything_ros.transforms import TransformError
+    from depth_anything_ros.core.transforms import TransformError
 
     rig_bag = write_rig_bag(tmp_path / "rig", frames=1)
     # drop /tf_static by reading with an extrinsics-only buffer that does not connect the frames

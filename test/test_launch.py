@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from depth_anything_ros.config import PipelineConfig, load_parameters
-from depth_anything_ros.launch_support import overrides_from, parse_cameras, remappings
-from depth_anything_ros.parameters import DESCRIPTIONS, READ_ONLY, apply_changes, parameter_specs
+from depth_anything_ros.node.config import PipelineConfig, load_parameters
+from depth_anything_ros.node.launch_support import overrides_from, parse_cameras, remappings
+from depth_anything_ros.node.parameters import DESCRIPTIONS, READ_ONLY, apply_changes, parameter_specs
 
 ROOT = Path(__file__).resolve().parents[1]
 

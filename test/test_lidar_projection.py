@@ -8,9 +8,8 @@ import numpy as np
 import pytest
 from rosbags.typesys import Stores, get_typestore
 
-from depth_anything_ros.lidar_projection import OcclusionFilter, sparse_depth, zbuffer
-from depth_anything_ros.synthetic_rig import SyntheticRig
-from depth_anything_ros.transforms import (
+from depth_anything_ros.calibration.lidar import OcclusionFilter, sparse_depth, zbuffer
+from depth_anything_ros.core.transforms import (
     Transform,
     TransformBuffer,
     TransformError,
@@ -19,6 +18,7 @@ from depth_anything_ros.transforms import (
     quaternion_to_matrix,
     rpy_to_matrix,
 )
+from depth_anything_ros.synthetic.rig import SyntheticRig
 
 TYPES = get_typestore(Stores.ROS2_HUMBLE).types
 S = 1_000_000_000

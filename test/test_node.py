@@ -16,13 +16,13 @@ import numpy as np
 import pytest
 from ros_graph import H, Probe, W, header, image_msg, info_msg
 
-from depth_anything_ros.calibration import Calibration, save_calibration
-from depth_anything_ros.config import PipelineConfig
+from depth_anything_ros.core.calibration_file import Calibration, save_calibration
+from depth_anything_ros.core.visualize import colour_bar
 from depth_anything_ros.export.onnx_export import export_onnx
 from depth_anything_ros.model.build import untrained_model
-from depth_anything_ros.parameters import READ_ONLY
-from depth_anything_ros.sample_scene import render_sample_scene
-from depth_anything_ros.visualize import colour_bar
+from depth_anything_ros.node.config import PipelineConfig
+from depth_anything_ros.node.parameters import READ_ONLY
+from depth_anything_ros.synthetic.scene import render_sample_scene
 
 from conftest import tiny_spec
 
@@ -44,7 +44,7 @@ def nodes(ros):
     def make(graph, lifecycle=False, thread=False, **params):
         from rclpy.parameter import Parameter
 
-        from depth_anything_ros.node import DepthLifecycleNode, DepthNode
+        from depth_anything_ros.node.ros_node import DepthLifecycleNode, DepthNode
 
         values = {"onnx": str(graph), "backend": "onnxruntime", **params}
         overrides = [Parameter(name, value=value) for name, value in values.items()]
@@ -64,7 +64,7 @@ def nodes(ros):
 
 def listen(node, probe, *names, reliable=True):
     """Subscribe the probe to depth/<name> and wait until the node sees each subscription."""
-    from depth_anything_ros.node import OUTPUTS
+    from depth_anything_ros.node.ros_node import OUTPUTS
 
     got = {name: probe.listen(f"depth/{name}", OUTPUTS[name], reliable=reliable) for name in names}
     assert probe.spin_until(lambda: all(node.core.subscribed(name) for name in names))
@@ -111,7 +111,7 @@ def test_parameter_of_the_wrong_type_fails_start_with_a_hint(nodes, graphs):
 def test_qos_and_topics_as_the_graph_reports_them(nodes, graphs):
     from rclpy.qos import HistoryPolicy, ReliabilityPolicy
 
-    from depth_anything_ros.node import OUTPUT_DEPTH
+    from depth_anything_ros.node.ros_node import OUTPUT_DEPTH
 
     node, probe = nodes(graphs["metric"])
     assert probe.spin_until(lambda: "/depth/points" in dict(probe.node.get_topic_names_and_types()))
@@ -141,7 +141,7 @@ def test_output_qos_overrides_through_parameters(nodes, graphs):
     (pub,) = probe.node.get_publishers_info_by_topic("/depth/image")
     assert pub.qos_profile.reliability == ReliabilityPolicy.BEST_EFFORT
     assert node.core.publishers["image"].qos_profile.depth == 2
-    from depth_anything_ros.node import OUTPUT_QOS
+    from depth_anything_ros.node.ros_node import OUTPUT_QOS
 
     assert OUTPUT_QOS.depth == 5 and OUTPUT_QOS.reliability == ReliabilityPolicy.RELIABLE  # not the next node's
 

@@ -21,7 +21,7 @@ from ros_graph import H, Probe, W, header, image_msg, info_msg
 
 from depth_anything_ros.export.onnx_export import export_onnx
 from depth_anything_ros.model.build import untrained_model
-from depth_anything_ros.sample_scene import render_sample_scene
+from depth_anything_ros.synthetic.scene import render_sample_scene
 
 from conftest import tiny_spec
 
@@ -43,7 +43,7 @@ def command(script: str) -> list[str]:
     installed = Path(sys.executable).parent / script
     if installed.exists() or shutil.which(script):
         return [str(installed) if installed.exists() else shutil.which(script)]
-    return [sys.executable, "-c", f"import sys; from depth_anything_ros.node import {ENTRY[script]} as m; "
+    return [sys.executable, "-c", f"import sys; from depth_anything_ros.node.ros_node import {ENTRY[script]} as m; "
                                   f"sys.exit(m())"]
 
 
@@ -53,7 +53,7 @@ class Running:
     def __init__(self, script: str, graph: Path | None, *params: str) -> None:
         from sensor_msgs.msg import CameraInfo, Image
 
-        from depth_anything_ros.node import INPUT_QOS
+        from depth_anything_ros.node.ros_node import INPUT_QOS
 
         args = ["--ros-args", "-r", f"__ns:={NS}", "-p", "backend:=onnxruntime"]
         args += ["-p", f"onnx:={graph}"] if graph is not None else []
@@ -150,7 +150,7 @@ def test_outputs_content_and_qos_over_dds(start):
     from rclpy.qos import ReliabilityPolicy
     from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 
-    from depth_anything_ros.node import OUTPUT_QOS
+    from depth_anything_ros.node.ros_node import OUTPUT_QOS
 
     node = start()
     node.wait_for_node()

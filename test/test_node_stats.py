@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import threading
 
-from depth_anything_ros.frame_slot import LatestFrameSlot
-from depth_anything_ros.node_stats import ERROR, OK, WARN, Health, NodeStats, RateMeter, WarningThrottle
+from depth_anything_ros.node.frame_slot import LatestFrameSlot
+from depth_anything_ros.node.stats import ERROR, OK, WARN, Health, NodeStats, RateMeter, WarningThrottle
 
 S = 1_000_000_000
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from depth_anything_ros import download
-from depth_anything_ros.io_utils import atomic_path
-from depth_anything_ros.sample_scene import CAMERA_HEIGHT, render_sample_scene
-from depth_anything_ros.visualize import INVALID_BGR, TOO_CLOSE_BGR, TOO_FAR_BGR, colorize_depth
+from depth_anything_ros.core.files import atomic_path
+from depth_anything_ros.core.visualize import INVALID_BGR, TOO_CLOSE_BGR, TOO_FAR_BGR, colorize_depth
+from depth_anything_ros.model import download
+from depth_anything_ros.synthetic.scene import CAMERA_HEIGHT, render_sample_scene
 
 
 def test_preview_marks_special_values_and_orders_colours():

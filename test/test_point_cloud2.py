@@ -7,6 +7,7 @@ import pytest
 from rosbags.typesys import Stores, get_typestore
 
 from depth_anything_ros.msgs import point_cloud2
+from depth_anything_ros.msgs.messages import rclpy_kit, rclpy_uint8, rosbags_kit
 from depth_anything_ros.msgs.point_cloud2 import (
     FLOAT32,
     FLOAT64,
@@ -18,7 +19,6 @@ from depth_anything_ros.msgs.point_cloud2 import (
     pack_float32,
     read_points,
 )
-from depth_anything_ros.ros.messages import rclpy_kit, rclpy_uint8, rosbags_kit
 
 STORE = get_typestore(Stores.ROS2_HUMBLE)
 TYPES = STORE.types

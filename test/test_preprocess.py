@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from depth_anything_ros.runtime.preprocess import network_input_size, prepare_input
+from depth_anything_ros.export.preprocess import network_input_size, prepare_input
 
 
 @pytest.mark.parametrize(("hw", "expected"), [

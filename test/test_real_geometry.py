@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from depth_anything_ros.lidar_projection import sparse_depth
-from depth_anything_ros.ros.camera_model import CameraModel
-from depth_anything_ros.transforms import Transform
+from depth_anything_ros.calibration.lidar import sparse_depth
+from depth_anything_ros.core.camera import CameraModel
+from depth_anything_ros.core.transforms import Transform
 
 from conftest import DATA, require
 

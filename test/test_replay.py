@@ -8,17 +8,17 @@ import numpy as np
 import pytest
 from rosbags.highlevel import AnyReader
 
-from depth_anything_ros.calibration import Calibration, load_calibration, save_calibration
-from depth_anything_ros.cli import main
-from depth_anything_ros.config import PipelineConfig
+from depth_anything_ros.cli.main import main
+from depth_anything_ros.core.calibration_file import Calibration, load_calibration, save_calibration
 from depth_anything_ros.core.errors import InputError
+from depth_anything_ros.core.sync import StampSynchronizer
+from depth_anything_ros.core.visualize import colour_bar
 from depth_anything_ros.export.onnx_export import export_onnx
-from depth_anything_ros.pipeline import DepthPipeline
-from depth_anything_ros.replay import camera_namespace, replay
+from depth_anything_ros.node.config import PipelineConfig
+from depth_anything_ros.node.pipeline import DepthPipeline
+from depth_anything_ros.node.replay import camera_namespace, replay
 from depth_anything_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend
-from depth_anything_ros.sample_bag import write_sample_bag
-from depth_anything_ros.sync import StampSynchronizer
-from depth_anything_ros.visualize import colour_bar
+from depth_anything_ros.synthetic.sample_bag import write_sample_bag
 
 from png_checks import read_png
 
@@ -140,7 +140,7 @@ def test_compressed_input_and_cli(tmp_path, tiny_metric, capsys):
 
 
 def test_pipeline_refuses_mismatched_camera_info_and_switches_resolution(tmp_path, metric_opener):
-    from depth_anything_ros.ros.camera_model import CameraModel
+    from depth_anything_ros.core.camera import CameraModel
 
     pipeline = DepthPipeline(PipelineConfig(metric=True, max_depth=20.0, output_downscale=2), metric_opener)
     camera = CameraModel(32, 24, np.array([[20.0, 0, 15.5], [0, 20, 11.5], [0, 0, 1]]),

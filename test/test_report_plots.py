@@ -12,10 +12,10 @@ import cv2
 import numpy as np
 import pytest
 
-from depth_anything_ros.depth_metrics import by_range, depth_metrics
-from depth_anything_ros.eval_report import stamp_text, write_example
-from depth_anything_ros.report_plots import DPI, DensityPanel, density_plot, example_panels, range_bars
-from depth_anything_ros.visualize import BAR_BACKGROUND, colorize_depth, colour_bar, depth_range, preview_of
+from depth_anything_ros.calibration.metrics import by_range, depth_metrics
+from depth_anything_ros.calibration.plots import DPI, DensityPanel, density_plot, example_panels, range_bars
+from depth_anything_ros.calibration.report import stamp_text, write_example
+from depth_anything_ros.core.visualize import BAR_BACKGROUND, colorize_depth, colour_bar, depth_range, preview_of
 
 from png_checks import read_png
 
@@ -130,12 +130,12 @@ def test_colour_bar_fits_tiny_images_and_empty_depth():
 
 def test_node_and_pipeline_paths_never_import_matplotlib():
     """Previews (the node topic) come from visualize, OpenCV only; the node must run without matplotlib."""
-    code = f"""
+    code = """
 import sys
-sys.path.insert(0, {str(ROOT / "test" / "fakes" / "ros2")!r})  # the ROS 2 stand-ins: same imports everywhere
 import numpy as np
-import depth_anything_ros.node, depth_anything_ros.pipeline, depth_anything_ros.replay, depth_anything_ros.cli
-from depth_anything_ros.visualize import preview_of
+import depth_anything_ros.node.ros_node, depth_anything_ros.node.pipeline, depth_anything_ros.node.replay
+import depth_anything_ros.cli.main
+from depth_anything_ros.core.visualize import preview_of
 preview_of(np.ones((8, 8)), np.ones((8, 8)), "metric")
 assert "matplotlib" not in sys.modules, sorted(m for m in sys.modules if m.startswith("matplotlib"))
 print("clean")
@@ -163,7 +163,7 @@ def test_reports_render_headless_whatever_backend_the_user_set(tmp_path):
     code = f"""
 import sys
 import numpy as np
-from depth_anything_ros.report_plots import DensityPanel, density_plot
+from depth_anything_ros.calibration.plots import DensityPanel, density_plot
 counts = density_plot([DensityPanel("t", np.arange(1.0, 50.0), np.arange(1.0, 50.0))], {str(tmp_path / "d.png")!r})
 assert counts[0].sum() == 49 and "matplotlib.pyplot" not in sys.modules
 print("headless")

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from rosbags.typesys import Stores, get_typestore
 
+from depth_anything_ros.core.camera import CameraModel
+from depth_anything_ros.core.cloud import CloudBuilder, CloudOptions, build_cloud
 from depth_anything_ros.core.errors import InputError
-from depth_anything_ros.msgs.point_cloud2 import FLOAT32, Field
-from depth_anything_ros.ros.camera_model import CameraModel
-from depth_anything_ros.ros.image_decoding import decode_compressed, decode_image
-from depth_anything_ros.ros.messages import (
+from depth_anything_ros.msgs.images import decode_compressed, decode_image
+from depth_anything_ros.msgs.messages import (
     camera_info_msg,
     compressed_image_msg,
     float_image_msg,
@@ -23,7 +23,7 @@ from depth_anything_ros.ros.messages import (
     rosbags_kit,
     typed_array,
 )
-from depth_anything_ros.ros.point_cloud import CloudBuilder, CloudOptions, build_cloud
+from depth_anything_ros.msgs.point_cloud2 import FLOAT32, Field
 
 STORES = {"humble": get_typestore(Stores.ROS2_HUMBLE), "jazzy": get_typestore(Stores.ROS2_JAZZY)}
 TS = STORES["humble"]

@@ -11,16 +11,16 @@ import numpy as np
 import pytest
 import torch
 
-from depth_anything_ros.cli import main
+from depth_anything_ros.calibration.ground_truth import GroundTruthOptions
+from depth_anything_ros.cli.main import main
+from depth_anything_ros.export.graph_info import GraphInfo
 from depth_anything_ros.export.onnx_export import export_onnx
-from depth_anything_ros.ground_truth import GroundTruthOptions
 from depth_anything_ros.model import model_spec
 from depth_anything_ros.model.build import untrained_model
 from depth_anything_ros.model.checkpoint import load_model, save_checkpoint
 from depth_anything_ros.runtime.backend import DepthBackend, DepthOutput
-from depth_anything_ros.runtime.graph_info import GraphInfo
 from depth_anything_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend
-from depth_anything_ros.synthetic_rig import RIG_TOPICS, SyntheticRig, write_rig_bag
+from depth_anything_ros.synthetic.rig import RIG_TOPICS, SyntheticRig, write_rig_bag
 from depth_anything_ros.training.array_cache import ArrayCache
 from depth_anything_ros.training.pseudo_labels import PseudoLabels
 from depth_anything_ros.training.selftrain import SelftrainOptions, SelftrainRequest, selftrain
@@ -171,7 +171,7 @@ def test_selftrain_command_runs_unchanged_under_torchrun(tmp_path, sparse_lidar_
     save_checkpoint(untrained_model(model_spec("vits", 2)), student)
     out = tmp_path / "student"
     done = subprocess.run(
-        [TORCHRUN, "--standalone", "--nproc_per_node", "2", "-m", "depth_anything_ros.cli", "selftrain",
+        [TORCHRUN, "--standalone", "--nproc_per_node", "2", "-m", "depth_anything_ros.cli.main", "selftrain",
          str(sparse_lidar_bag), "--image-topic", RIG_TOPICS["image"], "--camera-info-topic",
          RIG_TOPICS["camera_info"], "--lidar-topic", RIG_TOPICS["lidar"], "--teacher", str(teacher),
          "--backend", "onnxruntime", "--student-checkpoint", str(student), "--version", "2", "--max-depth", "80",

@@ -7,7 +7,7 @@ from rosbags.typesys import Stores, get_typestore
 
 from depth_anything_ros.core.stamps import NS_PER_S, ns_of, stamp_ns, stamp_parts
 from depth_anything_ros.msgs.bags import header_stamp
-from depth_anything_ros.ros.messages import header_msg, rclpy_kit, rosbags_kit
+from depth_anything_ros.msgs.messages import header_msg, rclpy_kit, rosbags_kit
 
 
 @pytest.mark.parametrize("ns", [0, 1, NS_PER_S - 1, NS_PER_S, 1_700_000_123_456_789_012])

@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 from trt_fakes import install_fakes
 
-from depth_anything_ros.cli import main
-from depth_anything_ros.config import PipelineConfig
+from depth_anything_ros.cli.main import main
 from depth_anything_ros.export.onnx_export import export_onnx
+from depth_anything_ros.node.config import PipelineConfig
 from depth_anything_ros.runtime.engine_build import EngineBuildError, build_engine
 from depth_anything_ros.runtime.engine_cache import (
     engine_key,

@@ -4,7 +4,7 @@
 - ``errors``: ``InputError``, raised for a message the node cannot use (it skips the frame and keeps running).
 """
 
-from .errors import InputError
-from .stamps import NS_PER_S, ns_of, stamp_ns, stamp_parts
+from depth_anything_ros.core.errors import InputError
+from depth_anything_ros.core.stamps import NS_PER_S, ns_of, stamp_ns, stamp_parts
 
 __all__ = ["NS_PER_S", "InputError", "ns_of", "stamp_ns", "stamp_parts"]

@@ -8,9 +8,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..model import DepthAnything
-from ..model.dpt import upsample
-from ..runtime.preprocess import DEFAULT_INPUT_SIZE, IMAGENET_MEAN, IMAGENET_STD, network_input_size
+from depth_anything_ros.export.preprocess import DEFAULT_INPUT_SIZE, IMAGENET_MEAN, IMAGENET_STD, network_input_size
+from depth_anything_ros.model import DepthAnything
+from depth_anything_ros.model.dpt import upsample
 
 InputOrder = Literal["rgb", "bgr"]
 MIN_IMAGE_SIDE = 2  # a 1-pixel side has no geometry and breaks align_corners upsampling

@@ -9,10 +9,17 @@ from pathlib import Path
 
 import torch
 
-from ..io_utils import atomic_path
-from ..model import DepthAnything
-from ..runtime.graph_info import DEPTH_OUTPUT, HEAD_INPUT, IMAGE_INPUT, METADATA_KEY, RAW_OUTPUT, GraphInfo
-from .fused import FusedDepthModel, InputOrder
+from depth_anything_ros.core.files import atomic_path
+from depth_anything_ros.export.fused import FusedDepthModel, InputOrder
+from depth_anything_ros.export.graph_info import (
+    DEPTH_OUTPUT,
+    HEAD_INPUT,
+    IMAGE_INPUT,
+    METADATA_KEY,
+    RAW_OUTPUT,
+    GraphInfo,
+)
+from depth_anything_ros.model import DepthAnything
 
 LOG = logging.getLogger(__name__)
 OPSET = 17  # TensorRT 10 parses up to opset 20; 17 brings LayerNormalization

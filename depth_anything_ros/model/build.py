@@ -7,10 +7,10 @@ from pathlib import Path
 
 import torch
 
-from ..io_utils import file_sha256
-from .checkpoint import load_model
-from .depth_anything import DepthAnything
-from .spec import ModelSpec, model_spec
+from depth_anything_ros.core.files import file_sha256
+from depth_anything_ros.model.checkpoint import load_model
+from depth_anything_ros.model.depth_anything import DepthAnything
+from depth_anything_ros.model.spec import ModelSpec, model_spec
 
 LOG = logging.getLogger(__name__)
 UNTRAINED_WARNING = (

@@ -9,9 +9,9 @@ from typing import Any
 
 import torch
 
-from ..io_utils import atomic_path
-from .depth_anything import DepthAnything
-from .spec import ENCODER_SPECS, ModelSpec
+from depth_anything_ros.core.files import atomic_path
+from depth_anything_ros.model.depth_anything import DepthAnything
+from depth_anything_ros.model.spec import ENCODER_SPECS, ModelSpec
 
 METADATA_KEY = "depth_anything_ros"
 STATE_DICT_KEY = "state_dict"

@@ -10,9 +10,9 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file
 
-from .checkpoint import CheckpointError
-from .da3 import Da3Model
-from .da3_spec import DA3_NAMES, Da3Spec, da3_spec
+from depth_anything_ros.model.checkpoint import CheckpointError
+from depth_anything_ros.model.da3 import Da3Model
+from depth_anything_ros.model.da3_spec import DA3_NAMES, Da3Spec, da3_spec
 
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"

@@ -13,8 +13,8 @@ import math
 import torch
 from torch import nn
 
-from .da3_spec import Da3Spec
-from .dpt import HEAD_HIDDEN, FeatureFusionBlock, upsample
+from depth_anything_ros.model.da3_spec import Da3Spec
+from depth_anything_ros.model.dpt import HEAD_HIDDEN, FeatureFusionBlock, upsample
 
 POS_EMBED_RATIO = 0.1
 POS_EMBED_OMEGA = 100.0

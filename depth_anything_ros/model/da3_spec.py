@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from .spec import PATCH_SIZE, PRETRAIN_IMAGE_SIZE, EncoderSpec
+from depth_anything_ros.model.spec import PATCH_SIZE, PRETRAIN_IMAGE_SIZE, EncoderSpec
 
 Da3Head = Literal["dpt", "dualdpt"]
 METRIC_FOCAL_DIVISOR = 300.0  # metres = output * focal / 300 (official README, utils/alignment.py)

@@ -5,8 +5,18 @@
   that exist when one is missing) and ``header_stamp`` (a serialized message's stamp without decoding it).
 """
 
-from .bags import header_stamp, open_bags, require_topic, topics_text
-from .point_cloud2 import FLOAT32, FLOAT64, RGB, XYZ, Field, create_cloud, float32_fields, pack_float32, read_points
+from depth_anything_ros.msgs.bags import header_stamp, open_bags, require_topic, topics_text
+from depth_anything_ros.msgs.point_cloud2 import (
+           FLOAT32,
+           FLOAT64,
+           RGB,
+           XYZ,
+           Field,
+           create_cloud,
+           float32_fields,
+           pack_float32,
+           read_points,
+)
 
 __all__ = ["FLOAT32", "FLOAT64", "RGB", "XYZ", "Field", "create_cloud", "float32_fields", "header_stamp",
            "open_bags", "pack_float32", "read_points", "require_topic", "topics_text"]

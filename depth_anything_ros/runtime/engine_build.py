@@ -7,9 +7,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from ..config import PRECISIONS
-from ..io_utils import atomic_path
-from .nvidia import import_tensorrt
+from depth_anything_ros.core.files import atomic_path
+from depth_anything_ros.node.config import PRECISIONS
+from depth_anything_ros.runtime.nvidia import import_tensorrt
 
 LOG = logging.getLogger(__name__)
 # Stages whose arithmetic must stay FP32 under FP16: the cubic resize and normalisation of the

@@ -19,9 +19,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from ..io_utils import atomic_path, file_sha256
-from .graph_info import GraphInfo, read_graph_info
-from .nvidia import GpuInfo
+from depth_anything_ros.core.files import atomic_path, file_sha256
+from depth_anything_ros.export.graph_info import GraphInfo, read_graph_info
+from depth_anything_ros.runtime.nvidia import GpuInfo
 
 LOG = logging.getLogger(__name__)
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from ..config import PipelineConfig
-from ..io_utils import file_sha256
-from .backend import DepthBackend
-from .engine_cache import (
+from depth_anything_ros.core.files import file_sha256
+from depth_anything_ros.export.graph_info import read_graph_info
+from depth_anything_ros.node.config import PipelineConfig
+from depth_anything_ros.runtime.backend import DepthBackend
+from depth_anything_ros.runtime.engine_cache import (
     default_cache_dir,
     discard_engine,
     engine_key,
@@ -17,8 +18,7 @@ from .engine_cache import (
     read_record,
     update_record,
 )
-from .graph_info import read_graph_info
-from .selection import Platform, choose_backend, probe_platform
+from depth_anything_ros.runtime.selection import Platform, choose_backend, probe_platform
 
 LOG = logging.getLogger(__name__)
 
@@ -46,8 +46,8 @@ def graph_for(config: PipelineConfig, image_hw: tuple[int, int]) -> Path:
     path = cache_dir(config) / "graphs" / name
     with file_lock(f"{path}.lock"):
         if not path.is_file():
-            from ..export.onnx_export import export_onnx
-            from ..model.build import build_model
+            from depth_anything_ros.export.onnx_export import export_onnx
+            from depth_anything_ros.model.build import build_model
 
             LOG.info("exporting the fused graph for %dx%d to %s", *image_hw, path)
             model, _ = build_model(config.checkpoint, config.encoder, config.version, config.metric,
@@ -58,9 +58,9 @@ def graph_for(config: PipelineConfig, image_hw: tuple[int, int]) -> Path:
 
 def open_tensorrt_backend(onnx_path: Path, config: PipelineConfig, platform: Platform) -> DepthBackend:
     """Find or build the engine, load it (rebuilding once if it will not deserialize), self-check it."""
-    from .engine_build import build_engine
-    from .self_check import self_check
-    from .tensorrt_backend import EngineLoadError, TensorRTBackend
+    from depth_anything_ros.runtime.engine_build import build_engine
+    from depth_anything_ros.runtime.self_check import self_check
+    from depth_anything_ros.runtime.tensorrt_backend import EngineLoadError, TensorRTBackend
 
     gpu, version = platform.gpu, platform.tensorrt_version
     assert gpu is not None and version is not None, "choose_backend only picks tensorrt with both present"
@@ -102,8 +102,8 @@ def open_backend(config: PipelineConfig, image_hw: tuple[int, int],
     choice = choose_backend(config.backend, platform, bool(config.checkpoint))
     LOG.info("backend %s: %s", choice.name, choice.reason)
     if choice.name == "torch":
-        from ..model.build import build_model
-        from .torch_backend import TorchBackend
+        from depth_anything_ros.model.build import build_model
+        from depth_anything_ros.runtime.torch_backend import TorchBackend
 
         model, sha = build_model(config.checkpoint, config.encoder, config.version, config.metric,
                                  config.max_depth or None)
@@ -112,7 +112,7 @@ def open_backend(config: PipelineConfig, image_hw: tuple[int, int],
                             half=platform.torch_cuda and config.precision == "fp16", checkpoint_sha256=sha)
     onnx_path = graph_for(config, image_hw)
     if choice.name == "onnxruntime":
-        from .onnxruntime_backend import OnnxRuntimeBackend
+        from depth_anything_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend
 
         return OnnxRuntimeBackend(onnx_path, choice.providers)
     return open_tensorrt_backend(onnx_path, config, platform)

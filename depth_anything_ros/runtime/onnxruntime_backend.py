@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .backend import DepthBackend, DepthOutput
-from .graph_info import DEPTH_OUTPUT, HEAD_INPUT, IMAGE_INPUT, RAW_OUTPUT, info_from_metadata
+from depth_anything_ros.export.graph_info import DEPTH_OUTPUT, HEAD_INPUT, IMAGE_INPUT, RAW_OUTPUT, info_from_metadata
+from depth_anything_ros.runtime.backend import DepthBackend, DepthOutput
 
 INSTALL_HINT = "install it with: pip install 'depth_anything_ros[cpu]' (or onnxruntime-gpu)"
 

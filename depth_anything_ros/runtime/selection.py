@@ -5,8 +5,8 @@ from __future__ import annotations
 import importlib.util
 from dataclasses import dataclass
 
-from ..config import BACKENDS
-from .nvidia import BackendUnavailableError, GpuInfo, import_tensorrt, probe_gpu
+from depth_anything_ros.node.config import BACKENDS
+from depth_anything_ros.runtime.nvidia import BackendUnavailableError, GpuInfo, import_tensorrt, probe_gpu
 
 ORT_HINT = "pip install 'depth_anything_ros[cpu]' (or onnxruntime-gpu for its CUDA provider)"
 TORCH_HINT = "pip install torch==2.13.0 (CPU) or a CUDA build of PyTorch"

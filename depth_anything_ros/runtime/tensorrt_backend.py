@@ -14,10 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .backend import DepthBackend, DepthOutput
-from .engine_cache import read_record
-from .graph_info import DEPTH_OUTPUT, HEAD_INPUT, IMAGE_INPUT, RAW_OUTPUT, GraphInfo
-from .nvidia import import_cuda_driver, import_tensorrt
+from depth_anything_ros.export.graph_info import DEPTH_OUTPUT, HEAD_INPUT, IMAGE_INPUT, RAW_OUTPUT, GraphInfo
+from depth_anything_ros.runtime.backend import DepthBackend, DepthOutput
+from depth_anything_ros.runtime.engine_cache import read_record
+from depth_anything_ros.runtime.nvidia import import_cuda_driver, import_tensorrt
 
 
 class EngineLoadError(RuntimeError):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .backend import DepthBackend, DepthOutput
+from depth_anything_ros.runtime.backend import DepthBackend, DepthOutput
 
 
 class TorchBackend(DepthBackend):
@@ -19,8 +19,8 @@ class TorchBackend(DepthBackend):
             import torch
         except ImportError as error:
             raise ImportError("the torch backend needs PyTorch: pip install torch==2.13.0") from error
-        from ..export.fused import FusedDepthModel
-        from ..export.onnx_export import graph_info
+        from depth_anything_ros.export.fused import FusedDepthModel
+        from depth_anything_ros.export.onnx_export import graph_info
 
         self._torch = torch
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))

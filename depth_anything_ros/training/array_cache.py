@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..io_utils import atomic_path
+from depth_anything_ros.core.files import atomic_path
 
 Key = Sequence[str | int | float]
 

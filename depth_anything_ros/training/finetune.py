@@ -20,19 +20,19 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, DistributedSampler
 
-from ..calibrate import collect_samples, fit_calibration, measure, rounded_metrics
-from ..calibration import Calibration
-from ..ground_truth import GroundTruthOptions
-from ..head_fit import time_block_split
-from ..io_utils import file_sha256
-from ..model import DepthAnything, ModelSpec
-from ..model.checkpoint import load_model, save_checkpoint
-from . import distributed
-from .augment import random_hflip
-from .labeled_frames import FrameStore, LabeledFrames, source_fingerprint
-from .loop import LoopSettings, run_epochs
-from .losses import silog_loss
-from .network import TrainingNetwork
+from depth_anything_ros.calibration.fit import collect_samples, fit_calibration, measure, rounded_metrics
+from depth_anything_ros.calibration.ground_truth import GroundTruthOptions
+from depth_anything_ros.calibration.head_fit import time_block_split
+from depth_anything_ros.core.calibration_file import Calibration
+from depth_anything_ros.core.files import file_sha256
+from depth_anything_ros.model import DepthAnything, ModelSpec
+from depth_anything_ros.model.checkpoint import load_model, save_checkpoint
+from depth_anything_ros.training import distributed
+from depth_anything_ros.training.augment import random_hflip
+from depth_anything_ros.training.labeled_frames import FrameStore, LabeledFrames, source_fingerprint
+from depth_anything_ros.training.loop import LoopSettings, run_epochs
+from depth_anything_ros.training.losses import silog_loss
+from depth_anything_ros.training.network import TrainingNetwork
 
 ENCODER_LR_FACTOR = 0.1  # an unfrozen encoder learns at a tenth of the head's rate
 
@@ -138,7 +138,7 @@ def train_on_frames(model: DepthAnything, store: FrameStore, stamps: Sequence[in
 
 
 def _torch_backend(model: DepthAnything, image_hw, options: FinetuneOptions, device: torch.device, sha: str):
-    from ..runtime.torch_backend import TorchBackend
+    from depth_anything_ros.runtime.torch_backend import TorchBackend
 
     return TorchBackend(model, image_hw, "bgr", options.input_size, str(device), checkpoint_sha256=sha)
 
@@ -204,9 +204,9 @@ def _write_outputs(request: FinetuneRequest, model: DepthAnything, store: FrameS
                    camera_frame: str, image_hw, baseline: dict, result, start_sha: str, train_frames: int,
                    progress: Callable[[str], None]) -> Calibration:
     """Weights, the re-exported graph (measured on the held-out frames), then the calibration YAML."""
-    from ..calibration import save_calibration
-    from ..export.onnx_export import export_onnx
-    from ..runtime.onnxruntime_backend import OnnxRuntimeBackend
+    from depth_anything_ros.core.calibration_file import save_calibration
+    from depth_anything_ros.export.onnx_export import export_onnx
+    from depth_anything_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend
 
     options = request.options
     output = Path(request.output)

@@ -10,8 +10,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from ..ground_truth import GroundTruthOptions, read_ground_truth
-from .array_cache import ArrayCache, read_index, write_index
+from depth_anything_ros.calibration.ground_truth import GroundTruthOptions, read_ground_truth
+from depth_anything_ros.training.array_cache import ArrayCache, read_index, write_index
 
 
 @dataclass(frozen=True)

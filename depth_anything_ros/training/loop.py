@@ -11,8 +11,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..io_utils import atomic_path
-from .distributed import Distributed
+from depth_anything_ros.core.files import atomic_path
+from depth_anything_ros.training.distributed import Distributed
 
 POLY_POWER = 0.9  # Depth Anything's schedule: lr = base * (1 - step / total) ** 0.9
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..export.fused import InputOrder, Preprocess
-from ..model import DepthAnything
-from ..model.dpt import upsample
-from ..runtime.preprocess import network_input_size
+from depth_anything_ros.export.fused import InputOrder, Preprocess
+from depth_anything_ros.export.preprocess import network_input_size
+from depth_anything_ros.model import DepthAnything
+from depth_anything_ros.model.dpt import upsample
 
 
 class TrainingNetwork(nn.Module):

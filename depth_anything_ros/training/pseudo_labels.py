@@ -7,9 +7,9 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from ..runtime.backend import DepthBackend
-from .array_cache import ArrayCache
-from .unlabeled_frames import FrameRef
+from depth_anything_ros.runtime.backend import DepthBackend
+from depth_anything_ros.training.array_cache import ArrayCache
+from depth_anything_ros.training.unlabeled_frames import FrameRef
 
 
 def disparity_from_raw(raw: np.ndarray, kind: str) -> np.ndarray:

@@ -23,24 +23,38 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..calibrate import collect_samples, fit_calibration, measure, rounded_metrics, stacked
-from ..ground_truth import GroundTruthOptions
-from ..head_fit import time_block_split
-from ..io_utils import atomic_path, file_sha256
-from ..metric import depth_from_raw
-from ..model import DepthAnything, ModelSpec
-from ..model.checkpoint import load_model, save_checkpoint
-from ..runtime.backend import DepthBackend
-from . import distributed
-from .array_cache import ArrayCache
-from .augment import apply_cutmix, colour_jitter, cutmix_masks, gaussian_blur, partners, random_hflip
-from .finetune import FinetuneOptions, epoch_generator, lidar_loss, make_optimizer, starting_model, train_on_frames
-from .labeled_frames import FrameStore, source_fingerprint
-from .loop import LoopSettings, run_epochs
-from .losses import FEATURE_MARGIN, affine_invariant_loss, feature_alignment_loss
-from .network import TrainingNetwork
-from .pseudo_labels import PseudoLabels
-from .unlabeled_frames import FrameRef, UnlabeledStore
+from depth_anything_ros.calibration.fit import collect_samples, fit_calibration, measure, rounded_metrics, stacked
+from depth_anything_ros.calibration.ground_truth import GroundTruthOptions
+from depth_anything_ros.calibration.head_fit import time_block_split
+from depth_anything_ros.core.files import atomic_path, file_sha256
+from depth_anything_ros.core.head import depth_from_raw
+from depth_anything_ros.model import DepthAnything, ModelSpec
+from depth_anything_ros.model.checkpoint import load_model, save_checkpoint
+from depth_anything_ros.runtime.backend import DepthBackend
+from depth_anything_ros.training import distributed
+from depth_anything_ros.training.array_cache import ArrayCache
+from depth_anything_ros.training.augment import (
+    apply_cutmix,
+    colour_jitter,
+    cutmix_masks,
+    gaussian_blur,
+    partners,
+    random_hflip,
+)
+from depth_anything_ros.training.finetune import (
+    FinetuneOptions,
+    epoch_generator,
+    lidar_loss,
+    make_optimizer,
+    starting_model,
+    train_on_frames,
+)
+from depth_anything_ros.training.labeled_frames import FrameStore, source_fingerprint
+from depth_anything_ros.training.loop import LoopSettings, run_epochs
+from depth_anything_ros.training.losses import FEATURE_MARGIN, affine_invariant_loss, feature_alignment_loss
+from depth_anything_ros.training.network import TrainingNetwork
+from depth_anything_ros.training.pseudo_labels import PseudoLabels
+from depth_anything_ros.training.unlabeled_frames import FrameRef, UnlabeledStore
 
 
 @dataclass(frozen=True)
@@ -268,7 +282,7 @@ def _train_student(student: DepthAnything, initial: DepthAnything, request: Self
 
 
 def _export(model: DepthAnything, name: str, request: SelftrainRequest, image_hw, extra: dict) -> tuple[Path, Path]:
-    from ..export.onnx_export import export_onnx
+    from depth_anything_ros.export.onnx_export import export_onnx
 
     weights = save_checkpoint(model, request.output / f"{name}.pth", extra)
     graph = request.output / f"{name}_{image_hw[0]}x{image_hw[1]}.onnx"
@@ -280,8 +294,8 @@ def _write_outputs(request: SelftrainRequest, data: _Data, student: DepthAnythin
                    student_sha: str, history: list[dict[str, float]], steps: int,
                    progress: Callable[[str], None]) -> dict:
     """Weights and graphs of the students, the side-by-side report, and ``selftrain.json``."""
-    from ..eval_report import write_comparison_report
-    from ..runtime.onnxruntime_backend import OnnxRuntimeBackend
+    from depth_anything_ros.calibration.report import write_comparison_report
+    from depth_anything_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend
 
     request.output.mkdir(parents=True, exist_ok=True)
     extra = {"teacher": request.teacher_sha256, "student_from": student_sha, "method": "selftrain"}

@@ -9,9 +9,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..msgs.bags import header_stamp, open_bags, require_topic
-from ..ros.frame_io import decode_frame
-from .array_cache import ArrayCache, read_index, write_index
+from depth_anything_ros.msgs.bags import header_stamp, open_bags, require_topic
+from depth_anything_ros.node.frame_io import decode_frame
+from depth_anything_ros.training.array_cache import ArrayCache, read_index, write_index
 
 THUMBNAIL = (32, 24)  # width, height of the grey thumbnails compared for near-duplicates
 
@@ -72,7 +72,7 @@ class UnlabeledStore:
     def select(self, bags: Sequence[str | Path], topic: str, min_change: float, every: int = 1,
                progress: Callable[[str], None] = print) -> list[FrameRef]:
         """Read and store the distinct frames (or reuse them when bags and selection are unchanged)."""
-        from .labeled_frames import bag_fingerprint
+        from depth_anything_ros.training.labeled_frames import bag_fingerprint
 
         fingerprint = {"bags": bag_fingerprint(bags), "topic": topic, "min_change": min_change, "every": every}
         known = self._load(fingerprint)

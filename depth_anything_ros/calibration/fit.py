@@ -17,11 +17,11 @@ from typing import Protocol
 
 import numpy as np
 
-from .calibration import Calibration
-from .depth_metrics import by_range, depth_metrics
-from .head_fit import fit_head, time_block_split
-from .metric import depth_from_raw
-from .runtime.backend import DepthBackend
+from depth_anything_ros.calibration.head_fit import fit_head, time_block_split
+from depth_anything_ros.calibration.metrics import by_range, depth_metrics
+from depth_anything_ros.core.calibration_file import Calibration
+from depth_anything_ros.core.head import depth_from_raw
+from depth_anything_ros.runtime.backend import DepthBackend
 
 
 class DepthFrame(Protocol):

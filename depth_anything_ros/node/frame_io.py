@@ -9,10 +9,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..pipeline import FrameResult
-from .camera_model import CameraModel
-from .image_decoding import decode_compressed, decode_image
-from .messages import MessageKit, bgr_image_msg, camera_info_msg, float_image_msg, point_cloud_msg
+from depth_anything_ros.core.camera import CameraModel
+from depth_anything_ros.msgs.images import decode_compressed, decode_image
+from depth_anything_ros.msgs.messages import (
+    MessageKit,
+    bgr_image_msg,
+    camera_info_msg,
+    float_image_msg,
+    point_cloud_msg,
+)
+from depth_anything_ros.node.pipeline import FrameResult
 
 OUTPUT_TYPES = {"image": "sensor_msgs/msg/Image", "camera_info": "sensor_msgs/msg/CameraInfo",
                 "points": "sensor_msgs/msg/PointCloud2", "relative": "sensor_msgs/msg/Image",
@@ -46,7 +52,7 @@ def output_messages(kit: MessageKit, header, result: FrameResult, preview: bool 
     if result.cloud is not None:
         out["points"] = point_cloud_msg(kit, header, result.cloud)
     if preview:
-        from ..visualize import preview_of
+        from depth_anything_ros.core.visualize import preview_of
 
         out["preview"] = bgr_image_msg(kit, header, preview_of(result.relative, result.depth,
                                                                "metric" if result.metric else "relative"))

@@ -18,7 +18,7 @@ from functools import cached_property
 import cv2
 import numpy as np
 
-from ..core.errors import InputError
+from depth_anything_ros.core.errors import InputError
 
 _CRITERIA = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 20, 1e-9)
 _ZERO3 = np.zeros(3)

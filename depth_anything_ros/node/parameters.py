@@ -10,7 +10,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from .config import BACKENDS, PRECISIONS, PipelineConfig
+from depth_anything_ros.node.config import BACKENDS, PRECISIONS, PipelineConfig
 
 # Parameters that decide the graph or the engine: changing them means a new node.
 READ_ONLY = frozenset({

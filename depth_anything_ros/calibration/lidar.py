@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .ros.camera_model import CameraModel
+from depth_anything_ros.core.camera import CameraModel
 
 
 def zbuffer(u: np.ndarray, v: np.ndarray, z: np.ndarray, height: int, width: int) -> np.ndarray:

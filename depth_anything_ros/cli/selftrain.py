@@ -12,9 +12,9 @@ def _teacher(args: argparse.Namespace):
     """(backend factory for an image size, SHA-256 of the teacher file) from --teacher and the backend flags."""
     import dataclasses
 
-    from .cli import Backends
-    from .config import PipelineConfig
-    from .io_utils import file_sha256
+    from depth_anything_ros.cli.main import Backends
+    from depth_anything_ros.core.files import file_sha256
+    from depth_anything_ros.node.config import PipelineConfig
 
     if not args.teacher.is_file():
         raise ValueError(f"teacher {args.teacher} does not exist")
@@ -32,9 +32,9 @@ def _teacher(args: argparse.Namespace):
 
 
 def cmd_selftrain(args: argparse.Namespace) -> int:
-    from .cli_calibration import ground_truth_options, metric_text
-    from .model import model_spec
-    from .training.selftrain import SelftrainOptions, SelftrainRequest, selftrain
+    from depth_anything_ros.cli.calibration import ground_truth_options, metric_text
+    from depth_anything_ros.model import model_spec
+    from depth_anything_ros.training.selftrain import SelftrainOptions, SelftrainRequest, selftrain
 
     lidar = bool(args.lidar_topic)
     if lidar != bool(args.camera_info_topic):
@@ -72,7 +72,7 @@ def cmd_selftrain(args: argparse.Namespace) -> int:
 
 
 def add_selftrain_command(commands, add_backend_arguments) -> None:
-    from .cli_calibration import add_ground_truth_arguments
+    from depth_anything_ros.cli.calibration import add_ground_truth_arguments
 
     parser = commands.add_parser("selftrain", help="train a student on a teacher's labels for the bags' unlabeled "
                                                    "frames (plus LiDAR frames), Depth Anything's recipe")

@@ -18,8 +18,8 @@ from typing import Any
 
 import yaml
 
-from .io_utils import atomic_path
-from .metric import MetricHead
+from depth_anything_ros.core.files import atomic_path
+from depth_anything_ros.core.head import MetricHead
 
 FORMAT_KEY = "depth_anything_ros_calibration"
 FORMAT_VERSION = 1

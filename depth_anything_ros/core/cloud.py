@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ..msgs.point_cloud2 import RGB, XYZ, Field
-from .camera_model import CameraModel
+from depth_anything_ros.core.camera import CameraModel
+from depth_anything_ros.msgs.point_cloud2 import RGB, XYZ, Field
 
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .ros.camera_model import CameraModel
+from depth_anything_ros.core.camera import CameraModel
 
 SAMPLE_SIZE = (480, 640)
 CAMERA_HEIGHT = 1.5  # metres above the ground plane

@@ -10,8 +10,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import __version__
-from .config import BACKENDS, PRECISIONS
+from depth_anything_ros import __version__
+from depth_anything_ros.node.config import BACKENDS, PRECISIONS
 
 LOG = logging.getLogger("depth_anything_ros")
 ENCODER_CHOICES = ("vits", "vitb", "vitl", "vitg")
@@ -23,7 +23,7 @@ def parse_image_size(text: str) -> tuple[int, int]:
         height, width = (int(part) for part in text.lower().split("x"))
     except ValueError:
         raise argparse.ArgumentTypeError(f"image size must look like HxW (e.g. 480x640), got {text!r}") from None
-    from .export.fused import check_image_size
+    from depth_anything_ros.export.fused import check_image_size
 
     try:
         check_image_size(height, width)
@@ -63,14 +63,14 @@ def _require_version(args: argparse.Namespace) -> None:
 
 
 def _load(args: argparse.Namespace):
-    from .model.build import build_model
+    from depth_anything_ros.model.build import build_model
 
     _require_version(args)
     return build_model(args.checkpoint, args.encoder, args.version or 2, args.metric, args.max_depth)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from .export.onnx_export import export_onnx
+    from depth_anything_ros.export.onnx_export import export_onnx
 
     if args.checkpoint is None:
         raise ValueError("export needs --checkpoint (or 'checkpoint:' in the --params file)")
@@ -84,8 +84,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def _write_outputs(stem: Path, output, kind: str) -> list[Path]:
-    from .io_utils import save_array, save_image
-    from .visualize import preview_of
+    from depth_anything_ros.core.files import save_array, save_image
+    from depth_anything_ros.core.visualize import preview_of
 
     name, array = ("depth", output.depth) if kind == "metric" else ("relative", output.raw)
     return [save_array(stem.with_name(f"{stem.name}_{name}.npy"), array),
@@ -108,7 +108,7 @@ class Backends:
         return self.by_size[image_hw]
 
     def _create(self, image_hw: tuple[int, int]):
-        from .runtime.factory import open_backend
+        from depth_anything_ros.runtime.factory import open_backend
 
         config = config_from_args(self.config) if isinstance(self.config, argparse.Namespace) else self.config
         return open_backend(config, image_hw)
@@ -118,7 +118,7 @@ def config_from_args(args: argparse.Namespace, **extra):
     """The PipelineConfig of a command's model and backend flags (params-file values already folded in)."""
     import dataclasses
 
-    from .config import PipelineConfig
+    from depth_anything_ros.node.config import PipelineConfig
 
     _require_version(args)
     base = getattr(args, "pipeline_config", None) or PipelineConfig()
@@ -132,7 +132,7 @@ def config_from_args(args: argparse.Namespace, **extra):
 def cmd_infer(args: argparse.Namespace) -> int:
     import cv2
 
-    from .metric import MetricHead
+    from depth_anything_ros.core.head import MetricHead
 
     backends = Backends(args)
     failures = 0
@@ -161,9 +161,9 @@ def cmd_infer(args: argparse.Namespace) -> int:
 
 
 def cmd_build_engine(args: argparse.Namespace) -> int:
-    from .runtime.engine_build import build_engine
-    from .runtime.engine_cache import engine_key, save_engine
-    from .runtime.nvidia import import_tensorrt, probe_gpu
+    from depth_anything_ros.runtime.engine_build import build_engine
+    from depth_anything_ros.runtime.engine_cache import engine_key, save_engine
+    from depth_anything_ros.runtime.nvidia import import_tensorrt, probe_gpu
 
     version = import_tensorrt().__version__
     gpu = probe_gpu(args.device_index)
@@ -180,9 +180,9 @@ def cmd_build_engine(args: argparse.Namespace) -> int:
 def _untrained_opener(args: argparse.Namespace, workdir: Path):
     """Backends for an untrained model of the real architecture (the demo without a checkpoint)."""
     def open_untrained(image_hw: tuple[int, int]):
-        from .export.onnx_export import export_onnx
-        from .model.build import build_model
-        from .runtime.onnxruntime_backend import OnnxRuntimeBackend
+        from depth_anything_ros.export.onnx_export import export_onnx
+        from depth_anything_ros.model.build import build_model
+        from depth_anything_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend
 
         model, sha = build_model(None, args.encoder, 2, args.metric, args.max_depth)
         path = workdir / f"untrained_{image_hw[0]}x{image_hw[1]}.onnx"
@@ -194,9 +194,9 @@ def _untrained_opener(args: argparse.Namespace, workdir: Path):
 def cmd_replay(args: argparse.Namespace) -> int:
     import tempfile
 
-    from .model.build import UNTRAINED_WARNING
-    from .replay import replay
-    from .runtime.factory import open_backend
+    from depth_anything_ros.model.build import UNTRAINED_WARNING
+    from depth_anything_ros.node.replay import replay
+    from depth_anything_ros.runtime.factory import open_backend
 
     extra = {"calibration_file": str(args.calibration)} if args.calibration else {}
     config = config_from_args(args, **extra)
@@ -219,10 +219,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_sample_bag(args: argparse.Namespace) -> int:
-    from .sample_bag import IMAGE_TOPIC, write_sample_bag
+    from depth_anything_ros.synthetic.sample_bag import IMAGE_TOPIC, write_sample_bag
 
     if args.lidar:
-        from .synthetic_rig import RIG_TOPICS, SyntheticRig, write_rig_bag
+        from depth_anything_ros.synthetic.rig import RIG_TOPICS, SyntheticRig, write_rig_bag
 
         rig = SyntheticRig(height=args.size[0], width=args.size[1], focal=0.8 * args.size[1])
         path = write_rig_bag(args.output, rig, frames=args.frames, storage=args.storage, speed_mps=args.speed)
@@ -237,8 +237,8 @@ def cmd_sample_bag(args: argparse.Namespace) -> int:
 
 
 def cmd_download(args: argparse.Namespace) -> int:
-    from .download import download_checkpoint
-    from .io_utils import file_sha256
+    from depth_anything_ros.core.files import file_sha256
+    from depth_anything_ros.model.download import download_checkpoint
 
     path = download_checkpoint(args.encoder, args.metric, args.output_dir)
     print(f"downloaded and verified {path} (sha256 {file_sha256(path)})")
@@ -246,14 +246,14 @@ def cmd_download(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from .demo import run_demo
+    from depth_anything_ros.cli.demo import run_demo
 
     return run_demo(args)
 
 
 def defaults_from_params(path: Path) -> dict:
     """Command-line defaults from a params file (unset values left to the flags' own defaults)."""
-    from .config import config_from_parameters
+    from depth_anything_ros.node.config import config_from_parameters
 
     config = config_from_parameters(path)
     values = {
@@ -335,10 +335,10 @@ def build_parser() -> argparse.ArgumentParser:
     download.add_argument("--output-dir", type=Path, default=Path("checkpoints"))
     download.set_defaults(func=cmd_download)
 
-    from .cli_calibration import add_calibration_commands
+    from depth_anything_ros.cli.calibration import add_calibration_commands
 
     add_calibration_commands(commands, add_model_arguments, add_backend_arguments)
-    from .cli_selftrain import add_selftrain_command
+    from depth_anything_ros.cli.selftrain import add_selftrain_command
 
     add_selftrain_command(commands, add_backend_arguments)
 
@@ -369,7 +369,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "command", None) == "infer" and not (args.checkpoint or args.onnx):
         print("depth-anything-ros infer: error: give --checkpoint or --onnx", file=sys.stderr)
         return 2
-    from .model.checkpoint import CheckpointError
+    from depth_anything_ros.model.checkpoint import CheckpointError
 
     try:
         return args.func(args)

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .msgs.point_cloud2 import XYZ, pack_float32
-from .ros.camera_model import CameraModel
-from .transforms import Transform
+from depth_anything_ros.core.camera import CameraModel
+from depth_anything_ros.core.transforms import Transform
+from depth_anything_ros.msgs.point_cloud2 import XYZ, pack_float32
 
 # optical = LIDAR_TO_OPTICAL @ lidar for co-located frames: x_opt = -y, y_opt = -z, z_opt = x
 LIDAR_TO_OPTICAL = np.array([[0.0, -1.0, 0.0], [0.0, 0.0, -1.0], [1.0, 0.0, 0.0]])
@@ -137,8 +137,10 @@ def write_rig_bag(path, rig: SyntheticRig | None = None, frames: int = 12, rate_
     """
     from pathlib import Path
 
-    from .io_utils import atomic_directory
-    from .ros.messages import (
+    from depth_anything_ros.core.cloud import CloudPayload
+    from depth_anything_ros.core.files import atomic_directory
+    from depth_anything_ros.core.transforms import matrix_to_quaternion
+    from depth_anything_ros.msgs.messages import (
         bgr_image_msg,
         camera_info_msg,
         header_msg,
@@ -146,8 +148,6 @@ def write_rig_bag(path, rig: SyntheticRig | None = None, frames: int = 12, rate_
         rosbags_kit,
         tf_message,
     )
-    from .ros.point_cloud import CloudPayload
-    from .transforms import matrix_to_quaternion
 
     rig = rig or SyntheticRig()
     camera = rig.camera()

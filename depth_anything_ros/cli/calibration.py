@@ -23,7 +23,7 @@ def add_ground_truth_arguments(parser: argparse.ArgumentParser, lidar_required: 
 
 
 def ground_truth_options(args: argparse.Namespace):
-    from .ground_truth import GroundTruthOptions
+    from depth_anything_ros.calibration.ground_truth import GroundTruthOptions
 
     return GroundTruthOptions(args.image_topic, args.camera_info_topic, args.lidar_topic, max_gap_s=args.max_gap,
                               merge=args.merge, fixed_frame=args.fixed_frame,
@@ -32,7 +32,7 @@ def ground_truth_options(args: argparse.Namespace):
 
 
 def _occlusion():
-    from .lidar_projection import OcclusionFilter
+    from depth_anything_ros.calibration.lidar import OcclusionFilter
 
     return OcclusionFilter()
 
@@ -40,9 +40,9 @@ def _occlusion():
 def cmd_lidar_depth(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from .eval_report import lidar_overlay
-    from .ground_truth import read_ground_truth
-    from .io_utils import atomic_directory, write_image
+    from depth_anything_ros.calibration.ground_truth import read_ground_truth
+    from depth_anything_ros.calibration.report import lidar_overlay
+    from depth_anything_ros.core.files import atomic_directory, write_image
 
     count, points = 0, 0
     with atomic_directory(args.output) as tmp:
@@ -58,9 +58,9 @@ def cmd_lidar_depth(args: argparse.Namespace) -> int:
 
 
 def _collect(args: argparse.Namespace):
-    from .calibrate import collect_samples
-    from .cli import Backends
-    from .ground_truth import read_ground_truth
+    from depth_anything_ros.calibration.fit import collect_samples
+    from depth_anything_ros.calibration.ground_truth import read_ground_truth
+    from depth_anything_ros.cli.main import Backends
 
     backends = Backends(args)
     return collect_samples(read_ground_truth(args.bags, ground_truth_options(args)), backends.get,
@@ -73,8 +73,8 @@ def _require_model(args: argparse.Namespace) -> None:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    from .calibrate import fit_calibration
-    from .calibration import save_calibration
+    from depth_anything_ros.calibration.fit import fit_calibration
+    from depth_anything_ros.core.calibration_file import save_calibration
 
     if args.method == "finetune":
         return _finetune(args)
@@ -92,9 +92,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 
 def _finetune(args: argparse.Namespace) -> int:
-    from .cli import _require_version
-    from .model import model_spec
-    from .training.finetune import FinetuneOptions, FinetuneRequest, finetune
+    from depth_anything_ros.cli.main import _require_version
+    from depth_anything_ros.model import model_spec
+    from depth_anything_ros.training.finetune import FinetuneOptions, FinetuneRequest, finetune
 
     if args.onnx or not args.checkpoint:
         raise ValueError("--method finetune trains weights: give --checkpoint (a .pth), not --onnx")
@@ -133,9 +133,9 @@ def metric_text(value) -> str:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from .calibrate import measure
-    from .calibration import load_calibration
-    from .eval_report import write_report
+    from depth_anything_ros.calibration.fit import measure
+    from depth_anything_ros.calibration.report import write_report
+    from depth_anything_ros.core.calibration_file import load_calibration
 
     _require_model(args)
     calibration = load_calibration(args.calibration) if args.calibration else None

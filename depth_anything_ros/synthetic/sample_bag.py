@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .io_utils import atomic_directory
-from .ros.messages import bgr_image_msg, camera_info_msg, compressed_image_msg, header_msg, rosbags_kit
-from .sample_scene import render_sample_scene, sample_camera
+from depth_anything_ros.core.files import atomic_directory
+from depth_anything_ros.msgs.messages import (
+    bgr_image_msg,
+    camera_info_msg,
+    compressed_image_msg,
+    header_msg,
+    rosbags_kit,
+)
+from depth_anything_ros.synthetic.scene import render_sample_scene, sample_camera
 
 IMAGE_TOPIC = "/camera/image_rect"
 INFO_TOPIC = "/camera/camera_info"

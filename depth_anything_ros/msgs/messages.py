@@ -16,10 +16,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..core.stamps import stamp_parts
-from ..msgs.point_cloud2 import HOST_BIG_ENDIAN, create_cloud
-from .camera_model import CameraModel
-from .point_cloud import CloudPayload
+from depth_anything_ros.core.camera import CameraModel
+from depth_anything_ros.core.cloud import CloudPayload
+from depth_anything_ros.core.stamps import stamp_parts
+from depth_anything_ros.msgs.point_cloud2 import HOST_BIG_ENDIAN, create_cloud
 
 
 @dataclass(frozen=True)

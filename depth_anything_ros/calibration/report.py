@@ -13,12 +13,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .calibrate import Collected, stacked
-from .calibration import Calibration
-from .depth_metrics import METRICS, depth_metrics
-from .io_utils import atomic_directory
-from .metric import depth_from_raw
-from .visualize import colorize_depth
+from depth_anything_ros.calibration.fit import Collected, stacked
+from depth_anything_ros.calibration.metrics import METRICS, depth_metrics
+from depth_anything_ros.core.calibration_file import Calibration
+from depth_anything_ros.core.files import atomic_directory
+from depth_anything_ros.core.head import depth_from_raw
+from depth_anything_ros.core.visualize import colorize_depth
 
 
 def lidar_overlay(image: np.ndarray, depth: np.ndarray, radius: int = 1) -> np.ndarray:
@@ -114,7 +114,7 @@ def write_example(path: Path, frame, raw: np.ndarray, head: tuple[float, float] 
                   label: str = "") -> float:
     """One example figure (image | predicted | LiDAR | signed error); returns the frame's AbsRel (NaN
     without metres)."""
-    from .report_plots import example_panels
+    from depth_anything_ros.calibration.plots import example_panels
 
     predicted = depth_from_raw(raw, head[0], head[1], kind) if head is not None else None
     valid = np.isfinite(frame.depth)
@@ -128,7 +128,7 @@ def write_example(path: Path, frame, raw: np.ndarray, head: tuple[float, float] 
 
 def _write(directory: str | Path, document: dict, measured: dict, collected: Collected, header: list[str],
            densities: list[tuple[str, np.ndarray, np.ndarray]], head: tuple[float, float] | None) -> Path:
-    from .report_plots import DensityPanel, density_plot, range_bars
+    from depth_anything_ros.calibration.plots import DensityPanel, density_plot, range_bars
 
     with atomic_directory(directory) as tmp:
         tmp.mkdir(parents=True, exist_ok=True)

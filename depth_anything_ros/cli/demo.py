@@ -8,13 +8,13 @@ import time
 import cv2
 import numpy as np
 
-from .export.onnx_export import export_onnx
-from .io_utils import save_array, save_image
-from .model.build import UNTRAINED_WARNING, build_model
-from .runtime.onnxruntime_backend import OnnxRuntimeBackend
-from .runtime.torch_backend import TorchBackend
-from .sample_scene import render_sample_scene
-from .visualize import preview_of
+from depth_anything_ros.core.files import save_array, save_image
+from depth_anything_ros.core.visualize import preview_of
+from depth_anything_ros.export.onnx_export import export_onnx
+from depth_anything_ros.model.build import UNTRAINED_WARNING, build_model
+from depth_anything_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend
+from depth_anything_ros.runtime.torch_backend import TorchBackend
+from depth_anything_ros.synthetic.scene import render_sample_scene
 
 
 def _banner(text: str) -> None:

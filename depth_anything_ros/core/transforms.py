@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from .core.stamps import stamp_ns
+from depth_anything_ros.core.stamps import stamp_ns
 
 
 class TransformError(LookupError):

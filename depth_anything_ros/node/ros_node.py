@@ -32,16 +32,16 @@ from rclpy.qos_overriding_options import QoSOverridingOptions
 from rclpy.signals import SignalHandlerOptions
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2
 
-from .config import PipelineConfig
-from .core.errors import InputError
-from .core.stamps import stamp_ns
-from .frame_slot import LatestFrameSlot
-from .node_stats import ERROR, OK, WARN, Health, NodeStats, WarningThrottle
-from .parameters import ParameterSpec, apply_changes, parameter_specs
-from .pipeline import DepthPipeline
-from .ros.frame_io import decode_frame, output_messages
-from .ros.messages import MessageKit, rclpy_kit
-from .sync import StampSynchronizer
+from depth_anything_ros.core.errors import InputError
+from depth_anything_ros.core.stamps import stamp_ns
+from depth_anything_ros.core.sync import StampSynchronizer
+from depth_anything_ros.msgs.messages import MessageKit, rclpy_kit
+from depth_anything_ros.node.config import PipelineConfig
+from depth_anything_ros.node.frame_io import decode_frame, output_messages
+from depth_anything_ros.node.frame_slot import LatestFrameSlot
+from depth_anything_ros.node.parameters import ParameterSpec, apply_changes, parameter_specs
+from depth_anything_ros.node.pipeline import DepthPipeline
+from depth_anything_ros.node.stats import ERROR, OK, WARN, Health, NodeStats, WarningThrottle
 
 NODE_NAME = "depth_anything_ros"
 # REP 2003-style sensor input: newest frame only, never block the camera driver
@@ -77,7 +77,7 @@ def descriptor(spec: ParameterSpec) -> ParameterDescriptor:
 
 def graph_values(onnx: str) -> dict[str, object]:
     """What a fused graph fixes (model, head, input size), as parameter values; {} when it cannot be read."""
-    from .runtime.graph_info import read_graph_info
+    from depth_anything_ros.export.graph_info import read_graph_info
 
     try:
         info = read_graph_info(onnx)
@@ -142,7 +142,7 @@ class DepthNodeCore:
         logging.getLogger("depth_anything_ros").addHandler(self._log_handler)
         logging.getLogger("depth_anything_ros").setLevel(logging.INFO)
         if open_backend is None:
-            from .runtime import factory
+            from depth_anything_ros.runtime import factory
 
             open_backend = factory.open_backend
         self._open_backend = open_backend
@@ -186,7 +186,7 @@ class DepthNodeCore:
         if self.config.expected_image_hw():
             return self.config.expected_image_hw()
         if self.config.onnx:
-            from .runtime.graph_info import read_graph_info
+            from depth_anything_ros.export.graph_info import read_graph_info
 
             return read_graph_info(self.config.onnx).image_hw
         return None

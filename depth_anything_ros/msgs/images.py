@@ -9,7 +9,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ..core.errors import InputError
+from depth_anything_ros.core.errors import InputError
 
 # encoding -> (channels, numpy dtype, conversion to BGR or None for a channel shuffle)
 _COLOUR = {

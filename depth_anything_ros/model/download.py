@@ -28,7 +28,7 @@ def download_checkpoint(encoder: str, metric: str | None, output_dir: Path) -> P
         from huggingface_hub import hf_hub_download
     except ImportError as error:
         raise ImportError("downloading needs huggingface_hub: pip install huggingface_hub") from error
-    from .model.build import build_model
+    from depth_anything_ros.model.build import build_model
 
     repo, filename = hub_location(encoder, metric)
     try:

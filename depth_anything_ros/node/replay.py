@@ -14,16 +14,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import PipelineConfig
-from .core.errors import InputError
-from .core.stamps import stamp_ns
-from .io_utils import atomic_directory, save_image
-from .msgs.bags import find_topic, open_bags, require_topic
-from .pipeline import DepthPipeline, FrameResult
-from .ros.frame_io import OUTPUT_TYPES, decode_frame, output_messages
-from .ros.messages import rosbags_kit
-from .sync import StampSynchronizer
-from .visualize import preview_of
+from depth_anything_ros.core.errors import InputError
+from depth_anything_ros.core.files import atomic_directory, save_image
+from depth_anything_ros.core.stamps import stamp_ns
+from depth_anything_ros.core.sync import StampSynchronizer
+from depth_anything_ros.core.visualize import preview_of
+from depth_anything_ros.msgs.bags import find_topic, open_bags, require_topic
+from depth_anything_ros.msgs.messages import rosbags_kit
+from depth_anything_ros.node.config import PipelineConfig
+from depth_anything_ros.node.frame_io import OUTPUT_TYPES, decode_frame, output_messages
+from depth_anything_ros.node.pipeline import DepthPipeline, FrameResult
 
 LOG = logging.getLogger(__name__)
 IMAGE_TYPES = ("sensor_msgs/msg/Image", "sensor_msgs/msg/CompressedImage")

@@ -15,13 +15,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .calibration import Calibration, load_calibration
-from .config import PipelineConfig
-from .core.errors import InputError
-from .metric import MetricHead
-from .ros.camera_model import CameraModel
-from .ros.point_cloud import CloudBuilder, CloudPayload
-from .runtime.backend import DepthBackend
+from depth_anything_ros.core.calibration_file import Calibration, load_calibration
+from depth_anything_ros.core.camera import CameraModel
+from depth_anything_ros.core.cloud import CloudBuilder, CloudPayload
+from depth_anything_ros.core.errors import InputError
+from depth_anything_ros.core.head import MetricHead
+from depth_anything_ros.node.config import PipelineConfig
+from depth_anything_ros.runtime.backend import DepthBackend
 
 LOG = logging.getLogger(__name__)
 CALIBRATE_HINT = ("relative checkpoint without a calibration: publishing depth/relative only (inverse depth up to "
