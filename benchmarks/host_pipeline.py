@@ -28,8 +28,8 @@ import numpy as np
 from rosbags.typesys import Stores, get_typestore
 
 from depth_anything_ros.core.camera import CameraModel
-from depth_anything_ros.core.cloud import CloudOptions, build_cloud
 from depth_anything_ros.export.graph_info import GraphInfo
+from depth_anything_ros.msgs.cloud import CloudOptions, build_cloud
 from depth_anything_ros.msgs.images import decode_image
 from depth_anything_ros.msgs.messages import float_image_msg, point_cloud_msg, rclpy_uint8, rosbags_kit
 from depth_anything_ros.node.config import PipelineConfig

@@ -11,8 +11,8 @@ import pytest
 from rosbags.typesys import Stores, get_typestore
 
 from depth_anything_ros.core.camera import CameraModel
-from depth_anything_ros.core.cloud import CloudBuilder, CloudOptions, build_cloud
 from depth_anything_ros.core.errors import InputError
+from depth_anything_ros.msgs.cloud import CloudBuilder, CloudOptions, build_cloud
 from depth_anything_ros.msgs.images import decode_compressed, decode_image
 from depth_anything_ros.msgs.messages import (
     camera_info_msg,

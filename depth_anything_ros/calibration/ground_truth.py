@@ -22,8 +22,8 @@ from depth_anything_ros.core.camera import CameraModel
 from depth_anything_ros.core.stamps import stamp_ns
 from depth_anything_ros.core.transforms import TransformBuffer, load_extrinsics
 from depth_anything_ros.msgs.bags import header_stamp, open_bags, require_topic
+from depth_anything_ros.msgs.images import decode_frame
 from depth_anything_ros.msgs.point_cloud2 import read_points
-from depth_anything_ros.node.frame_io import decode_frame
 
 TF_TYPES = ("tf2_msgs/msg/TFMessage",)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from depth_anything_ros.core.camera import CameraModel
 from depth_anything_ros.core.errors import InputError
 
 # encoding -> (channels, numpy dtype, conversion to BGR or None for a channel shuffle)
@@ -83,3 +84,14 @@ def decode_compressed(msg) -> np.ndarray:
         raise InputError("decode", f"corrupt or unsupported compressed image ({data.size} bytes, format "
                                    f"{msg.format!r}); JPEG and PNG are supported")
     return image
+
+
+def is_compressed(msg) -> bool:
+    """CompressedImage has ``format``; Image has ``encoding``."""
+    return hasattr(msg, "format") and not hasattr(msg, "encoding")
+
+
+def decode_frame(image_msg, info_msg=None) -> tuple[np.ndarray, CameraModel | None]:
+    """(BGR uint8 image, camera model or None); raises InputError for bad messages."""
+    bgr = decode_compressed(image_msg) if is_compressed(image_msg) else decode_image(image_msg)
+    return bgr, (CameraModel.from_msg(info_msg) if info_msg is not None else None)

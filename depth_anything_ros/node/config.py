@@ -65,7 +65,7 @@ class PipelineConfig:
 
     def cloud_options(self):
         """The cloud knobs as CloudOptions (which validates them)."""
-        from depth_anything_ros.core.cloud import CloudOptions
+        from depth_anything_ros.msgs.cloud import CloudOptions
 
         return CloudOptions(organized=self.cloud_organized, stride=self.cloud_stride, min_depth=self.cloud_min_depth,
                             max_depth=self.cloud_max_depth, colour=self.cloud_colour, rectified=self.rectified)

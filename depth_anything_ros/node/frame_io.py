@@ -1,16 +1,11 @@
 """Messages in and out of one DepthPipeline frame: shared by the node and bag replay.
 
-``decode_frame`` turns an Image or CompressedImage (and its CameraInfo) into what the pipeline
-eats; ``output_messages`` turns a FrameResult into the depth topics' messages, keyed by the topic's
+``output_messages`` turns a FrameResult into the depth topics' messages, keyed by the topic's
 name under ``depth/``. Either message implementation works (see MessageKit).
 """
 
 from __future__ import annotations
 
-import numpy as np
-
-from depth_anything_ros.core.camera import CameraModel
-from depth_anything_ros.msgs.images import decode_compressed, decode_image
 from depth_anything_ros.msgs.messages import (
     MessageKit,
     bgr_image_msg,
@@ -23,17 +18,6 @@ from depth_anything_ros.node.pipeline import FrameResult
 OUTPUT_TYPES = {"image": "sensor_msgs/msg/Image", "camera_info": "sensor_msgs/msg/CameraInfo",
                 "points": "sensor_msgs/msg/PointCloud2", "relative": "sensor_msgs/msg/Image",
                 "preview": "sensor_msgs/msg/Image"}
-
-
-def is_compressed(msg) -> bool:
-    """CompressedImage has ``format``; Image has ``encoding``."""
-    return hasattr(msg, "format") and not hasattr(msg, "encoding")
-
-
-def decode_frame(image_msg, info_msg=None) -> tuple[np.ndarray, CameraModel | None]:
-    """(BGR uint8 image, camera model or None); raises InputError for bad messages."""
-    bgr = decode_compressed(image_msg) if is_compressed(image_msg) else decode_image(image_msg)
-    return bgr, (CameraModel.from_msg(info_msg) if info_msg is not None else None)
 
 
 def output_messages(kit: MessageKit, header, result: FrameResult, preview: bool = False) -> dict[str, object]:

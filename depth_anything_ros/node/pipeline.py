@@ -17,9 +17,9 @@ import numpy as np
 
 from depth_anything_ros.core.calibration_file import Calibration, load_calibration
 from depth_anything_ros.core.camera import CameraModel
-from depth_anything_ros.core.cloud import CloudBuilder, CloudPayload
 from depth_anything_ros.core.errors import InputError
 from depth_anything_ros.core.head import MetricHead
+from depth_anything_ros.msgs.cloud import CloudBuilder, CloudPayload
 from depth_anything_ros.node.config import PipelineConfig
 from depth_anything_ros.runtime.backend import DepthBackend
 

@@ -20,9 +20,10 @@ from depth_anything_ros.core.stamps import stamp_ns
 from depth_anything_ros.core.sync import StampSynchronizer
 from depth_anything_ros.core.visualize import preview_of
 from depth_anything_ros.msgs.bags import find_topic, open_bags, require_topic
+from depth_anything_ros.msgs.images import decode_frame
 from depth_anything_ros.msgs.messages import rosbags_kit
 from depth_anything_ros.node.config import PipelineConfig
-from depth_anything_ros.node.frame_io import OUTPUT_TYPES, decode_frame, output_messages
+from depth_anything_ros.node.frame_io import OUTPUT_TYPES, output_messages
 from depth_anything_ros.node.pipeline import DepthPipeline, FrameResult
 
 LOG = logging.getLogger(__name__)

@@ -35,9 +35,10 @@ from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2
 from depth_anything_ros.core.errors import InputError
 from depth_anything_ros.core.stamps import stamp_ns
 from depth_anything_ros.core.sync import StampSynchronizer
+from depth_anything_ros.msgs.images import decode_frame
 from depth_anything_ros.msgs.messages import MessageKit, rclpy_kit
 from depth_anything_ros.node.config import PipelineConfig
-from depth_anything_ros.node.frame_io import decode_frame, output_messages
+from depth_anything_ros.node.frame_io import output_messages
 from depth_anything_ros.node.frame_slot import LatestFrameSlot
 from depth_anything_ros.node.parameters import ParameterSpec, apply_changes, parameter_specs
 from depth_anything_ros.node.pipeline import DepthPipeline

@@ -137,9 +137,9 @@ def write_rig_bag(path, rig: SyntheticRig | None = None, frames: int = 12, rate_
     """
     from pathlib import Path
 
-    from depth_anything_ros.core.cloud import CloudPayload
     from depth_anything_ros.core.files import atomic_directory
     from depth_anything_ros.core.transforms import matrix_to_quaternion
+    from depth_anything_ros.msgs.cloud import CloudPayload
     from depth_anything_ros.msgs.messages import (
         bgr_image_msg,
         camera_info_msg,

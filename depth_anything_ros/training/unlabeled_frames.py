@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 from depth_anything_ros.msgs.bags import header_stamp, open_bags, require_topic
-from depth_anything_ros.node.frame_io import decode_frame
+from depth_anything_ros.msgs.images import decode_frame
 from depth_anything_ros.training.array_cache import ArrayCache, read_index, write_index
 
 THUMBNAIL = (32, 24)  # width, height of the grey thumbnails compared for near-duplicates

@@ -1,0 +1,150 @@
+"""The layering of DESIGN.md, enforced: imports point down, no cycles, no hidden local imports.
+
+Ranks, lowest first: core < msgs, model < export, synthetic < runtime < node, calibration < training < cli.
+A module may import its own folder and folders of a lower rank; folders of equal rank never import each
+other (node/ and calibration/ above all). A function-level import of the package's own modules is allowed
+only where the imported module needs an optional heavy dependency (torch, tensorrt, rclpy, ...).
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+PACKAGE = "depth_anything_ros"
+ROOT = Path(__file__).resolve().parents[1] / PACKAGE
+RANKS = {"core": 0, "msgs": 1, "model": 1, "export": 2, "synthetic": 2, "runtime": 3,
+         "node": 4, "calibration": 4, "training": 5, "cli": 6}
+HEAVY = {"torch", "tensorrt", "pycuda", "cuda", "rclpy", "onnxruntime", "onnx", "matplotlib",
+         "huggingface_hub", "safetensors", "rosbags", "launch", "launch_ros"}
+
+
+@dataclass
+class Module:
+    name: str
+    path: Path
+    top: set[str] = field(default_factory=set)  # package modules imported at module level
+    local: set[str] = field(default_factory=set)  # package modules imported inside functions
+    heavy: bool = False  # imports an optional heavy dependency at module level
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT.parent).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imported(node: ast.AST, name: str, is_package: bool, known: set[str]) -> list[str]:
+    if isinstance(node, ast.Import):
+        return [a.name for a in node.names]
+    assert isinstance(node, ast.ImportFrom)
+    base = node.module or ""
+    if node.level:
+        parts = name.split(".") if is_package else name.split(".")[:-1]
+        parts = parts[: len(parts) - node.level + 1]
+        base = ".".join(parts + ([node.module] if node.module else []))
+    return [f"{base}.{a.name}" if f"{base}.{a.name}" in known else base for a in node.names]
+
+
+def scan() -> dict[str, Module]:
+    paths = sorted(ROOT.rglob("*.py"))
+    known = {module_name(p) for p in paths}
+    modules = {}
+    for path in paths:
+        name = module_name(path)
+        module = Module(name, path)
+        tree = ast.parse(path.read_text())
+        functions = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+        inside = {id(n) for f in functions for n in ast.walk(f)}
+        for node in ast.walk(tree):
+            if not isinstance(node, (ast.Import, ast.ImportFrom)):
+                continue
+            for target in imported(node, name, path.name == "__init__.py", known):
+                if target.split(".")[0] == PACKAGE:
+                    owner = max((k for k in known if target == k or target.startswith(k + ".")), key=len)
+                    (module.local if id(node) in inside else module.top).add(owner)
+                elif id(node) not in inside and target.split(".")[0] in HEAVY:
+                    module.heavy = True
+        module.top.discard(name)
+        module.local.discard(name)
+        modules[name] = module
+    return modules
+
+
+MODULES = scan()
+
+
+def folder(name: str) -> str | None:
+    parts = name.split(".")
+    return parts[1] if len(parts) > 1 else None
+
+
+def needs_heavy(name: str, seen: frozenset[str] = frozenset()) -> bool:
+    module = MODULES[name]
+    return module.heavy or any(needs_heavy(t, seen | {name}) for t in module.top if t not in seen)
+
+
+def test_every_module_lives_in_a_ranked_folder():
+    flat = [n for n in MODULES if folder(n) is None and n != PACKAGE]
+    unranked = sorted({folder(n) for n in MODULES if folder(n) and folder(n) not in RANKS})
+    assert not flat and not unranked, f"modules outside the layout: {flat} {unranked}"
+
+
+def test_imports_point_down_the_layers():
+    upward = []
+    for module in MODULES.values():
+        here = folder(module.name)
+        for target in module.top | module.local:
+            there = folder(target)
+            if here is None or there is None or here == there:
+                continue
+            if RANKS[there] >= RANKS[here]:
+                upward.append(f"{module.name} -> {target}")
+    assert not upward, "imports that point up or sideways:\n" + "\n".join(sorted(upward))
+
+
+def test_no_import_cycles():
+    graph = {n: {t for t in m.top | m.local if t in MODULES} for n, m in MODULES.items()}
+    # a package's __init__ re-exporting its own modules is not a cycle of ideas
+    for name in graph:
+        graph[name] = {t for t in graph[name] if not (t.startswith(name + ".") and MODULES[name].path.name == "__init__.py")}
+    cycles, state = [], {}
+
+    def visit(node: str, stack: list[str]) -> None:
+        state[node] = "open"
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == "open":
+                cycles.append(" -> ".join(stack[stack.index(nxt):] + [node, nxt]) if nxt in stack else f"{node} -> {nxt}")
+            elif nxt not in state:
+                visit(nxt, stack + [node])
+        state[node] = "done"
+
+    for name in sorted(graph):
+        if name not in state:
+            visit(name, [])
+    assert not cycles, "import cycles:\n" + "\n".join(cycles)
+
+
+def test_function_level_imports_are_for_heavy_dependencies_only():
+    hidden = [f"{m.name} -> {t}" for m in MODULES.values() for t in sorted(m.local) if not needs_heavy(t)]
+    assert not hidden, "function-level imports of light modules (import them at the top):\n" + "\n".join(hidden)
+
+
+@pytest.mark.parametrize("name", sorted(n for n in MODULES if MODULES[n].path.name == "__init__.py"))
+def test_each_folder_says_what_it_offers(name):
+    tree = ast.parse(MODULES[name].path.read_text())
+    assert ast.get_docstring(tree), f"{name}/__init__.py needs a docstring saying what the folder offers"
+    if name != PACKAGE:
+        assert any(isinstance(n, ast.Assign) and any(getattr(t, "id", "") == "__all__" for t in n.targets)
+                   for n in tree.body), f"{name}/__init__.py needs __all__"
+
+
+def test_the_checker_sees_a_planted_upward_import(tmp_path, monkeypatch):
+    """The scan is real: an upward import written into a copy of core/ is reported."""
+    source = "from depth_anything_ros.node import pipeline\n"
+    tree = ast.parse(source)
+    targets = imported(tree.body[0], f"{PACKAGE}.core.planted", False, set(MODULES))
+    owner = max((k for k in MODULES if targets[0] == k or targets[0].startswith(k + ".")), key=len)
+    assert folder(owner) == "node" and RANKS[folder(owner)] > RANKS["core"]
