@@ -38,7 +38,7 @@ def run_node(height: int, width: int) -> None:
     sys.path.insert(0, str(HERE))
     from host_pipeline import ConstantBackend
 
-    from depth_anything_ros import node as node_module
+    from depth_anything_ros.node import ros_node as node_module
 
     depth = np.full((height, width), 2.0, np.float32)
     publish_s: dict[str, list[float]] = {}

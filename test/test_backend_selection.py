@@ -7,6 +7,7 @@ import pytest
 from depth_anything_ros.cli.main import main
 from depth_anything_ros.model.checkpoint import save_checkpoint
 from depth_anything_ros.node.config import PipelineConfig
+from depth_anything_ros.runtime.config import BackendConfig
 from depth_anything_ros.runtime.factory import open_backend
 from depth_anything_ros.runtime.nvidia import BackendUnavailableError, GpuInfo
 from depth_anything_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend
@@ -66,7 +67,9 @@ def test_explicit_choices_that_cannot_load_name_the_missing_piece(requested, pla
 def test_unknown_backend_is_refused():
     with pytest.raises(ValueError, match="backend must be one of auto, tensorrt, onnxruntime, torch"):
         choose_backend("openvino", FULL, False)
-    with pytest.raises(ValueError, match="backend must be auto, tensorrt"):
+    with pytest.raises(ValueError, match="backend must be one of auto, tensorrt"):
+        BackendConfig(backend="openvino")
+    with pytest.raises(ValueError, match=r"backend must be auto \| tensorrt"):
         PipelineConfig(backend="openvino")
 
 
@@ -83,7 +86,7 @@ def test_checkpoint_alone_is_exported_once_per_resolution(tmp_path, tiny_relativ
     loads = []
     monkeypatch.setattr("depth_anything_ros.model.build.build_model",
                         lambda *args, **kwargs: loads.append(args) or (tiny_relative, "sha"))
-    config = PipelineConfig(checkpoint=str(checkpoint), input_size=56, engine_cache_dir=str(tmp_path / "cache"))
+    config = BackendConfig(checkpoint=str(checkpoint), input_size=56, engine_cache_dir=str(tmp_path / "cache"))
     for image_hw in ((28, 42), (28, 42), (30, 40)):
         with open_backend(config, image_hw, CPU_ONLY) as backend:
             assert isinstance(backend, OnnxRuntimeBackend) and backend.info.image_hw == image_hw
@@ -97,10 +100,10 @@ def test_factory_opens_onnxruntime_and_torch(tmp_path, tiny_relative, monkeypatc
 
     graph = tmp_path / "g.onnx"
     export_onnx(tiny_relative, (28, 42), graph, input_size=56)
-    with open_backend(PipelineConfig(onnx=str(graph)), (28, 42), CPU_ONLY) as backend:
+    with open_backend(BackendConfig(onnx=str(graph)), (28, 42), CPU_ONLY) as backend:
         assert isinstance(backend, OnnxRuntimeBackend) and backend.providers == ["CPUExecutionProvider"]
     monkeypatch.setattr("depth_anything_ros.model.build.build_model", lambda *a, **k: (tiny_relative, "sha"))
-    config = PipelineConfig(checkpoint="tiny.pth", backend="torch", input_size=56)
+    config = BackendConfig(checkpoint="tiny.pth", backend="torch", input_size=56)
     with open_backend(config, (28, 42), CPU_ONLY) as backend:
         assert isinstance(backend, TorchBackend) and str(backend.device) == "cpu"
         assert backend.info.image_hw == (28, 42) and backend.info.checkpoint_sha256 == "sha"

@@ -44,3 +44,34 @@ def test_file_without_section_is_refused(tmp_path):
     path.write_text("other_node:\n  ros__parameters: {}\n")
     with pytest.raises(ValueError, match="no '<node>: ros__parameters:' section"):
         config_from_parameters(path)
+
+
+@pytest.mark.parametrize(("values", "message"), [
+    ({"encoder": "vith"}, "encoder must be vits | vitb | vitl | vitg"),
+    ({"version": 3}, r"version must be within \[1, 2\]"),
+    ({"input_size": 20}, "multiple of 14"),
+    ({"sync_slop": 2.0}, r"sync_slop must be within \[0, 1\]"),
+    ({"min_depth": math.nan}, "min_depth must be within"),
+    ({"backend": "cuda"}, "backend must be auto | tensorrt | onnxruntime | torch"),
+    ({"diag_min_rate": 5.0, "diag_max_rate": 2.0}, "diag_min_rate <= diag_max_rate"),
+])
+def test_the_knob_table_refuses_values_outside_its_choices_and_ranges(values, message):
+    with pytest.raises(ValueError, match=message):
+        PipelineConfig(**values)
+
+
+def test_every_knob_is_described_typed_and_ranged_consistently():
+    from depth_anything_ros.node.config import knobs
+    from depth_anything_ros.node.parameters import float_range, integer_range
+
+    for spec in knobs():
+        assert spec.description and isinstance(spec.default, spec.type), spec.name
+        spec.check(spec.default)  # every default passes its own row
+        if spec.low is not None:
+            assert (integer_range(spec) or float_range(spec)) is not None, spec.name
+
+
+def test_backend_config_carries_what_runtime_needs_and_nothing_else():
+    config = PipelineConfig(encoder="vitb", precision="fp32", cloud_stride=4)
+    backend = config.backend_config()
+    assert (backend.encoder, backend.precision) == ("vitb", "fp32") and not hasattr(backend, "cloud_stride")

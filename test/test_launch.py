@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from depth_anything_ros.node.config import PipelineConfig, load_parameters
+from depth_anything_ros.node.config import PipelineConfig, knobs, load_parameters
 from depth_anything_ros.node.launch_support import overrides_from, parse_cameras, remappings
-from depth_anything_ros.node.parameters import DESCRIPTIONS, READ_ONLY, apply_changes, parameter_specs
+from depth_anything_ros.node.parameters import READ_ONLY, apply_changes, params_file_text
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -48,8 +48,10 @@ def test_launch_files_define_generate_launch_description():
 def test_params_file_lists_every_node_parameter_with_its_default():
     values = load_parameters(ROOT / "config" / "depth.yaml")
     defaults = PipelineConfig()
-    specs = {spec.name: spec for spec in parameter_specs()}
-    assert set(values) == set(specs) == set(DESCRIPTIONS)
+    specs = {spec.name: spec for spec in knobs()}
+    assert set(values) == set(specs)
+    assert (ROOT / "config" / "depth.yaml").read_text() == params_file_text(), \
+        "config/depth.yaml is generated: python -m depth_anything_ros.node.parameters > config/depth.yaml"
     for name, value in values.items():
         expected = getattr(defaults, name)
         assert value == expected or (value == ".inf" and expected == math.inf), name

@@ -303,7 +303,7 @@ def test_a_frame_of_another_size_is_refused_and_the_loaded_graph_kept(nodes, gra
 def test_resolution_change_with_a_checkpoint_loads_a_graph_for_it(ros, tmp_path):
     from rclpy.parameter import Parameter
 
-    from depth_anything_ros import node as node_module
+    from depth_anything_ros.node import ros_node as node_module
     from depth_anything_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend
 
     opened, closed = [], []

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from depth_anything_ros.core.head import DEFAULT_MIN_DEPTH, MetricHead
+from depth_anything_ros.export.onnx_metadata import read_onnx_metadata
 
 METADATA_KEY = "depth_anything_ros"
 IMAGE_INPUT = "image"
@@ -63,8 +64,6 @@ def info_from_metadata(path: str | Path, metadata: dict[str, str]) -> GraphInfo:
 
 def read_graph_info(path: str | Path) -> GraphInfo:
     """The GraphInfo of a fused ONNX graph file, read without onnx or onnxruntime."""
-    from depth_anything_ros.export.onnx_metadata import read_onnx_metadata
-
     if not Path(path).is_file():
         raise FileNotFoundError(f"ONNX graph {path} does not exist")
     return info_from_metadata(path, read_onnx_metadata(path))

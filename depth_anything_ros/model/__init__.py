@@ -1,6 +1,18 @@
-"""PyTorch Depth Anything (DINOv2 ViT + DPT head) and its checkpoints."""
+"""PyTorch Depth Anything (DINOv2 ViT + DPT head; V1, V2 and DA3), its specifications and checkpoints.
 
-from depth_anything_ros.model.depth_anything import DepthAnything
-from depth_anything_ros.model.spec import ENCODERS, EncoderSpec, ModelSpec, model_spec
+The specifications (``model.spec``: encoders, taps, input size) are plain data and import without torch;
+``DepthAnything`` and everything else that needs torch load on first use.
+"""
 
-__all__ = ["ENCODERS", "DepthAnything", "EncoderSpec", "ModelSpec", "model_spec"]
+from depth_anything_ros.model.spec import ENCODERS, PATCH_SIZE, PRETRAIN_IMAGE_SIZE, EncoderSpec, ModelSpec, model_spec
+
+__all__ = ["ENCODERS", "PATCH_SIZE", "PRETRAIN_IMAGE_SIZE", "DepthAnything", "EncoderSpec", "ModelSpec",
+           "model_spec"]
+
+
+def __getattr__(name: str):
+    if name == "DepthAnything":  # torch only where the network is wanted
+        from depth_anything_ros.model.depth_anything import DepthAnything
+
+        return DepthAnything
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

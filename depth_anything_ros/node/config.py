@@ -17,117 +17,164 @@ from typing import Any
 
 import yaml
 
+from depth_anything_ros.model.spec import ENCODERS, PATCH_SIZE, PRETRAIN_IMAGE_SIZE
+from depth_anything_ros.msgs.cloud import CloudOptions
+from depth_anything_ros.runtime.config import BACKENDS, PRECISIONS, BackendConfig
+
 NODE_NAMES = ("depth_anything_ros", "/**")
-BACKENDS = ("auto", "tensorrt", "onnxruntime", "torch")
-PRECISIONS = ("fp32", "fp16")
+SYNC_MODES = ("exact", "approximate")
+INPUT_ORDERS = ("rgb", "bgr")
+
+
+def knob(default: Any, description: str, *, choices: tuple = (), low: float | None = None,
+         high: float | None = None, step: float = 0, read_only: bool = False) -> Any:
+    """A PipelineConfig field with everything the parameter, the params file and the CLI say about it."""
+    return dataclasses.field(default=default, metadata={
+        "description": description, "choices": tuple(choices), "low": low, "high": high, "step": step,
+        "read_only": read_only})
 
 
 @dataclass
 class PipelineConfig:
-    """Model and head knobs; empty strings mean 'not set' (ROS parameters have no None)."""
+    """THE knob table of the node and the CLI: default, description, choices, range, read-only, once each.
 
-    checkpoint: str = ""
-    onnx: str = ""
-    encoder: str = "vits"
-    version: int = 2
-    metric: bool = False
-    max_depth: float = 0.0
-    input_size: int = 518
-    input_order: str = "bgr"
-    min_depth: float = 0.1
-    max_range: float = math.inf
-    backend: str = "auto"
-    precision: str = "fp16"
-    engine_cache_dir: str = ""
-    workspace_gb: float = 2.0
-    self_check_threshold: float = 0.02
-    device_index: int = 0
-    calibration_file: str = ""
-    output_downscale: int = 1
-    rectified: bool = True
-    publish_cloud: bool = True
-    cloud_organized: bool = True
-    cloud_stride: int = 1
-    cloud_min_depth: float = 0.0
-    cloud_max_depth: float = math.inf
-    cloud_colour: bool = False
-    use_compressed: bool = False
-    sync: str = "exact"
-    sync_slop: float = 0.02
-    max_age: float = 0.5
-    image_width: int = 0
-    image_height: int = 0
-    diag_stale_input_s: float = 3.0
-    diag_min_rate: float = 0.0
-    diag_max_rate: float = 0.0
-    diag_max_latency: float = 0.5
-    diag_drop_fraction: float = 0.25
+    Empty strings mean 'not set' (ROS parameters have no None). Read-only knobs decide the graph, the
+    engine or the subscriptions; changing them means a new node.
+    """
 
-    def cloud_options(self):
+    checkpoint: str = knob("", "Depth Anything .pth checkpoint (graphs are exported per camera resolution); "
+                               "empty: use onnx", read_only=True)
+    onnx: str = knob("", "fused ONNX graph from `depth-anything-ros export` (fixed resolution)", read_only=True)
+    encoder: str = knob("vits", "ViT size of the checkpoint", choices=ENCODERS, read_only=True)
+    version: int = knob(2, "Depth Anything version 1 or 2 (decides the tapped encoder blocks)", low=1, high=2,
+                        step=1, read_only=True)
+    metric: bool = knob(False, "true for metric checkpoints (sigmoid x max_depth head)", read_only=True)
+    max_depth: float = knob(0.0, "metric range of the checkpoint in metres: 20 indoor (Hypersim), 80 outdoor "
+                                 "(VKITTI)", low=0.0, high=1000.0, read_only=True)
+    input_size: int = knob(PRETRAIN_IMAGE_SIZE, "short side of the network input in pixels, a multiple of 14",
+                           low=PATCH_SIZE, high=4998, step=PATCH_SIZE, read_only=True)
+    input_order: str = knob("bgr", "channel order the fused graph expects", choices=INPUT_ORDERS, read_only=True)
+    min_depth: float = knob(0.1, "metres; closer estimates are published as -Inf (REP 117)", low=0.0, high=1000.0)
+    max_range: float = knob(math.inf, "metres; farther estimates are published as +Inf (REP 117)")
+    backend: str = knob("auto", "inference backend (auto: TensorRT with a GPU, else onnxruntime)", choices=BACKENDS,
+                        read_only=True)
+    precision: str = knob("fp16", "TensorRT engine precision (LayerNorm and pre/post-processing stay fp32)",
+                          choices=PRECISIONS, read_only=True)
+    engine_cache_dir: str = knob("", "engine and exported-graph cache; empty: "
+                                     "$XDG_CACHE_HOME/depth_anything_ros/engines", read_only=True)
+    workspace_gb: float = knob(2.0, "TensorRT builder memory-pool limit in GiB", low=0.125, high=256.0,
+                               read_only=True)
+    self_check_threshold: float = knob(0.02, "warn when the engine's first frame differs from onnxruntime by more "
+                                             "(of range)", low=1e-9, high=1.0, read_only=True)
+    device_index: int = knob(0, "CUDA device index", low=0, high=64, step=1, read_only=True)
+    calibration_file: str = knob("", "metric-head calibration YAML from `depth-anything-ros calibrate`; reloaded "
+                                     "on change, no engine rebuild")
+    output_downscale: int = knob(1, "publish depth decimated by this integer factor (camera_info scaled exactly)",
+                                 low=1, high=16, step=1)
+    rectified: bool = knob(True, "input is rectified (cloud rays from P); false: rays from K and D through the "
+                                 "distortion model")
+    publish_cloud: bool = knob(True, "publish depth/points")
+    cloud_organized: bool = knob(True, "true: height x width cloud with NaN points; false: valid points only "
+                                       "(is_dense)")
+    cloud_stride: int = knob(1, "use every n-th pixel in both directions for the cloud", low=1, high=64, step=1)
+    cloud_min_depth: float = knob(0.0, "metres; closer points are invalid in the cloud", low=0.0, high=1000.0)
+    cloud_max_depth: float = knob(math.inf, "metres; farther points are invalid in the cloud")
+    cloud_colour: bool = knob(False, "add packed rgb to the cloud (point_step 32)")
+    use_compressed: bool = knob(False, "subscribe image/compressed (JPEG/PNG) instead of image", read_only=True)
+    sync: str = knob("exact", "pairing of image and camera_info: exact stamps, or approximate within sync_slop",
+                     choices=SYNC_MODES)
+    sync_slop: float = knob(0.02, "seconds allowed between image and camera_info stamps with sync approximate",
+                            low=0.0, high=1.0)
+    max_age: float = knob(0.5, "seconds from the image stamp after which a waiting frame is dropped (0: never)",
+                          low=0.0, high=60.0)
+    image_width: int = knob(0, "expected image width: with image_height, the engine loads at start (0: on the "
+                               "first frame)", low=0, high=16384, step=1, read_only=True)
+    image_height: int = knob(0, "expected image height: with image_width, the engine loads at start (0: on the "
+                                "first frame)", low=0, high=16384, step=1, read_only=True)
+    diag_stale_input_s: float = knob(3.0, "diagnostics ERROR when no image arrived for this many seconds (while "
+                                          "active)", low=0.1, high=3600.0)
+    diag_min_rate: float = knob(0.0, "expected minimum output rate in Hz; below it diagnostics WARN (0: "
+                                     "unchecked)", low=0.0, high=1000.0)
+    diag_max_rate: float = knob(0.0, "expected maximum output rate in Hz; above it diagnostics WARN (0: "
+                                     "unchecked)", low=0.0, high=1000.0)
+    diag_max_latency: float = knob(0.5, "seconds from image stamp to publish above which diagnostics WARN (0: "
+                                        "unchecked)", low=0.0, high=60.0)
+    diag_drop_fraction: float = knob(0.25, "diagnostics WARN when more than this fraction of frames in the window "
+                                           "is lost", low=0.01, high=1.0)
+
+    def cloud_options(self) -> CloudOptions:
         """The cloud knobs as CloudOptions (which validates them)."""
-        from depth_anything_ros.msgs.cloud import CloudOptions
-
         return CloudOptions(organized=self.cloud_organized, stride=self.cloud_stride, min_depth=self.cloud_min_depth,
                             max_depth=self.cloud_max_depth, colour=self.cloud_colour, rectified=self.rectified)
+
+    def backend_config(self) -> BackendConfig:
+        """The part of the config that ``runtime/`` needs."""
+        return BackendConfig(**{f.name: getattr(self, f.name) for f in dataclasses.fields(BackendConfig)})
 
     def expected_image_hw(self) -> tuple[int, int] | None:
         """The camera resolution known before the first frame (to load the engine at start), if any."""
         return (self.image_height, self.image_width) if self.image_width else None
 
     def __post_init__(self) -> None:
-        if self.encoder not in ("vits", "vitb", "vitl", "vitg"):
-            raise ValueError(f"encoder must be vits, vitb, vitl or vitg, got {self.encoder!r}")
-        if self.version not in (1, 2):
-            raise ValueError(f"version must be 1 or 2, got {self.version!r}")
-        if self.input_order not in ("rgb", "bgr"):
-            raise ValueError(f"input_order must be rgb or bgr, got {self.input_order!r}")
-        if self.input_size < 14 or self.input_size % 14:
-            raise ValueError(f"input_size must be a positive multiple of 14, got {self.input_size}")
+        for spec in knobs():
+            spec.check(getattr(self, spec.name))
+        if self.input_size % PATCH_SIZE:
+            raise ValueError(f"input_size must be a positive multiple of {PATCH_SIZE}, got {self.input_size}")
         if self.metric and self.max_depth <= 0:
             raise ValueError("metric: true needs max_depth > 0 (20 indoor, 80 outdoor)")
-        if self.backend not in BACKENDS:
-            raise ValueError(f"backend must be auto, tensorrt, onnxruntime or torch, got {self.backend!r}")
-        if self.precision not in PRECISIONS:
-            raise ValueError(f"precision must be fp32 or fp16, got {self.precision!r}")
-        if self.workspace_gb <= 0:
-            raise ValueError(f"workspace_gb must be positive, got {self.workspace_gb}")
-        if not self.self_check_threshold > 0:
-            raise ValueError(f"self_check_threshold must be positive, got {self.self_check_threshold}")
-        if self.device_index < 0:
-            raise ValueError(f"device_index must be >= 0, got {self.device_index}")
-        if self.output_downscale < 1:
-            raise ValueError(f"output_downscale must be >= 1, got {self.output_downscale}")
         self.cloud_options()  # validates stride and depth limits
-        if self.sync not in ("exact", "approximate"):
-            raise ValueError(f"sync must be exact or approximate, got {self.sync!r}")
-        if not 0 <= self.sync_slop <= 1:
-            raise ValueError(f"sync_slop must be within [0, 1] s, got {self.sync_slop}")
-        if not self.max_age >= 0:
-            raise ValueError(f"max_age must be >= 0 s (0: never drop for age), got {self.max_age}")
-        if self.image_width < 0 or self.image_height < 0 or (self.image_width == 0) != (self.image_height == 0):
+        if (self.image_width == 0) != (self.image_height == 0):
             raise ValueError(f"image_width and image_height must both be 0 (unknown) or both positive, got "
                              f"{self.image_width}x{self.image_height}")
-        if not self.diag_stale_input_s > 0:
-            raise ValueError(f"diag_stale_input_s must be > 0 s, got {self.diag_stale_input_s}")
-        if not (self.diag_min_rate >= 0 and self.diag_max_rate >= 0) or \
-                (self.diag_max_rate and self.diag_min_rate > self.diag_max_rate):
-            raise ValueError(f"need 0 <= diag_min_rate <= diag_max_rate (0: unchecked), got {self.diag_min_rate}, "
+        if self.diag_max_rate and self.diag_min_rate > self.diag_max_rate:
+            raise ValueError(f"need diag_min_rate <= diag_max_rate (0: unchecked), got {self.diag_min_rate}, "
                              f"{self.diag_max_rate}")
-        if not self.diag_max_latency >= 0 or not 0 < self.diag_drop_fraction <= 1:
-            raise ValueError(f"need diag_max_latency >= 0 and 0 < diag_drop_fraction <= 1, got "
-                             f"{self.diag_max_latency}, {self.diag_drop_fraction}")
-        if not 0 <= self.min_depth < self.max_range:
+        if not self.min_depth < self.max_range:
             raise ValueError(f"need 0 <= min_depth < max_range, got {self.min_depth}, {self.max_range}")
 
 
-def _coerce(name: str, value: Any, field_type: str, source: Path) -> Any:
-    expected = {"str": str, "int": int, "bool": bool, "float": float}[field_type]
+@dataclass(frozen=True)
+class Knob:
+    """One row of the knob table, as the ROS parameter, the params file and the CLI flag see it."""
+
+    name: str
+    default: Any
+    type: type
+    description: str
+    choices: tuple = ()
+    low: float | None = None
+    high: float | None = None
+    step: float = 0
+    read_only: bool = False
+
+    @property
+    def full_description(self) -> str:
+        return self.description + (f" [{' | '.join(map(str, self.choices))}]" if self.choices else "")
+
+    def check(self, value: Any) -> None:
+        """ValueError naming the knob when ``value`` is outside its choices or range."""
+        if self.choices and value not in self.choices:
+            raise ValueError(f"{self.name} must be {' | '.join(map(str, self.choices))}, got {value!r}")
+        in_range = (self.low is None or value >= self.low) and (self.high is None or value <= self.high)
+        if not in_range:  # NaN fails both comparisons
+            raise ValueError(f"{self.name} must be within [{self.low:g}, {self.high:g}], got {value!r}")
+
+
+_TYPES = {"str": str, "int": int, "bool": bool, "float": float}
+
+
+def knobs() -> tuple[Knob, ...]:
+    """The knob table, in declaration order."""
+    return tuple(Knob(f.name, f.default, _TYPES[str(f.type)], **f.metadata) for f in dataclasses.fields(PipelineConfig))
+
+
+def _coerce(name: str, value: Any, expected: type, source: Path) -> Any:
     if expected is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if expected is float and isinstance(value, str) and value.lower() in (".inf", "inf"):
         return math.inf
     if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
-        raise ValueError(f"{source}: parameter {name!r} must be {field_type}, got {value!r}")
+        raise ValueError(f"{source}: parameter {name!r} must be {expected.__name__}, got {value!r}")
     return value
 
 
@@ -147,10 +194,10 @@ def load_parameters(path: str | Path) -> dict[str, Any]:
 
 def config_from_parameters(path: str | Path) -> PipelineConfig:
     """A validated PipelineConfig from a params file; unknown or mistyped names are refused."""
-    fields = {f.name: f.type for f in dataclasses.fields(PipelineConfig)}
+    types = {spec.name: spec.type for spec in knobs()}
     values = {}
     for name, value in load_parameters(path).items():
-        if name not in fields:
-            raise ValueError(f"{path}: unknown parameter {name!r}; known: {', '.join(sorted(fields))}")
-        values[name] = _coerce(name, value, str(fields[name]), Path(path))
+        if name not in types:
+            raise ValueError(f"{path}: unknown parameter {name!r}; known: {', '.join(sorted(types))}")
+        values[name] = _coerce(name, value, types[name], Path(path))
     return PipelineConfig(**values)

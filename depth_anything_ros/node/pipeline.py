@@ -22,6 +22,7 @@ from depth_anything_ros.core.head import MetricHead
 from depth_anything_ros.msgs.cloud import CloudBuilder, CloudPayload
 from depth_anything_ros.node.config import PipelineConfig
 from depth_anything_ros.runtime.backend import DepthBackend
+from depth_anything_ros.runtime.backend_cache import BackendCache
 
 LOG = logging.getLogger(__name__)
 CALIBRATE_HINT = ("relative checkpoint without a calibration: publishing depth/relative only (inverse depth up to "
@@ -47,8 +48,7 @@ class DepthPipeline:
 
     def __init__(self, config: PipelineConfig, open_backend: Callable[[tuple[int, int]], DepthBackend]) -> None:
         self.config = config
-        self._open_backend = open_backend
-        self.backend: DepthBackend | None = None
+        self._backends = BackendCache(open_backend, keep=1)  # one graph in memory at a time
         self.calibration: Calibration | None = None
         if config.calibration_file:
             self.load_calibration(config.calibration_file)
@@ -110,13 +110,15 @@ class DepthPipeline:
         if loaded is not None:
             LOG.warning("image resolution changed from %dx%d to %dx%d; loading a graph for it (slow once)",
                         *loaded.info.image_hw[::-1], *image_hw[::-1])
-        backend = self._open_backend(image_hw)
+        backend = self._backends.get(image_hw)  # the old graph closes only once this one opened
         if self.calibration is not None:
             self._check_calibration(self.calibration, backend)
-        if loaded is not None:
-            loaded.close()
-        self.backend = backend
         return backend
+
+    @property
+    def backend(self) -> DepthBackend | None:
+        """The loaded backend, if any."""
+        return self._backends.latest
 
     @property
     def metric(self) -> bool:
@@ -167,6 +169,4 @@ class DepthPipeline:
         return self._out_camera
 
     def close(self) -> None:
-        if self.backend is not None:
-            self.backend.close()
-            self.backend = None
+        self._backends.close()

@@ -35,14 +35,16 @@ from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2
 from depth_anything_ros.core.errors import InputError
 from depth_anything_ros.core.stamps import stamp_ns
 from depth_anything_ros.core.sync import StampSynchronizer
+from depth_anything_ros.export.graph_info import read_graph_info
 from depth_anything_ros.msgs.images import decode_frame
 from depth_anything_ros.msgs.messages import MessageKit, rclpy_kit
-from depth_anything_ros.node.config import PipelineConfig
+from depth_anything_ros.node.config import Knob, PipelineConfig, knobs
 from depth_anything_ros.node.frame_io import output_messages
 from depth_anything_ros.node.frame_slot import LatestFrameSlot
-from depth_anything_ros.node.parameters import ParameterSpec, apply_changes, parameter_specs
+from depth_anything_ros.node.parameters import apply_changes, float_range, integer_range
 from depth_anything_ros.node.pipeline import DepthPipeline
 from depth_anything_ros.node.stats import ERROR, OK, WARN, Health, NodeStats, WarningThrottle
+from depth_anything_ros.runtime import factory
 
 NODE_NAME = "depth_anything_ros"
 # REP 2003-style sensor input: newest frame only, never block the camera driver
@@ -63,14 +65,14 @@ SYNC_QUEUE = 10
 DIAGNOSTICS_PERIOD_S = 1.0
 
 
-def descriptor(spec: ParameterSpec) -> ParameterDescriptor:
+def descriptor(spec: Knob) -> ParameterDescriptor:
     """The rcl_interfaces descriptor of one parameter (description, range, read-only)."""
     ranges = {}
-    if spec.integer_range:
-        low, high, step = spec.integer_range
+    if integer_range(spec):
+        low, high, step = integer_range(spec)
         ranges["integer_range"] = [IntegerRange(from_value=low, to_value=high, step=step)]
-    if spec.float_range:
-        low, high, step = spec.float_range
+    if float_range(spec):
+        low, high, step = float_range(spec)
         ranges["floating_point_range"] = [FloatingPointRange(from_value=low, to_value=high, step=step)]
     return ParameterDescriptor(name=spec.name, description=spec.full_description, read_only=spec.read_only,
                                **ranges)
@@ -78,8 +80,6 @@ def descriptor(spec: ParameterSpec) -> ParameterDescriptor:
 
 def graph_values(onnx: str) -> dict[str, object]:
     """What a fused graph fixes (model, head, input size), as parameter values; {} when it cannot be read."""
-    from depth_anything_ros.export.graph_info import read_graph_info
-
     try:
         info = read_graph_info(onnx)
     except Exception:  # a missing or foreign file: reported when the backend loads
@@ -97,7 +97,7 @@ def declare_parameters(node: Node) -> PipelineConfig:
     With ``onnx`` set, the read-only parameters the graph fixes (metric, max_depth, input_size,
     input_order) default to the graph's own values, so they describe what is loaded.
     """
-    specs = parameter_specs()
+    specs = knobs()
     from_graph: dict[str, object] = {}
     for spec in specs:
         default = from_graph.get(spec.name, spec.default)
@@ -142,11 +142,7 @@ class DepthNodeCore:
         self._log_handler = RosLogHandler(self.logger)
         logging.getLogger("depth_anything_ros").addHandler(self._log_handler)
         logging.getLogger("depth_anything_ros").setLevel(logging.INFO)
-        if open_backend is None:
-            from depth_anything_ros.runtime import factory
-
-            open_backend = factory.open_backend
-        self._open_backend = open_backend
+        self._open_backend = open_backend or factory.open_backend
         self.kit = kit or rclpy_kit()
         self.stats = NodeStats()
         self.throttle = WarningThrottle(period_s=5.0)
@@ -202,7 +198,7 @@ class DepthNodeCore:
             self.pipeline.warm_up(image_hw)
 
     def _open_for(self, image_hw: tuple[int, int]):
-        backend = self._open_backend(self.config, image_hw)
+        backend = self._open_backend(self.config.backend_config(), image_hw)
         device = getattr(backend, "device", None) or getattr(backend, "providers", None) or \
             f"cuda:{self.config.device_index}"
         self.backend_text = f"{backend.name} on {device} for {image_hw[1]}x{image_hw[0]}"

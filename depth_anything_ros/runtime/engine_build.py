@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from depth_anything_ros.core.files import atomic_path
-from depth_anything_ros.node.config import PRECISIONS
+from depth_anything_ros.runtime.config import PRECISIONS
 from depth_anything_ros.runtime.nvidia import import_tensorrt
 
 LOG = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""From a PipelineConfig and a camera resolution to a running backend: the one place that decides."""
+"""From a BackendConfig and a camera resolution to a running backend: the one place that decides."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 from depth_anything_ros.core.files import file_sha256
 from depth_anything_ros.export.graph_info import read_graph_info
-from depth_anything_ros.node.config import PipelineConfig
 from depth_anything_ros.runtime.backend import DepthBackend
+from depth_anything_ros.runtime.config import BackendConfig
 from depth_anything_ros.runtime.engine_cache import (
     default_cache_dir,
     discard_engine,
@@ -23,11 +23,11 @@ from depth_anything_ros.runtime.selection import Platform, choose_backend, probe
 LOG = logging.getLogger(__name__)
 
 
-def cache_dir(config: PipelineConfig) -> Path:
+def cache_dir(config: BackendConfig) -> Path:
     return Path(config.engine_cache_dir) if config.engine_cache_dir else default_cache_dir()
 
 
-def graph_for(config: PipelineConfig, image_hw: tuple[int, int]) -> Path:
+def graph_for(config: BackendConfig, image_hw: tuple[int, int]) -> Path:
     """The fused graph for this resolution: ``onnx`` when it matches, else exported once from ``checkpoint``."""
     if config.onnx:
         info = read_graph_info(config.onnx)
@@ -56,7 +56,7 @@ def graph_for(config: PipelineConfig, image_hw: tuple[int, int]) -> Path:
     return path
 
 
-def open_tensorrt_backend(onnx_path: Path, config: PipelineConfig, platform: Platform) -> DepthBackend:
+def open_tensorrt_backend(onnx_path: Path, config: BackendConfig, platform: Platform) -> DepthBackend:
     """Find or build the engine, load it (rebuilding once if it will not deserialize), self-check it."""
     from depth_anything_ros.runtime.engine_build import build_engine
     from depth_anything_ros.runtime.self_check import self_check
@@ -95,7 +95,7 @@ def open_tensorrt_backend(onnx_path: Path, config: PipelineConfig, platform: Pla
     return backend
 
 
-def open_backend(config: PipelineConfig, image_hw: tuple[int, int],
+def open_backend(config: BackendConfig, image_hw: tuple[int, int],
                  platform: Platform | None = None) -> DepthBackend:
     """The backend ``config.backend`` names (or ``auto`` picks) for images of ``image_hw``; logs why."""
     platform = platform or probe_platform(config.device_index)

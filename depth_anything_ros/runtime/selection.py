@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.util
 from dataclasses import dataclass
 
-from depth_anything_ros.node.config import BACKENDS
+from depth_anything_ros.runtime.config import BACKENDS
 from depth_anything_ros.runtime.nvidia import BackendUnavailableError, GpuInfo, import_tensorrt, probe_gpu
 
 ORT_HINT = "pip install 'depth_anything_ros[cpu]' (or onnxruntime-gpu for its CUDA provider)"
