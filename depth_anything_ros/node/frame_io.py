@@ -6,6 +6,7 @@ name under ``depth/``. Either message implementation works (see MessageKit).
 
 from __future__ import annotations
 
+from depth_anything_ros.core.visualize import preview_of
 from depth_anything_ros.msgs.messages import (
     MessageKit,
     bgr_image_msg,
@@ -36,8 +37,6 @@ def output_messages(kit: MessageKit, header, result: FrameResult, preview: bool 
     if result.cloud is not None:
         out["points"] = point_cloud_msg(kit, header, result.cloud)
     if preview:
-        from depth_anything_ros.core.visualize import preview_of
-
         out["preview"] = bgr_image_msg(kit, header, preview_of(result.relative, result.depth,
                                                                "metric" if result.metric else "relative"))
     return out

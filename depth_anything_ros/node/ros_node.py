@@ -183,8 +183,6 @@ class DepthNodeCore:
         if self.config.expected_image_hw():
             return self.config.expected_image_hw()
         if self.config.onnx:
-            from depth_anything_ros.export.graph_info import read_graph_info
-
             return read_graph_info(self.config.onnx).image_hw
         return None
 
