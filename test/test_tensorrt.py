@@ -259,3 +259,16 @@ def test_real_tensorrt_engine_matches_onnxruntime(tmp_path, graph):  # pragma: n
     with open_backend(config, HW) as backend, OnnxRuntimeBackend(graph) as reference:
         ours, theirs = backend.infer(image), reference.infer(image)
     np.testing.assert_allclose(ours.raw, theirs.raw, rtol=1e-3, atol=1e-4)
+
+
+def test_stand_in_parser_refuses_a_uint8_input_that_does_not_feed_a_cast(fakes, tmp_path):
+    """The stand-in holds the real importer's UINT8 rule, so it cannot pass what TensorRT refuses."""
+    import onnx
+
+    from test_trt_graph_rules import UINT8_LATE_CAST
+
+    trt, _ = fakes
+    path = tmp_path / "late_cast.onnx"
+    onnx.save(UINT8_LATE_CAST, str(path))
+    with pytest.raises(EngineBuildError, match=r"node 0 '/preprocess/Transpose' \(Transpose\).*UINT8 types"):
+        build_engine(path, "fp32", report=lambda _: None)

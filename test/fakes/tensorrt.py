@@ -152,7 +152,13 @@ class OnnxParser:
         types = {v.name: v.type.tensor_type.elem_type for v in
                  [*model.graph.input, *model.graph.output, *onnx.shape_inference.infer_shapes(model).graph.value_info]}
         types.update({t.name: t.data_type for t in model.graph.initializer})
+        uint8_inputs = {v.name for v in model.graph.input if v.type.tensor_type.elem_type == onnx.TensorProto.UINT8}
         for index, node in enumerate(model.graph.node):
+            if node.op_type != "Cast" and uint8_inputs.intersection(node.input):
+                # ModelImporter.cpp: UINT8 tensors exist only as graph I/O feeding a Cast directly.
+                self.errors.append(ParserError(index, node.name, node.op_type,
+                                               "TensorRT does not support UINT8 types for intermediate tensors"))
+                continue
             if node.op_type in self.unsupported_ops:
                 self.errors.append(ParserError(index, node.name, node.op_type,
                                                f"No importer registered for op: {node.op_type}"))
