@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import logging
+import re
 import threading
 from pathlib import Path
 
@@ -241,11 +242,71 @@ def test_missing_tensorrt_and_pycuda_are_named(monkeypatch):
         probe_gpu()
 
 
-def test_tensorrt_of_another_major_version_is_refused(fakes, monkeypatch):
+@pytest.mark.parametrize("version", ["10.3.0", "10.3.0.30", "10.13.3.9", "10.16.0", "11.4.0.106"])
+def test_tensorrt_10_3_to_11_is_accepted(fakes, monkeypatch, version):
     trt, _ = fakes
-    monkeypatch.setattr(trt, "__version__", "8.6.1")
-    with pytest.raises(BackendUnavailableError, match=r"TensorRT 8\.6\.1 found.*TensorRT 10 API"):
+    monkeypatch.setattr(trt, "__version__", version)
+    assert import_tensorrt() is trt
+
+
+@pytest.mark.parametrize("version", ["8.6.1", "10.0.1", "10.2.0.19"])
+def test_tensorrt_older_than_10_3_is_refused_naming_the_jetpack(fakes, monkeypatch, version):
+    trt, _ = fakes
+    monkeypatch.setattr(trt, "__version__", version)
+    with pytest.raises(BackendUnavailableError, match=rf"TensorRT {re.escape(version)} found.*10\.3 or later"
+                       r".*JetPack 6\.1 or later"):
         import_tensorrt()
+    monkeypatch.setattr(trt, "__version__", "12.0.0")
+    with pytest.raises(BackendUnavailableError, match=r"tested with TensorRT 10\.3 to 11\.x"):
+        import_tensorrt()
+
+
+def test_cuda_init_failure_is_named_and_auto_falls_back(fakes, graph, monkeypatch):
+    from depth_anything_ros.runtime.selection import choose_backend, probe_platform
+
+    trt, _ = fakes
+    monkeypatch.setattr(trt.Builder, "cuda_unreachable", True)
+    with pytest.raises(BackendUnavailableError, match=r"TensorRT cannot reach the GPU: driver/CUDA mismatch\?"):
+        build_engine(graph, "fp32", report=lambda _: None)
+    platform = probe_platform()
+    assert platform.tensorrt_problem.startswith("TensorRT cannot reach the GPU: driver/CUDA mismatch?")
+    choice = choose_backend("auto", platform, has_checkpoint=False)
+    assert choice.name == "onnxruntime" and "TensorRT cannot reach the GPU" in choice.reason
+
+
+@pytest.mark.parametrize(("attribute", "message"), [("refuse_tensor_address", "refused the device address"),
+                                                    ("fail_execute", "execution failed")])
+def test_refused_bindings_calls_are_errors(fakes, graph, tmp_path, monkeypatch, attribute, message):
+    trt, driver = fakes
+    engine = _engine(tmp_path, graph)
+    if attribute == "fail_execute":
+        with TensorRTBackend(engine) as backend:
+            monkeypatch.setattr(trt.IExecutionContext, attribute, True)
+            with pytest.raises(RuntimeError, match=message):
+                backend.infer(_image())
+    else:
+        monkeypatch.setattr(trt.IExecutionContext, attribute, True)
+        with pytest.raises(EngineLoadError, match=message):
+            TensorRTBackend(engine)
+    assert driver._stack() == []
+
+
+def test_refused_input_shape_is_an_error(fakes, graph, tmp_path, monkeypatch):
+    trt, _ = fakes
+    engine = _engine(tmp_path, graph)
+    monkeypatch.setattr(trt.IExecutionContext, "set_input_shape", lambda self, name, shape: False)
+    with pytest.raises(EngineLoadError, match="refused input shape"):
+        TensorRTBackend(engine)
+
+
+def test_context_is_released_by_the_thread_that_made_it_even_when_closed_elsewhere(fakes, graph, tmp_path):
+    engine = _engine(tmp_path, graph)
+    backend = TensorRTBackend(engine)
+    context = backend._context
+    closer = threading.Thread(target=backend.close)  # e.g. the node's shutdown on another executor thread
+    closer.start()
+    closer.join()
+    assert context.detached and context.thread != closer.ident and context.thread != threading.get_ident()
 
 
 def test_cli_build_engine_writes_engine_and_record(fakes, graph16, tmp_path, capsys):

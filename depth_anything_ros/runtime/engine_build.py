@@ -16,7 +16,7 @@ from pathlib import Path
 from ..config import PRECISIONS
 from ..io_utils import atomic_path
 from .graph_info import read_graph_info
-from .nvidia import import_tensorrt
+from .nvidia import import_tensorrt, reach_gpu
 
 LOG = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ def build_engine(onnx_path: str | Path, precision: str = "fp16", workspace_gb: f
     trt = import_tensorrt()
     started = time.monotonic()
     logger = trt.Logger(trt.Logger.WARNING)
-    builder = trt.Builder(logger)
+    builder = reach_gpu(trt.Builder, logger)
     network = builder.create_network(network_flags(trt))
     parser = trt.OnnxParser(network, logger)
     if not parser.parse_from_file(str(onnx_path)):
