@@ -2,8 +2,8 @@
 
 Precision is decided by the ONNX graph, not the builder: an ``fp16`` graph (``export --precision fp16``)
 computes its network in FP16 with FP32 casts around pre/post-processing, LayerNorm and attention
-scores; an ``fp32`` graph is built with TF32 off. No weakly typed API (BuilderFlag.FP16, precision
-constraints, ILayer.precision, set_output_type) is used: TensorRT 11 removed it.
+scores; an ``fp32`` graph is built with TF32 off. No weakly typed API (the FP16 builder flag, precision
+constraints, per-layer precisions and output types) is used: TensorRT 11 removed it.
 """
 
 from __future__ import annotations
