@@ -352,3 +352,25 @@ def test_stand_in_parser_refuses_a_uint8_input_that_does_not_feed_a_cast(fakes, 
     onnx.save(model, str(path))
     with pytest.raises(EngineBuildError, match=r"node 0 '/preprocess/Transpose' \(Transpose\).*UINT8 types"):
         build_engine(path, "fp32", report=lambda _: None)
+
+
+def test_checkpoint_fp16_builds_from_the_fp16_graph_and_self_checks_against_fp32(fakes, tmp_path, tiny_metric,
+                                                                                  monkeypatch, caplog):
+    from depth_anything_ros.model.checkpoint import save_checkpoint
+
+    trt, driver = fakes
+    checkpoint = tmp_path / "tiny.pth"
+    save_checkpoint(tiny_metric, checkpoint)
+    monkeypatch.setattr("depth_anything_ros.model.build.build_model", lambda *a, **k: (tiny_metric, "sha"))
+    config = PipelineConfig(checkpoint=str(checkpoint), backend="tensorrt", precision="fp16", metric=True,
+                            max_depth=20.0, input_size=56, engine_cache_dir=str(tmp_path / "cache"))
+    caplog.set_level(logging.INFO)
+    with open_backend(config, HW, _trt_platform(trt, driver)) as backend:
+        engine = backend.engine_path
+    record = read_record(engine)
+    assert record.key.precision == "fp16" and record.graph.precision == "fp16"
+    graphs = sorted(p.name for p in (tmp_path / "cache" / "graphs").glob("*.onnx"))
+    assert len(graphs) == 2 and graphs[0].endswith("-56-fp16.onnx")  # the engine's graph and the reference
+    assert 0 < record.self_check_error < 0.02  # FP16 network vs FP32 graph on onnxruntime
+    timing = list((tmp_path / "cache").glob("timing-*.cache"))
+    assert [p.name for p in timing] == ["timing-Fake_Orin-sm8.7-trt10.3.0.cache"]
