@@ -62,7 +62,10 @@ def bindings(request, tmp_path_factory) -> dict[str, dict]:
     for tool in ("gcc", "readelf"):
         if shutil.which(tool) is None:
             pytest.skip(f"{tool} is needed to compile stand-in TensorRT libraries")
-    cache = Path(request.config.cache.mkdir("tensorrt_bindings"))
+    cache_plugin = getattr(request.config, "cache", None)  # absent under -p no:cacheprovider
+    cache = Path(cache_plugin.mkdir("tensorrt_bindings")) if cache_plugin is not None else \
+        Path.home() / ".cache" / "depth_anything_ros" / "tensorrt_bindings"
+    cache.mkdir(parents=True, exist_ok=True)
     reports = {}
     for version in VERSIONS:
         wheel = _download(version, cache)
