@@ -21,7 +21,8 @@ setup(
     extras_require={
         "cpu": ["onnxruntime>=1.16"],
         "train": ["torch>=2.1", "onnx>=1.14", "safetensors>=0.4"],
-        "trt": ["tensorrt>=10,<11", "pycuda"],
+        # TensorRT for desktops (its libraries come from NVIDIA's package index); Jetson: JetPack's python3-libnvinfer
+        "trt": ["tensorrt-cu12>=10.3,<12", "pycuda"],
         "hub": ["huggingface_hub>=0.20"],
         "bag": ["rosbags>=0.9.20"],
         "plots": ["matplotlib>=3.5"],  # evaluate / calibrate / selftrain reports; never the node

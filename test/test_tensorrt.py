@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import logging
+import re
 import threading
 from pathlib import Path
 
@@ -17,8 +18,9 @@ import pytest
 from trt_fakes import install_fakes
 
 from depth_anything_ros.cli.main import main
+from depth_anything_ros.export.graph_info import METADATA_KEY, GraphInfo
 from depth_anything_ros.export.onnx_export import export_onnx
-from depth_anything_ros.node.config import PipelineConfig
+from depth_anything_ros.runtime.config import BackendConfig
 from depth_anything_ros.runtime.engine_build import EngineBuildError, build_engine
 from depth_anything_ros.runtime.engine_cache import (
     engine_key,
@@ -48,6 +50,13 @@ def graph(tmp_path, tiny_metric) -> Path:
     return path
 
 
+@pytest.fixture
+def graph16(tmp_path, tiny_metric) -> Path:
+    path = tmp_path / "tiny16.onnx"
+    export_onnx(tiny_metric, HW, path, input_size=56, precision="fp16")
+    return path
+
+
 def _engine(tmp_path: Path, graph: Path, precision: str = "fp32") -> Path:
     trt = import_tensorrt()
     key = engine_key(graph, precision, probe_gpu(), trt.__version__)
@@ -63,44 +72,53 @@ def _trt_platform(trt, driver) -> Platform:
                     onnxruntime_providers=("CPUExecutionProvider",), torch=True)
 
 
-def test_fp16_build_pins_layernorm_and_pre_post_layers_to_fp32(fakes, graph, tmp_path):
+def test_fp16_graph_builds_strongly_typed_without_weak_typing(fakes, graph16, tmp_path):
     trt, _ = fakes
     lines: list[str] = []
     timing = tmp_path / "timing.cache"
-    engine = build_engine(graph, "fp16", workspace_gb=1.5, timing_cache=timing, report=lines.append)
+    engine = build_engine(graph16, "fp16", workspace_gb=1.5, timing_cache=timing, report=lines.append)
     config, network = trt.Builder.last_config, trt.Builder.last_network
-    assert engine.startswith(trt.MAGIC)
-    assert config.flags == {trt.BuilderFlag.FP16, trt.BuilderFlag.OBEY_PRECISION_CONSTRAINTS}
+    assert engine.startswith(trt.MAGIC) and b'"fp16": true' in engine[:64]
+    assert network.flags == 1 << int(trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED)
+    assert config.flags == {trt.BuilderFlag.TF32}  # untouched: precision comes from the graph
     assert config.pool_limits[trt.MemoryPoolType.WORKSPACE] == int(1.5 * (1 << 30))
-    pinned = [layer for layer in network.layers if layer.precision == trt.float32 and layer.output_types]
-    norms = [layer for layer in network.layers if layer.type == trt.LayerType.NORMALIZATION]
-    assert len(norms) >= 12 and all(layer in pinned for layer in norms)  # every ViT LayerNorm
-    assert any(layer.name.startswith("/postprocess") for layer in pinned)
-    assert all(layer.name.startswith(("/preprocess", "/postprocess")) or layer in norms for layer in pinned)
-    assert not any(layer.type == trt.LayerType.SHAPE for layer in pinned)  # int64 shape layers untouched
-    assert f"FP16 build; {len(pinned)} normalisation and pre/post layers kept in FP32" in lines
+    assert any("building a strongly typed fp16 TensorRT 10.3.0 engine" in line for line in lines)
     assert any("Building engine (2 steps)" in line for line in lines)
     assert any(line.startswith("engine built in") for line in lines)
     assert timing.read_bytes() == b"+timing"  # written after the build
-    build_engine(graph, "fp16", timing_cache=timing, report=lines.append)
+    build_engine(graph16, "fp16", timing_cache=timing, report=lines.append)
     assert timing.read_bytes() == b"+timing+timing"  # read back, extended, rewritten
 
 
-def test_fp32_and_no_fast_fp16_builds(fakes, graph, monkeypatch):
+def test_fp32_build_clears_tf32_and_11x_needs_no_flag(fakes, graph, monkeypatch):
     trt, _ = fakes
     build_engine(graph, "fp32", report=lambda _: None)
-    assert trt.Builder.last_config.flags == set()
-    monkeypatch.setattr(trt.Builder, "platform_has_fast_fp16", False)
-    lines: list[str] = []
-    build_engine(graph, "fp16", report=lines.append)
-    assert trt.Builder.last_config.flags == set() and "this GPU has no fast FP16; building FP32" in lines
+    assert trt.Builder.last_config.flags == set()  # TF32 cleared: fp32 means FP32
+    monkeypatch.setattr(trt, "NetworkDefinitionCreationFlag", type("NoFlags", (), {}))  # should 11.x drop it
+    monkeypatch.setattr(trt.Builder, "build_serialized_network",
+                        lambda self, network, config: network.flags.to_bytes(1, "little"))
+    assert build_engine(graph, "fp32", report=lambda _: None) == b"\x00"
+
+
+def test_graph_and_engine_precision_must_agree(fakes, graph, graph16):
+    with pytest.raises(EngineBuildError, match=r"is an fp32 graph.*export --precision fp16"):
+        build_engine(graph, "fp16", report=lambda _: None)
+    with pytest.raises(EngineBuildError, match="is an fp16 graph"):
+        build_engine(graph16, "fp32", report=lambda _: None)
+
+
+def test_refused_timing_cache_is_an_error(fakes, graph, tmp_path, monkeypatch):
+    trt, _ = fakes
+    monkeypatch.setattr(trt.IBuilderConfig, "accept_timing_cache", False)
+    with pytest.raises(EngineBuildError, match="refused the timing cache"):
+        build_engine(graph, "fp32", timing_cache=tmp_path / "t.cache", report=lambda _: None)
 
 
 def test_parser_errors_name_every_node(fakes, graph, monkeypatch):
     trt, _ = fakes
     monkeypatch.setattr(trt.OnnxParser, "unsupported_ops", frozenset({"LayerNormalization"}))
     with pytest.raises(EngineBuildError) as error:
-        build_engine(graph, "fp16", report=lambda _: None)
+        build_engine(graph, "fp32", report=lambda _: None)
     message = str(error.value)
     assert "TensorRT 10.3.0 cannot parse" in message
     assert "'/model/pretrained/blocks.0/norm1/LayerNormalization' (LayerNormalization)" in message
@@ -111,7 +129,7 @@ def test_failed_build_and_bad_arguments(fakes, graph, monkeypatch, tmp_path):
     trt, _ = fakes
     monkeypatch.setattr(trt.Builder, "fail_build", True)
     with pytest.raises(EngineBuildError, match="failed to build"):
-        build_engine(graph, "fp16", report=lambda _: None)
+        build_engine(graph, "fp32", report=lambda _: None)
     with pytest.raises(ValueError, match="precision must be one of"):
         build_engine(graph, "int8")
     with pytest.raises(FileNotFoundError):
@@ -160,9 +178,9 @@ def test_corrupt_or_mismatched_engines_are_refused(fakes, graph, tmp_path, tiny_
         TensorRTBackend(engine)
 
 
-def test_open_backend_builds_checks_and_reuses(fakes, graph, tmp_path, caplog, monkeypatch):
+def test_open_backend_builds_checks_and_reuses(fakes, graph16, tmp_path, caplog, monkeypatch):
     trt, driver = fakes
-    config = PipelineConfig(onnx=str(graph), backend="tensorrt", precision="fp16", metric=True, max_depth=20.0,
+    config = BackendConfig(onnx=str(graph16), backend="tensorrt", precision="fp16", metric=True, max_depth=20.0,
                             engine_cache_dir=str(tmp_path / "cache"))
     caplog.set_level(logging.INFO)
     with open_backend(config, HW, _trt_platform(trt, driver)) as backend:
@@ -184,7 +202,7 @@ def test_open_backend_builds_checks_and_reuses(fakes, graph, tmp_path, caplog, m
 
 def test_an_engine_that_will_not_deserialize_is_rebuilt_once(fakes, graph, tmp_path, caplog):
     trt, driver = fakes
-    config = PipelineConfig(onnx=str(graph), backend="tensorrt", precision="fp32",
+    config = BackendConfig(onnx=str(graph), backend="tensorrt", precision="fp32",
                             engine_cache_dir=str(tmp_path / "cache"))
     with open_backend(config, HW, _trt_platform(trt, driver)) as backend:
         engine = backend.engine_path
@@ -196,9 +214,9 @@ def test_an_engine_that_will_not_deserialize_is_rebuilt_once(fakes, graph, tmp_p
     assert "discarding it and rebuilding" in caplog.text
 
 
-def test_self_check_warns_above_the_threshold(fakes, graph, tmp_path, caplog):
+def test_self_check_warns_above_the_threshold(fakes, graph16, tmp_path, caplog):
     trt, driver = fakes
-    config = PipelineConfig(onnx=str(graph), backend="tensorrt", precision="fp16", self_check_threshold=1e-9,
+    config = BackendConfig(onnx=str(graph16), backend="tensorrt", precision="fp16", self_check_threshold=1e-9,
                             engine_cache_dir=str(tmp_path / "cache"))
     with open_backend(config, HW, _trt_platform(trt, driver)):
         pass
@@ -207,7 +225,7 @@ def test_self_check_warns_above_the_threshold(fakes, graph, tmp_path, caplog):
 
 
 def test_graph_of_another_resolution_is_refused(graph):
-    config = PipelineConfig(onnx=str(graph), backend="onnxruntime")
+    config = BackendConfig(onnx=str(graph), backend="onnxruntime")
     with pytest.raises(ValueError, match="serves 28x42 images, the camera gives 480x640"):
         open_backend(config, (480, 640), Platform(onnxruntime_providers=("CPUExecutionProvider",)))
 
@@ -224,16 +242,76 @@ def test_missing_tensorrt_and_pycuda_are_named(monkeypatch):
         probe_gpu()
 
 
-def test_tensorrt_of_another_major_version_is_refused(fakes, monkeypatch):
+@pytest.mark.parametrize("version", ["10.3.0", "10.3.0.30", "10.13.3.9", "10.16.0", "11.4.0.106"])
+def test_tensorrt_10_3_to_11_is_accepted(fakes, monkeypatch, version):
     trt, _ = fakes
-    monkeypatch.setattr(trt, "__version__", "8.6.1")
-    with pytest.raises(BackendUnavailableError, match=r"TensorRT 8\.6\.1 found.*TensorRT 10 API"):
+    monkeypatch.setattr(trt, "__version__", version)
+    assert import_tensorrt() is trt
+
+
+@pytest.mark.parametrize("version", ["8.6.1", "10.0.1", "10.2.0.19"])
+def test_tensorrt_older_than_10_3_is_refused_naming_the_jetpack(fakes, monkeypatch, version):
+    trt, _ = fakes
+    monkeypatch.setattr(trt, "__version__", version)
+    with pytest.raises(BackendUnavailableError, match=rf"TensorRT {re.escape(version)} found.*10\.3 or later"
+                       r".*JetPack 6\.1 or later"):
+        import_tensorrt()
+    monkeypatch.setattr(trt, "__version__", "12.0.0")
+    with pytest.raises(BackendUnavailableError, match=r"tested with TensorRT 10\.3 to 11\.x"):
         import_tensorrt()
 
 
-def test_cli_build_engine_writes_engine_and_record(fakes, graph, tmp_path, capsys):
+def test_cuda_init_failure_is_named_and_auto_falls_back(fakes, graph, monkeypatch):
+    from depth_anything_ros.runtime.selection import choose_backend, probe_platform
+
+    trt, _ = fakes
+    monkeypatch.setattr(trt.Builder, "cuda_unreachable", True)
+    with pytest.raises(BackendUnavailableError, match=r"TensorRT cannot reach the GPU: driver/CUDA mismatch\?"):
+        build_engine(graph, "fp32", report=lambda _: None)
+    platform = probe_platform()
+    assert platform.tensorrt_problem.startswith("TensorRT cannot reach the GPU: driver/CUDA mismatch?")
+    choice = choose_backend("auto", platform, has_checkpoint=False)
+    assert choice.name == "onnxruntime" and "TensorRT cannot reach the GPU" in choice.reason
+
+
+@pytest.mark.parametrize(("attribute", "message"), [("refuse_tensor_address", "refused the device address"),
+                                                    ("fail_execute", "execution failed")])
+def test_refused_bindings_calls_are_errors(fakes, graph, tmp_path, monkeypatch, attribute, message):
+    trt, driver = fakes
+    engine = _engine(tmp_path, graph)
+    if attribute == "fail_execute":
+        with TensorRTBackend(engine) as backend:
+            monkeypatch.setattr(trt.IExecutionContext, attribute, True)
+            with pytest.raises(RuntimeError, match=message):
+                backend.infer(_image())
+    else:
+        monkeypatch.setattr(trt.IExecutionContext, attribute, True)
+        with pytest.raises(EngineLoadError, match=message):
+            TensorRTBackend(engine)
+    assert driver._stack() == []
+
+
+def test_refused_input_shape_is_an_error(fakes, graph, tmp_path, monkeypatch):
+    trt, _ = fakes
+    engine = _engine(tmp_path, graph)
+    monkeypatch.setattr(trt.IExecutionContext, "set_input_shape", lambda self, name, shape: False)
+    with pytest.raises(EngineLoadError, match="refused input shape"):
+        TensorRTBackend(engine)
+
+
+def test_context_is_released_by_the_thread_that_made_it_even_when_closed_elsewhere(fakes, graph, tmp_path):
+    engine = _engine(tmp_path, graph)
+    backend = TensorRTBackend(engine)
+    context = backend._context
+    closer = threading.Thread(target=backend.close)  # e.g. the node's shutdown on another executor thread
+    closer.start()
+    closer.join()
+    assert context.detached and context.thread != closer.ident and context.thread != threading.get_ident()
+
+
+def test_cli_build_engine_writes_engine_and_record(fakes, graph16, tmp_path, capsys):
     out = tmp_path / "model.engine"
-    assert main(["build-engine", "--onnx", str(graph), "--precision", "fp16", "--output", str(out)]) == 0
+    assert main(["build-engine", "--onnx", str(graph16), "--precision", "fp16", "--output", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "TensorRT: Building engine (2 steps)" in printed
     assert f"wrote {out} and model.engine.json: fp16, TensorRT 10.3.0, GPU 0 'Fake Orin'" in printed
@@ -253,9 +331,46 @@ def test_cli_build_engine_without_tensorrt_says_how_to_install(graph, tmp_path, 
 @pytest.mark.gpu
 @pytest.mark.skipif(importlib.util.find_spec("tensorrt") is None, reason="TensorRT is not installed here")
 def test_real_tensorrt_engine_matches_onnxruntime(tmp_path, graph):  # pragma: no cover - needs TensorRT + GPU
-    config = PipelineConfig(onnx=str(graph), backend="tensorrt", precision="fp32", metric=True, max_depth=20.0,
+    config = BackendConfig(onnx=str(graph), backend="tensorrt", precision="fp32", metric=True, max_depth=20.0,
                             engine_cache_dir=str(tmp_path / "cache"))
     image = _image()
     with open_backend(config, HW) as backend, OnnxRuntimeBackend(graph) as reference:
         ours, theirs = backend.infer(image), reference.infer(image)
     np.testing.assert_allclose(ours.raw, theirs.raw, rtol=1e-3, atol=1e-4)
+
+
+def test_stand_in_parser_refuses_a_uint8_input_that_does_not_feed_a_cast(fakes, tmp_path):
+    """The stand-in holds the real importer's UINT8 rule, so it cannot pass what TensorRT refuses."""
+    import onnx
+    from test_trt_graph_rules import UINT8_LATE_CAST
+
+    path = tmp_path / "late_cast.onnx"
+    model = onnx.ModelProto()
+    model.CopyFrom(UINT8_LATE_CAST)
+    entry = model.metadata_props.add()
+    entry.key, entry.value = METADATA_KEY, GraphInfo(2, 2, "bgr", 2, 2, "tiny", 2, "relative", None, "x").to_json()
+    onnx.save(model, str(path))
+    with pytest.raises(EngineBuildError, match=r"node 0 '/preprocess/Transpose' \(Transpose\).*UINT8 types"):
+        build_engine(path, "fp32", report=lambda _: None)
+
+
+def test_checkpoint_fp16_builds_from_the_fp16_graph_and_self_checks_against_fp32(fakes, tmp_path, tiny_metric,
+                                                                                  monkeypatch, caplog):
+    from depth_anything_ros.model.checkpoint import save_checkpoint
+
+    trt, driver = fakes
+    checkpoint = tmp_path / "tiny.pth"
+    save_checkpoint(tiny_metric, checkpoint)
+    monkeypatch.setattr("depth_anything_ros.model.build.build_model", lambda *a, **k: (tiny_metric, "sha"))
+    config = BackendConfig(checkpoint=str(checkpoint), backend="tensorrt", precision="fp16", metric=True,
+                            max_depth=20.0, input_size=56, engine_cache_dir=str(tmp_path / "cache"))
+    caplog.set_level(logging.INFO)
+    with open_backend(config, HW, _trt_platform(trt, driver)) as backend:
+        engine = backend.engine_path
+    record = read_record(engine)
+    assert record.key.precision == "fp16" and record.graph.precision == "fp16"
+    graphs = sorted(p.name for p in (tmp_path / "cache" / "graphs").glob("*.onnx"))
+    assert len(graphs) == 2 and graphs[0].endswith("-56-fp16.onnx")  # the engine's graph and the reference
+    assert 0 < record.self_check_error < 0.02  # FP16 network vs FP32 graph on onnxruntime
+    timing = list((tmp_path / "cache").glob("timing-*.cache"))
+    assert [p.name for p in timing] == ["timing-Fake_Orin-sm8.7-trt10.3.0.cache"]

@@ -76,10 +76,11 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise ValueError("export needs --checkpoint (or 'checkpoint:' in the --params file)")
     model, sha = _load(args)
     started = time.monotonic()
-    info = export_onnx(model, args.image_size, args.output, args.input_order, args.input_size, sha)
+    info = export_onnx(model, args.image_size, args.output, args.input_order, args.input_size, sha,
+                       args.precision)
     print(f"wrote {args.output}: {info.image_height}x{info.image_width} {info.input_order} uint8 -> network "
           f"{info.network_height}x{info.network_width} -> raw, depth ({info.kind}, "
-          f"{info.encoder} V{info.version}) in {time.monotonic() - started:.1f} s")
+          f"{info.encoder} V{info.version}, {info.precision}) in {time.monotonic() - started:.1f} s")
     return 0
 
 
@@ -281,6 +282,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--image-size", type=parse_image_size, required=True, help="camera HxW, e.g. 375x1242")
     export.add_argument("--input-order", choices=("rgb", "bgr"), default="bgr", help="channel order of `image`")
     export.add_argument("--output", type=Path, required=True, help="model.onnx to write")
+    export.add_argument("--precision", choices=PRECISIONS, default="fp32",
+                        help="graph variant: fp32, or fp16 (FP16 network, FP32 pre/post, LayerNorm and "
+                             "attention scores) for a strongly typed fp16 TensorRT engine")
     export.set_defaults(func=cmd_export)
 
     infer = commands.add_parser("infer", help="depth for image files: .npy and a colourised PNG each")

@@ -96,7 +96,9 @@ class Preprocess(nn.Module):
         self.resize = CubicResize(image_hw, net_hw) if tuple(image_hw) != tuple(net_hw) else nn.Identity()
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
-        x = (image.unsqueeze(0) if image.dim() == 3 else image).permute(0, 3, 1, 2).float()
+        # Cast first: TensorRT accepts a uint8 graph input only where it feeds a Cast directly.
+        x = image.float()
+        x = (x.unsqueeze(0) if x.dim() == 3 else x).permute(0, 3, 1, 2)
         if self.bgr:
             x = x.flip(1)
         return self.resize(x) * self.gain + self.offset

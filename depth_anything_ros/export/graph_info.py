@@ -30,6 +30,7 @@ class GraphInfo:
     kind: str
     max_depth: float | None
     checkpoint_sha256: str
+    precision: str = "fp32"  # the network's arithmetic: fp32, or fp16 with FP32 islands (a strongly typed graph)
 
     @property
     def image_hw(self) -> tuple[int, int]:

@@ -22,12 +22,14 @@ from depth_anything_ros.export.graph_info import (
 from depth_anything_ros.model import DepthAnything
 
 LOG = logging.getLogger(__name__)
+GRAPH_PRECISIONS = ("fp32", "fp16")
 OPSET = 17  # TensorRT 10 parses up to opset 20; 17 brings LayerNormalization
 
 
-def graph_info(fused: FusedDepthModel, checkpoint_sha256: str) -> GraphInfo:
+def graph_info(fused: FusedDepthModel, checkpoint_sha256: str, precision: str = "fp32") -> GraphInfo:
     spec = fused.model.spec
     return GraphInfo(
+        precision=precision,
         image_height=fused.image_hw[0],
         image_width=fused.image_hw[1],
         input_order=fused.input_order,
@@ -48,12 +50,26 @@ def export_onnx(
     input_order: InputOrder = "bgr",
     input_size: int = 518,
     checkpoint_sha256: str = "untrained",
+    precision: str = "fp32",
 ) -> GraphInfo:
-    """Write the fused graph ``(image uint8 HxWx3, head float32[4]) -> (raw, depth)``; return its info."""
+    """Write the fused graph ``(image uint8 HxWx3, head float32[4]) -> (raw, depth)``; return its info.
+
+    ``precision`` "fp16" exports the network body in FP16 with FP32 islands (pre/post-processing,
+    LayerNorm, attention scores and softmax) as explicit Casts: what a strongly typed TensorRT builds.
+    The model itself is left as it was (the export runs on a copy).
+    """
+    import copy
+
     import onnx
 
+    if precision not in GRAPH_PRECISIONS:
+        raise ValueError(f"precision must be one of {GRAPH_PRECISIONS}, got {precision!r}")
+    if precision == "fp16":
+        model = copy.deepcopy(model)
     fused = FusedDepthModel(model.eval(), image_hw, input_order, input_size).eval()
-    info = graph_info(fused, checkpoint_sha256)
+    if precision == "fp16":
+        fused.half_network()
+    info = graph_info(fused, checkpoint_sha256, precision)
     image = torch.zeros((*fused.image_hw, 3), dtype=torch.uint8)
     head = torch.tensor(info.default_head().as_array())
     started = time.monotonic()

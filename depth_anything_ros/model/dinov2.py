@@ -26,19 +26,36 @@ class PatchEmbed(nn.Module):
         return self.proj(x).flatten(2).transpose(1, 2)
 
 
+class LayerNorm32(nn.LayerNorm):
+    """LayerNorm that computes in FP32 whatever the input's dtype (the FP16 graph keeps it FP32)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dtype == torch.float32:
+            return super().forward(x)
+        out = F.layer_norm(x.float(), self.normalized_shape, self.weight.float(), self.bias.float(), self.eps)
+        return out.to(x.dtype)
+
+
 class Attention(nn.Module):
     """Multi-head self-attention with a fused qkv projection."""
 
     def __init__(self, dim: int, num_heads: int) -> None:
         super().__init__()
         self.num_heads = num_heads
+        self.scale = (dim // num_heads) ** -0.5
         self.qkv = nn.Linear(dim, dim * 3)
         self.proj = nn.Linear(dim, dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, n, c = x.shape
         qkv = self.qkv(x).reshape(b, n, 3, self.num_heads, c // self.num_heads).permute(2, 0, 3, 1, 4)
-        out = F.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2])
+        if x.dtype == torch.float16:
+            # FP16 network: scores and softmax in FP32 (explicit casts the ONNX graph keeps), values in FP16.
+            q, k, v = qkv[0], qkv[1], qkv[2]
+            scores = (q.float() * self.scale) @ k.float().transpose(-2, -1)
+            out = scores.softmax(dim=-1).to(v.dtype) @ v
+        else:
+            out = F.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2])
         return self.proj(out.transpose(1, 2).reshape(b, n, c))
 
 
@@ -86,10 +103,10 @@ class Block(nn.Module):
         super().__init__()
         dim = spec.embed_dim
         hidden = int(dim * spec.mlp_ratio)
-        self.norm1 = nn.LayerNorm(dim, eps=LAYER_NORM_EPS)
+        self.norm1 = LayerNorm32(dim, eps=LAYER_NORM_EPS)
         self.attn = Attention(dim, spec.num_heads)
         self.ls1 = LayerScale(dim)
-        self.norm2 = nn.LayerNorm(dim, eps=LAYER_NORM_EPS)
+        self.norm2 = LayerNorm32(dim, eps=LAYER_NORM_EPS)
         self.mlp = SwiGLU(dim, hidden) if spec.ffn == "swiglu" else Mlp(dim, hidden)
         self.ls2 = LayerScale(dim)
 
@@ -110,7 +127,7 @@ class DinoVisionTransformer(nn.Module):
         self.cls_token = nn.Parameter(torch.zeros(1, 1, dim))
         self.pos_embed = nn.Parameter(torch.zeros(1, grid * grid + 1, dim))
         self.blocks = nn.ModuleList(Block(spec) for _ in range(spec.depth))
-        self.norm = nn.LayerNorm(dim, eps=LAYER_NORM_EPS)
+        self.norm = LayerNorm32(dim, eps=LAYER_NORM_EPS)
         self.mask_token = nn.Parameter(torch.zeros(1, dim))  # unused at inference, kept for strict loading
         nn.init.trunc_normal_(self.pos_embed, std=0.02)
         nn.init.normal_(self.cls_token, std=1e-6)

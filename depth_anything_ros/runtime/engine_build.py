@@ -1,4 +1,10 @@
-"""ONNX graph -> serialized TensorRT 10 engine, with parser errors per node, FP16 guards and progress."""
+"""ONNX graph -> serialized TensorRT engine (10.3 to 11.x), strongly typed, with parser errors per node.
+
+Precision is decided by the ONNX graph, not the builder: an ``fp16`` graph (``export --precision fp16``)
+computes its network in FP16 with FP32 casts around pre/post-processing, LayerNorm and attention
+scores; an ``fp32`` graph is built with TF32 off. No weakly typed API (the FP16 builder flag, precision
+constraints, per-layer precisions and output types) is used: TensorRT 11 removed it.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +14,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from depth_anything_ros.core.files import atomic_path
+from depth_anything_ros.export.graph_info import read_graph_info
 from depth_anything_ros.runtime.config import PRECISIONS
-from depth_anything_ros.runtime.nvidia import import_tensorrt
+from depth_anything_ros.runtime.nvidia import import_tensorrt, reach_gpu
 
 LOG = logging.getLogger(__name__)
-# Stages whose arithmetic must stay FP32 under FP16: the cubic resize and normalisation of the
-# input, and the metric head (1 / (scale * raw + shift) loses metres in half precision).
-FP32_NAME_PREFIXES = ("/preprocess", "/postprocess")
 
 
 class EngineBuildError(RuntimeError):
@@ -28,24 +32,10 @@ def describe_parser_error(error) -> str:
     return f"{where}: {error.code()}: {error.desc()}"
 
 
-def keep_fp32_layers(network, trt) -> list[str]:
-    """Pin normalisation layers (ViT LayerNorm overflows in FP16) and pre/post stages to FP32.
-
-    Only layers whose outputs are all float32 tensors are pinned; shape and index layers are left alone.
-    Returns the names of the pinned layers.
-    """
-    pinned = []
-    for index in range(network.num_layers):
-        layer = network.get_layer(index)
-        sensitive = layer.type == trt.LayerType.NORMALIZATION or layer.name.startswith(FP32_NAME_PREFIXES)
-        outputs = [layer.get_output(i) for i in range(layer.num_outputs)]
-        if not sensitive or not outputs or any(t.dtype != trt.float32 for t in outputs):
-            continue
-        layer.precision = trt.float32
-        for i in range(layer.num_outputs):
-            layer.set_output_type(i, trt.float32)
-        pinned.append(layer.name)
-    return pinned
+def network_flags(trt) -> int:
+    """STRONGLY_TYPED where the bindings have the flag (10.x); 0 on 11.x, where every network is."""
+    flag = getattr(getattr(trt, "NetworkDefinitionCreationFlag", None), "STRONGLY_TYPED", None)
+    return 0 if flag is None else 1 << int(flag)
 
 
 def _progress_monitor(trt, report: Callable[[str], None], every_s: float = 10.0):
@@ -82,7 +72,7 @@ def _progress_monitor(trt, report: Callable[[str], None], every_s: float = 10.0)
 def build_engine(onnx_path: str | Path, precision: str = "fp16", workspace_gb: float = 2.0,
                  timing_cache: str | Path | None = None,
                  report: Callable[[str], None] = LOG.info) -> bytes:
-    """Build a serialized engine for a fused graph; the timing cache, if given, is read and updated."""
+    """Build a serialized engine for a fused graph of ``precision``; the timing cache is read and updated."""
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     if workspace_gb <= 0:
@@ -90,30 +80,31 @@ def build_engine(onnx_path: str | Path, precision: str = "fp16", workspace_gb: f
     onnx_path = Path(onnx_path)
     if not onnx_path.is_file():
         raise FileNotFoundError(f"ONNX graph {onnx_path} does not exist")
+    graph_precision = read_graph_info(onnx_path).precision
+    if graph_precision != precision:
+        raise EngineBuildError(
+            f"{onnx_path} is an {graph_precision} graph and TensorRT builds strongly typed networks, so it "
+            f"cannot become an {precision} engine; export one with: depth-anything-ros export --precision {precision}")
     trt = import_tensorrt()
     started = time.monotonic()
     logger = trt.Logger(trt.Logger.WARNING)
-    builder = trt.Builder(logger)
-    network = builder.create_network(0)  # TensorRT 10: explicit batch is the only mode
+    builder = reach_gpu(trt.Builder, logger)
+    network = builder.create_network(network_flags(trt))
     parser = trt.OnnxParser(network, logger)
     if not parser.parse_from_file(str(onnx_path)):
         errors = [describe_parser_error(parser.get_error(i)) for i in range(parser.num_errors)]
         raise EngineBuildError(f"TensorRT {trt.__version__} cannot parse {onnx_path}:\n  " + "\n  ".join(errors))
     config = builder.create_builder_config()
     config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, int(workspace_gb * (1 << 30)))
-    if precision == "fp16":
-        if builder.platform_has_fast_fp16:
-            config.set_flag(trt.BuilderFlag.FP16)
-            config.set_flag(trt.BuilderFlag.OBEY_PRECISION_CONSTRAINTS)
-            pinned = keep_fp32_layers(network, trt)
-            report(f"FP16 build; {len(pinned)} normalisation and pre/post layers kept in FP32")
-        else:
-            report("this GPU has no fast FP16; building FP32")
+    tf32 = getattr(trt.BuilderFlag, "TF32", None)
+    if precision == "fp32" and tf32 is not None:
+        config.clear_flag(tf32)  # fp32 means FP32: no TF32 matrix products
     cache_bytes = Path(timing_cache).read_bytes() if timing_cache and Path(timing_cache).is_file() else b""
-    config.set_timing_cache(config.create_timing_cache(cache_bytes), False)
+    if not config.set_timing_cache(config.create_timing_cache(cache_bytes), False):
+        raise EngineBuildError(f"TensorRT {trt.__version__} refused the timing cache {timing_cache}; delete it")
     monitor = _progress_monitor(trt, report)  # must outlive the build
     config.progress_monitor = monitor
-    report(f"building a {precision} TensorRT {trt.__version__} engine from {onnx_path.name} "
+    report(f"building a strongly typed {precision} TensorRT {trt.__version__} engine from {onnx_path.name} "
            f"(workspace {workspace_gb:g} GiB); this takes minutes on a Jetson")
     serialized = builder.build_serialized_network(network, config)
     if serialized is None:

@@ -34,7 +34,7 @@ class EngineKey:
     compute_capability: str
     tensorrt_version: str
     onnx_sha256: str
-    precision: str
+    precision: str  # the graph variant built (fp32, or fp16 strongly typed); build_engine refuses a mismatch
     image_shape: tuple[int, int, int]
     network_shape: tuple[int, int]
 

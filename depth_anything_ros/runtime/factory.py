@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
 from depth_anything_ros.core.files import file_sha256
@@ -27,8 +28,18 @@ def cache_dir(config: BackendConfig) -> Path:
     return Path(config.engine_cache_dir) if config.engine_cache_dir else default_cache_dir()
 
 
-def graph_for(config: BackendConfig, image_hw: tuple[int, int]) -> Path:
-    """The fused graph for this resolution: ``onnx`` when it matches, else exported once from ``checkpoint``."""
+def timing_cache_name(gpu_name: str, compute_capability: str, tensorrt_version: str) -> str:
+    """Per GPU model and TensorRT version: Orin Nano and AGX Orin share sm_87 but not their timings."""
+    safe = re.sub(r"[^A-Za-z0-9.]+", "_", gpu_name).strip("_") or "gpu"
+    return f"timing-{safe}-sm{compute_capability}-trt{tensorrt_version}.cache"
+
+
+def graph_for(config: BackendConfig, image_hw: tuple[int, int], precision: str = "fp32") -> Path:
+    """The fused graph for this resolution: ``onnx`` when it matches, else exported once from ``checkpoint``.
+
+    ``precision`` picks the exported variant (fp16: the strongly typed FP16 graph TensorRT builds);
+    a given ``onnx`` is used as it is.
+    """
     if config.onnx:
         info = read_graph_info(config.onnx)
         if info.image_hw != tuple(image_hw):
@@ -42,7 +53,7 @@ def graph_for(config: BackendConfig, image_hw: tuple[int, int]) -> Path:
     sha = file_sha256(config.checkpoint)
     kind = f"metric{config.max_depth:g}" if config.metric else "relative"
     name = (f"{sha[:16]}-{config.encoder}-v{config.version}-{kind}-{image_hw[0]}x{image_hw[1]}-"
-            f"{config.input_order}-{config.input_size}.onnx")
+            f"{config.input_order}-{config.input_size}{'-fp16' if precision == 'fp16' else ''}.onnx")
     path = cache_dir(config) / "graphs" / name
     with file_lock(f"{path}.lock"):
         if not path.is_file():
@@ -52,24 +63,31 @@ def graph_for(config: BackendConfig, image_hw: tuple[int, int]) -> Path:
             LOG.info("exporting the fused graph for %dx%d to %s", *image_hw, path)
             model, _ = build_model(config.checkpoint, config.encoder, config.version, config.metric,
                                    config.max_depth or None)
-            export_onnx(model, image_hw, path, config.input_order, config.input_size, sha)
+            export_onnx(model, image_hw, path, config.input_order, config.input_size, sha, precision)
     return path
 
 
-def open_tensorrt_backend(onnx_path: Path, config: BackendConfig, platform: Platform) -> DepthBackend:
-    """Find or build the engine, load it (rebuilding once if it will not deserialize), self-check it."""
+def open_tensorrt_backend(onnx_path: Path, config: BackendConfig, platform: Platform,
+                          reference: Path | None = None) -> DepthBackend:
+    """Find or build the engine of ``onnx_path``, load it (rebuilding once if it will not deserialize),
+    self-check it against ``reference`` (default: the same graph) on onnxruntime."""
     from depth_anything_ros.runtime.engine_build import build_engine
     from depth_anything_ros.runtime.self_check import self_check
     from depth_anything_ros.runtime.tensorrt_backend import EngineLoadError, TensorRTBackend
 
     gpu, version = platform.gpu, platform.tensorrt_version
     assert gpu is not None and version is not None, "choose_backend only picks tensorrt with both present"
-    key = engine_key(onnx_path, config.precision, gpu, version)
+    precision = read_graph_info(onnx_path).precision
+    if precision != config.precision:
+        LOG.warning("%s is an %s graph: building an %s engine although precision is %s (TensorRT builds "
+                    "strongly typed networks; export the graph with --precision %s)", onnx_path, precision,
+                    precision, config.precision, config.precision)
+    key = engine_key(onnx_path, precision, gpu, version)
     cache = cache_dir(config)
-    timing_cache = cache / f"timing-sm{gpu.compute_capability}-trt{version}.cache"
+    timing_cache = cache / timing_cache_name(gpu.name, gpu.compute_capability, version)
 
     def build() -> bytes:
-        return build_engine(onnx_path, config.precision, config.workspace_gb, timing_cache)
+        return build_engine(onnx_path, precision, config.workspace_gb, timing_cache)
 
     for attempt in (1, 2):
         engine_path = find_or_build_engine(onnx_path, key, cache, build)
@@ -84,7 +102,7 @@ def open_tensorrt_backend(onnx_path: Path, config: BackendConfig, platform: Plat
                 discard_engine(engine_path)
     recorded = read_record(engine_path).self_check_error
     if recorded is None:
-        result = self_check(backend, onnx_path, config.self_check_threshold)
+        result = self_check(backend, reference or onnx_path, config.self_check_threshold)
         if result is not None:
             update_record(engine_path, self_check_error=result.relative_error)
     elif recorded > config.self_check_threshold:
@@ -115,4 +133,6 @@ def open_backend(config: BackendConfig, image_hw: tuple[int, int],
         from depth_anything_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend
 
         return OnnxRuntimeBackend(onnx_path, choice.providers)
-    return open_tensorrt_backend(onnx_path, config, platform)
+    if config.onnx or config.precision == "fp32":
+        return open_tensorrt_backend(onnx_path, config, platform)
+    return open_tensorrt_backend(graph_for(config, image_hw, "fp16"), config, platform, reference=onnx_path)

@@ -6,7 +6,13 @@ import importlib.util
 from dataclasses import dataclass
 
 from depth_anything_ros.runtime.config import BACKENDS
-from depth_anything_ros.runtime.nvidia import BackendUnavailableError, GpuInfo, import_tensorrt, probe_gpu
+from depth_anything_ros.runtime.nvidia import (
+    BackendUnavailableError,
+    GpuInfo,
+    import_tensorrt,
+    probe_gpu,
+    probe_tensorrt_gpu,
+)
 
 ORT_HINT = "pip install 'depth_anything_ros[cpu]' (or onnxruntime-gpu for its CUDA provider)"
 TORCH_HINT = "pip install torch==2.13.0 (CPU) or a CUDA build of PyTorch"
@@ -32,11 +38,13 @@ class BackendChoice:
 
 
 def probe_platform(device_index: int = 0) -> Platform:
-    """Look for TensorRT 10 with pycuda and a GPU, onnxruntime and its providers, and PyTorch."""
+    """Look for TensorRT (10.3 to 11.x) reaching a GPU through pycuda, onnxruntime and its providers, PyTorch."""
     version, gpu, problem = None, None, ""
     try:
-        version = import_tensorrt().__version__
+        trt = import_tensorrt()
+        version = trt.__version__
         gpu = probe_gpu(device_index)
+        probe_tensorrt_gpu(trt)
     except BackendUnavailableError as error:
         problem = str(error)
     providers: tuple[str, ...] = ()

@@ -1,14 +1,15 @@
 """The fused graph as a TensorRT 10 engine: tensor-name I/O, buffers allocated once, one CUDA stream.
 
-The node calls ``infer`` from executor threads, so every CUDA call happens with this backend's
-context pushed and popped again, under a lock (one execution context serves one frame at a time).
+The node calls ``infer`` from executor threads; every CUDA call runs on one thread this backend owns
+(pycuda releases a context only from the thread that made it), with the context pushed and popped
+again, one frame at a time.
 """
 
 from __future__ import annotations
 
 import contextlib
-import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import numpy as np
 from depth_anything_ros.export.graph_info import DEPTH_OUTPUT, HEAD_INPUT, IMAGE_INPUT, RAW_OUTPUT, GraphInfo
 from depth_anything_ros.runtime.backend import DepthBackend, DepthOutput
 from depth_anything_ros.runtime.engine_cache import read_record
-from depth_anything_ros.runtime.nvidia import import_cuda_driver, import_tensorrt
+from depth_anything_ros.runtime.nvidia import import_cuda_driver, import_tensorrt, reach_gpu
 
 
 class EngineLoadError(RuntimeError):
@@ -80,33 +81,41 @@ class TensorRTBackend(DepthBackend):
         record = read_record(engine_path)
         super().__init__(record.graph)
         self.engine_path = engine_path
-        trt = import_tensorrt()
-        cuda = import_cuda_driver()
-        self._cuda = cuda
-        self._lock = threading.Lock()
-        self._context = cuda.Device(device_index).retain_primary_context()
+        self._owner = ThreadPoolExecutor(1, thread_name_prefix="tensorrt-cuda")
         self._device_buffers: dict[str, object] = {}
         try:
-            with self._pushed():
-                logger = trt.Logger(trt.Logger.WARNING)
-                self._runtime = trt.Runtime(logger)
-                self._engine = self._runtime.deserialize_cuda_engine(engine_path.read_bytes())
-                if self._engine is None:
-                    raise EngineLoadError(f"TensorRT {trt.__version__} cannot deserialize {engine_path}: corrupt, or "
-                                          "built by another TensorRT version or for another GPU")
-                self.tensors = engine_tensors(self._engine, trt)
-                check_engine_tensors(self.tensors, self.info, engine_path)
-                self._execution = self._engine.create_execution_context()
-                self._stream = cuda.Stream()
-                self._host = {n: cuda.pagelocked_empty(s.shape, s.dtype) for n, s in self.tensors.items()}
-                for name, spec in self.tensors.items():
-                    self._device_buffers[name] = cuda.mem_alloc(self._host[name].nbytes)
-                    if spec.is_input:
-                        self._execution.set_input_shape(name, spec.shape)
-                    self._execution.set_tensor_address(name, int(self._device_buffers[name]))
+            self._on_owner(lambda: self._open(engine_path, device_index))
         except BaseException:
             self.close()
             raise
+
+    def _on_owner(self, work: Callable[[], object]):
+        """Run ``work`` on the thread that owns the CUDA context; its exception is raised here."""
+        return self._owner.submit(work).result()
+
+    def _open(self, engine_path: Path, device_index: int) -> None:
+        trt = import_tensorrt()
+        cuda = import_cuda_driver()
+        self._cuda = cuda
+        self._context = cuda.Device(device_index).retain_primary_context()
+        with self._pushed():
+            logger = trt.Logger(trt.Logger.WARNING)
+            self._runtime = reach_gpu(trt.Runtime, logger)
+            self._engine = self._runtime.deserialize_cuda_engine(engine_path.read_bytes())
+            if self._engine is None:
+                raise EngineLoadError(f"TensorRT {trt.__version__} cannot deserialize {engine_path}: corrupt, or "
+                                      "built by another TensorRT version or for another GPU")
+            self.tensors = engine_tensors(self._engine, trt)
+            check_engine_tensors(self.tensors, self.info, engine_path)
+            self._execution = self._engine.create_execution_context()
+            self._stream = cuda.Stream()
+            self._host = {n: cuda.pagelocked_empty(s.shape, s.dtype) for n, s in self.tensors.items()}
+            for name, spec in self.tensors.items():
+                self._device_buffers[name] = cuda.mem_alloc(self._host[name].nbytes)
+                if spec.is_input and not self._execution.set_input_shape(name, spec.shape):
+                    raise EngineLoadError(f"{engine_path}: TensorRT refused input shape {spec.shape} for {name}")
+                if not self._execution.set_tensor_address(name, int(self._device_buffers[name])):
+                    raise EngineLoadError(f"{engine_path}: TensorRT refused the device address of {name}")
 
     @contextlib.contextmanager
     def _pushed(self) -> Iterator[None]:
@@ -117,8 +126,11 @@ class TensorRTBackend(DepthBackend):
             self._cuda.Context.pop()
 
     def _run(self, image: np.ndarray, head: np.ndarray) -> DepthOutput:
+        return self._on_owner(lambda: self._run_owned(image, head))
+
+    def _run_owned(self, image: np.ndarray, head: np.ndarray) -> DepthOutput:
         cuda = self._cuda
-        with self._lock, self._pushed():
+        with self._pushed():
             np.copyto(self._host[IMAGE_INPUT], image)
             np.copyto(self._host[HEAD_INPUT], head)
             for name in (IMAGE_INPUT, HEAD_INPUT):
@@ -131,10 +143,21 @@ class TensorRTBackend(DepthBackend):
             return DepthOutput(raw=self._host[RAW_OUTPUT].copy(), depth=self._host[DEPTH_OUTPUT].copy())
 
     def close(self) -> None:
-        """Free device memory and TensorRT objects inside the context, then release the context."""
+        """Free device memory and TensorRT objects inside the context, then release the context,
+        all on the thread that made it."""
+        owner = self.__dict__.get("_owner")
+        if owner is None:
+            return
+        try:
+            owner.submit(self._close_owned).result()
+        finally:
+            owner.shutdown(wait=True)
+            del self._owner
+
+    def _close_owned(self) -> None:
         if not hasattr(self, "_context"):
             return
-        with self._lock, self._pushed():
+        with self._pushed():
             for buffer in self._device_buffers.values():
                 buffer.free()
             self._device_buffers.clear()

@@ -61,9 +61,12 @@ class MemoryPoolType(enum.Enum):
     WORKSPACE = 0
 
 
-class BuilderFlag(enum.Enum):
-    FP16 = 0
-    OBEY_PRECISION_CONSTRAINTS = 1
+class BuilderFlag(enum.IntEnum):
+    TF32 = 7  # the only flag the package touches; the weakly typed ones are absent, as in TensorRT 11
+
+
+class NetworkDefinitionCreationFlag(enum.IntEnum):
+    STRONGLY_TYPED = 1
 
 
 class IProgressMonitor:
@@ -79,8 +82,6 @@ class ITensor:
 class ILayer:
     def __init__(self, name: str, layer_type: LayerType, outputs: list[ITensor]) -> None:
         self.name, self.type, self._outputs = name, layer_type, outputs
-        self.precision = float32
-        self.output_types: dict[int, DataType] = {}
 
     @property
     def num_outputs(self) -> int:
@@ -89,12 +90,10 @@ class ILayer:
     def get_output(self, index: int) -> ITensor:
         return self._outputs[index]
 
-    def set_output_type(self, index: int, dtype: DataType) -> None:
-        self.output_types[index] = dtype
-
 
 class INetworkDefinition:
-    def __init__(self) -> None:
+    def __init__(self, flags: int = 0) -> None:
+        self.flags = flags
         self.layers: list[ILayer] = []
         self.onnx_bytes = b""
 
@@ -152,7 +151,13 @@ class OnnxParser:
         types = {v.name: v.type.tensor_type.elem_type for v in
                  [*model.graph.input, *model.graph.output, *onnx.shape_inference.infer_shapes(model).graph.value_info]}
         types.update({t.name: t.data_type for t in model.graph.initializer})
+        uint8_inputs = {v.name for v in model.graph.input if v.type.tensor_type.elem_type == onnx.TensorProto.UINT8}
         for index, node in enumerate(model.graph.node):
+            if node.op_type != "Cast" and uint8_inputs.intersection(node.input):
+                # ModelImporter.cpp: UINT8 tensors exist only as graph I/O feeding a Cast directly.
+                self.errors.append(ParserError(index, node.name, node.op_type,
+                                               "TensorRT does not support UINT8 types for intermediate tensors"))
+                continue
             if node.op_type in self.unsupported_ops:
                 self.errors.append(ParserError(index, node.name, node.op_type,
                                                f"No importer registered for op: {node.op_type}"))
@@ -176,7 +181,7 @@ class ITimingCache:
 
 class IBuilderConfig:
     def __init__(self) -> None:
-        self.flags: set[BuilderFlag] = set()
+        self.flags: set[BuilderFlag] = {BuilderFlag.TF32}  # on by default, as in TensorRT
         self.pool_limits: dict[MemoryPoolType, int] = {}
         self.timing_cache: ITimingCache | None = None
         self.progress_monitor: IProgressMonitor | None = None
@@ -187,31 +192,38 @@ class IBuilderConfig:
     def set_flag(self, flag: BuilderFlag) -> None:
         self.flags.add(flag)
 
+    def clear_flag(self, flag: BuilderFlag) -> None:
+        self.flags.discard(flag)
+
     def get_flag(self, flag: BuilderFlag) -> bool:
         return flag in self.flags
 
     def create_timing_cache(self, data: bytes) -> ITimingCache:
         return ITimingCache(bytes(data))
 
+    accept_timing_cache = True
+
     def set_timing_cache(self, cache: ITimingCache, ignore_mismatch: bool) -> bool:
         self.timing_cache = cache
-        return True
+        return self.accept_timing_cache
 
     def get_timing_cache(self) -> ITimingCache | None:
         return self.timing_cache
 
 
 class Builder:
-    platform_has_fast_fp16 = True
     fail_build = False
+    cuda_unreachable = False  # the real bindings' failure when the driver and CUDA runtime disagree
     last_network: INetworkDefinition | None = None
     last_config: IBuilderConfig | None = None
 
     def __init__(self, logger: Logger) -> None:
+        if self.cuda_unreachable:
+            raise TypeError("pybind11::init(): factory function returned nullptr")
         self.logger = logger
 
     def create_network(self, flags: int = 0) -> INetworkDefinition:
-        return INetworkDefinition()
+        return INetworkDefinition(flags)
 
     def create_builder_config(self) -> IBuilderConfig:
         return IBuilderConfig()
@@ -229,7 +241,12 @@ class Builder:
             monitor.phase_finish("Building engine")
         if self.fail_build:
             return None
-        header = json.dumps({"fp16": BuilderFlag.FP16 in config.flags, "version": __version__}).encode()
+        if not network.flags & (1 << NetworkDefinitionCreationFlag.STRONGLY_TYPED):
+            return None  # this stand-in only builds strongly typed networks, as TensorRT 11 does
+        model = onnx.load_from_string(network.onnx_bytes)
+        meta = {p.key: p.value for p in model.metadata_props}.get("depth_anything_ros", "{}")
+        fp16 = json.loads(meta).get("precision") == "fp16"
+        header = json.dumps({"fp16": fp16, "version": __version__}).encode()
         return MAGIC + len(header).to_bytes(4, "little") + header + network.onnx_bytes
 
 
@@ -243,14 +260,19 @@ class IExecutionContext:
         self.input_shapes[name] = tuple(shape)
         return tuple(shape) == self.engine.get_tensor_shape(name)
 
+    refuse_tensor_address = False
+    fail_execute = False
+
     def set_tensor_address(self, name: str, address: int) -> bool:
         self.addresses[name] = address
-        return True
+        return not self.refuse_tensor_address
 
     def execute_async_v3(self, stream_handle: int) -> bool:
         from pycuda import driver
 
         driver._require_context()
+        if self.fail_execute:
+            return False
         feeds = {}
         for name, (mode, shape, dtype) in self.engine.tensors.items():
             if mode == TensorIOMode.INPUT:

@@ -41,6 +41,7 @@ class Context:
     def __init__(self, device: Device) -> None:
         self.device = device
         self.detached = False
+        self.thread = threading.get_ident()
 
     def push(self) -> None:
         _stack().append(self)
@@ -52,6 +53,8 @@ class Context:
         _stack().pop()
 
     def detach(self) -> None:
+        if threading.get_ident() != self.thread:  # pycuda leaks (and warns about) a context freed elsewhere
+            raise LogicError("cannot detach a context from a thread other than the one that made it")
         self.detached = True
 
 

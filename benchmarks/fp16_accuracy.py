@@ -1,0 +1,129 @@
+"""FP16 graph vs FP32 graph on real images, on CPU: how far ``raw`` moves in the strongly typed FP16 variant.
+
+    python benchmarks/fp16_accuracy.py [--input-size 196] [--images 1] [--target-activation 300]
+
+Runs the fused model in torch with exactly the casts the ``fp16`` ONNX graph carries (FP16 network,
+FP32 pre/post-processing, LayerNorm, attention scores and softmax; ``FusedDepthModel.half_network``)
+against FP32, for vits/vitb, V1/V2, relative/metric, on images from ../shared/data. Prints max and
+median |raw_fp16 - raw_fp32| as a fraction of raw_fp32's range.
+
+Random weights lack trained DINOv2's large activations, so each model also runs "scaled": every
+LayerScale gamma is set to one value g, chosen by bisection so that the largest |activation| of the
+residual stream after the last block reaches ``--target-activation`` (default 300, the order of the
+"massive activations" trained DINOv2 ViT-S/B show in a few channels; Sun et al. 2024, Darcet et al. 2024).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from depth_anything_ros.export.fused import FusedDepthModel
+from depth_anything_ros.model import model_spec
+from depth_anything_ros.model.build import untrained_model
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+IMAGES = ("kitti_object/image_2/000000.png", "nuscenes_mini_sample/*CAM_FRONT__*.jpg", "nyu_sample/*")
+
+
+def load_images(count: int) -> list[np.ndarray]:
+    found = []
+    for pattern in IMAGES:
+        matches = sorted(p for p in DATA.glob(pattern) if p.suffix.lower() in (".png", ".jpg", ".jpeg"))
+        if matches:
+            found.append(cv2.imread(str(matches[0]), cv2.IMREAD_COLOR))
+    if not found:
+        raise SystemExit(f"no images under {DATA}")
+    return [image for image in found if image is not None][:count]
+
+
+def last_block_peak(fused: FusedDepthModel, image: torch.Tensor) -> float:
+    peak = []
+    handle = fused.model.pretrained.blocks[-1].register_forward_hook(
+        lambda module, args, out: peak.append(float(out.abs().max())))
+    with torch.inference_mode():
+        fused(image, torch.tensor([1.0, 0.0, 0.0, 1e9]))
+    handle.remove()
+    return peak[0]
+
+
+def set_layerscale(model, gamma: float) -> None:
+    with torch.no_grad():
+        for block in model.pretrained.blocks:
+            block.ls1.gamma.fill_(gamma)
+            block.ls2.gamma.fill_(gamma)
+
+
+def scale_to(fused: FusedDepthModel, image: torch.Tensor, target: float) -> tuple[float, float]:
+    """Bisect the LayerScale value (log scale) until the last block's peak |activation| ~ target."""
+    low, high = 1e-3, 1e2
+    for _ in range(9):
+        middle = (low * high) ** 0.5
+        set_layerscale(fused.model, middle)
+        if last_block_peak(fused, image) < target:
+            low = middle
+        else:
+            high = middle
+    set_layerscale(fused.model, low)
+    return low, last_block_peak(fused, image)
+
+
+def compare(fused: FusedDepthModel, images: list[torch.Tensor]) -> tuple[float, float]:
+    half = copy.deepcopy(fused).half_network()
+    worst, medians = 0.0, []
+    head = torch.tensor([1.0, 0.0, 0.0, 1e9])
+    with torch.inference_mode():
+        for image in images:
+            ref = fused(image, head)[0].double()
+            got = half(image, head)[0].double()
+            span = float(ref.max() - ref.min()) or 1.0
+            diff = (got - ref).abs() / span
+            worst = max(worst, float(diff.max()))
+            medians.append(float(diff.median()))
+    return worst, float(np.median(medians))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--input-size", type=int, default=196)
+    parser.add_argument("--images", type=int, default=1)
+    parser.add_argument("--target-activation", type=float, default=300.0)
+    parser.add_argument("--encoders", nargs="+", default=["vits", "vitb"])
+    args = parser.parse_args()
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    images = load_images(args.images)
+    print(f"{len(images)} images ({', '.join(f'{i.shape[0]}x{i.shape[1]}' for i in images)}), network short side "
+          f"{args.input_size}, CPU torch {torch.__version__}")
+    print(f"{'model':<22} {'weights':<28} {'max |d|/range':>14} {'median':>10} {'s':>6}")
+    for encoder in args.encoders:
+        for version in (1, 2):
+            for metric in (False, True):
+                spec = model_spec(encoder, version, metric, 20.0 if metric else None)
+                base = untrained_model(spec, seed=0).eval()
+                for scaled in (False, True):
+                    model = copy.deepcopy(base) if scaled else base
+                    started = time.monotonic()
+                    per_image = []
+                    note = "random (init LayerScale)"
+                    for raw_image in images:
+                        fused = FusedDepthModel(model, raw_image.shape[:2], "bgr", args.input_size).eval()
+                        tensor = torch.from_numpy(raw_image)
+                        if scaled:
+                            gamma, peak = scale_to(fused, tensor, args.target_activation)
+                            note = f"scaled g={gamma:.3g} peak={peak:.0f}"
+                        per_image.append(compare(fused, [tensor]))
+                    worst = max(w for w, _ in per_image)
+                    median = float(np.median([m for _, m in per_image]))
+                    name = f"{encoder} V{version} {'metric' if metric else 'relative'}"
+                    print(f"{name:<22} {note:<28} {worst:>14.2e} {median:>10.2e} {time.monotonic() - started:>6.1f}",
+                          flush=True)
+
+
+if __name__ == "__main__":
+    main()
