@@ -150,3 +150,15 @@ def test_the_checker_sees_a_planted_upward_import(tmp_path, monkeypatch):
     targets = imported(tree.body[0], f"{PACKAGE}.core.planted", False, set(MODULES))
     owner = max((k for k in MODULES if targets[0] == k or targets[0].startswith(k + ".")), key=len)
     assert folder(owner) == "node" and RANKS[folder(owner)] > RANKS["core"]
+
+
+def test_the_node_runtime_path_imports_no_torch_and_no_matplotlib():
+    """DESIGN: the node needs numpy, OpenCV and one backend; torch only for the torch backend and training."""
+    import subprocess
+    import sys
+
+    code = ("import sys, depth_anything_ros.node.ros_node, depth_anything_ros.node.replay\n"
+            "print(sorted(m for m in ('torch', 'matplotlib', 'onnx') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT.parent, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]", f"heavy modules on the node's import path: {done.stdout}"

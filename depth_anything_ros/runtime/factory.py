@@ -10,6 +10,7 @@ from depth_anything_ros.core.files import file_sha256
 from depth_anything_ros.export.graph_info import read_graph_info
 from depth_anything_ros.runtime.backend import DepthBackend
 from depth_anything_ros.runtime.config import BackendConfig
+from depth_anything_ros.runtime.engine_build import build_engine
 from depth_anything_ros.runtime.engine_cache import (
     default_cache_dir,
     discard_engine,
@@ -19,7 +20,11 @@ from depth_anything_ros.runtime.engine_cache import (
     read_record,
     update_record,
 )
+from depth_anything_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend
 from depth_anything_ros.runtime.selection import Platform, choose_backend, probe_platform
+from depth_anything_ros.runtime.self_check import self_check
+from depth_anything_ros.runtime.tensorrt_backend import EngineLoadError, TensorRTBackend
+from depth_anything_ros.runtime.torch_backend import TorchBackend
 
 LOG = logging.getLogger(__name__)
 
@@ -71,9 +76,6 @@ def open_tensorrt_backend(onnx_path: Path, config: BackendConfig, platform: Plat
                           reference: Path | None = None) -> DepthBackend:
     """Find or build the engine of ``onnx_path``, load it (rebuilding once if it will not deserialize),
     self-check it against ``reference`` (default: the same graph) on onnxruntime."""
-    from depth_anything_ros.runtime.engine_build import build_engine
-    from depth_anything_ros.runtime.self_check import self_check
-    from depth_anything_ros.runtime.tensorrt_backend import EngineLoadError, TensorRTBackend
 
     gpu, version = platform.gpu, platform.tensorrt_version
     assert gpu is not None and version is not None, "choose_backend only picks tensorrt with both present"
@@ -121,7 +123,6 @@ def open_backend(config: BackendConfig, image_hw: tuple[int, int],
     LOG.info("backend %s: %s", choice.name, choice.reason)
     if choice.name == "torch":
         from depth_anything_ros.model.build import build_model
-        from depth_anything_ros.runtime.torch_backend import TorchBackend
 
         model, sha = build_model(config.checkpoint, config.encoder, config.version, config.metric,
                                  config.max_depth or None)
@@ -130,7 +131,6 @@ def open_backend(config: BackendConfig, image_hw: tuple[int, int],
                             half=platform.torch_cuda and config.precision == "fp16", checkpoint_sha256=sha)
     onnx_path = graph_for(config, image_hw)
     if choice.name == "onnxruntime":
-        from depth_anything_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend
 
         return OnnxRuntimeBackend(onnx_path, choice.providers)
     if config.onnx or config.precision == "fp32":

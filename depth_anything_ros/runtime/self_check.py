@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from depth_anything_ros.runtime.backend import DepthBackend
+from depth_anything_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend
+from depth_anything_ros.synthetic.scene import render_sample_scene
 
 LOG = logging.getLogger(__name__)
 DEFAULT_THRESHOLD = 0.02
@@ -38,7 +40,6 @@ class SelfCheckResult:
 
 def check_frame(image_hw: tuple[int, int], input_order: str) -> np.ndarray:
     """The embedded sample scene at the graph's resolution, in its channel order."""
-    from depth_anything_ros.synthetic.scene import render_sample_scene
 
     image, _ = render_sample_scene(*image_hw)
     return np.ascontiguousarray(image[..., ::-1]) if input_order == "rgb" else image
@@ -68,7 +69,6 @@ def self_check(candidate: DepthBackend, onnx_path: str | Path,
     try:
         import onnxruntime  # noqa: F401
 
-        from depth_anything_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend
     except ImportError:
         LOG.info("self-check skipped: onnxruntime is not installed (pip install onnxruntime)")
         return None
