@@ -171,3 +171,16 @@ def test_focal_helper_scales_k_to_the_network_input():
     focal = da3_focal(np.array(entry["intrinsics"]), (375, 1242))
     assert focal.dtype == np.float32 and focal.shape == (1,)
     np.testing.assert_allclose(focal[0], (k_net[0, 0] + k_net[1, 1]) / 2, rtol=1e-6)
+
+
+def test_half_network_keeps_float32_io_and_stays_close():
+    net = model("mono")
+    image = np.random.default_rng(5).integers(0, 256, (90, 120, 3), dtype=np.uint8)
+    focal = np.array([300.0], np.float32)
+    full = fused_depth(Da3FusedModel(net, (90, 120)).eval(), image, focal)
+    half = fused_depth(Da3FusedModel(model("mono"), (90, 120)).eval().half_network(), image, focal)
+    assert half.dtype == np.float32
+    both = np.isfinite(full) & np.isfinite(half)
+    # measured 6e-4 of the range (fp16 network, fp32 pre/post-processing)
+    assert np.abs(full[both] - half[both]).max() <= 5e-3 * (full[both].max() - full[both].min())
+    assert (np.isinf(full) != np.isinf(half)).mean() <= 2e-3

@@ -141,7 +141,7 @@ class Da3FusedModel(nn.Module):
     def forward(self, image: torch.Tensor, focal: torch.Tensor) -> torch.Tensor:
         if tuple(image.shape) != (*self.image_hw, 3):
             raise ValueError(f"expected a {self.image_hw[0]}x{self.image_hw[1]}x3 image, got {tuple(image.shape)}")
-        out = self.model(self.preprocess(image), self.pos_embed)
+        out = self.model(self.preprocess(image).to(self.pos_embed.dtype), self.pos_embed)  # fp16 network if half
         depth = out["depth"].float().unsqueeze(1)
         if self.metric:
             depth = metric_depth(depth, focal[0], focal[0])
@@ -153,6 +153,12 @@ class Da3FusedModel(nn.Module):
                 sky = upsample(sky, self.image_hw)
             depth = sky_to_infinity(depth, sky)
         return depth[0, 0]
+
+    def half_network(self) -> Da3FusedModel:
+        """Run the network in float16; resize, normalisation, metric scaling and sky stay float32."""
+        self.model.half()
+        self.pos_embed = self.pos_embed.half()
+        return self
 
 
 def da3_focal(k: np.ndarray, image_hw: tuple[int, int], process_res: int = PROCESS_RES) -> np.ndarray:
