@@ -1,0 +1,169 @@
+"""The fused graph for Depth Anything 3: camera uint8 image (+ focal) in, depth out.
+
+``Da3FusedModel(image, focal) -> depth`` at camera resolution, everything of
+``model/da3_preprocess`` inside the graph for one fixed camera size:
+
+- colour order (BGR or RGB), cast to float straight from the uint8 input (TensorRT rule);
+- the official two-step resize, folded into constant per-axis matrices at export time:
+  INTER_AREA as exact box-overlap weights (``area_matrix``), INTER_CUBIC as OpenCV's 4-tap
+  Keys cubic (``export.fused.cubic_taps``); each step is rounded and clamped to 0..255 as the
+  official uint8 ``cv2.resize`` stores it. The remaining difference is OpenCV's fixed-point
+  cubic arithmetic (measured in test/test_da3_fused.py and docs);
+- ImageNet normalisation, the network with its positional embedding folded to a constant;
+- metric models: ``depth * focal / 300`` with ``focal`` a float32[1] graph input, the mean of
+  fx and fy **at the network input** (``da3_focal`` computes it from camera_info's K), so a zoom
+  change needs no re-export; relative models (DA3-SMALL/BASE, DA3MONO-LARGE) output depth up to
+  scale: ``focal`` is still an input (one interface for every DA3 graph) but is not used;
+- sky (mono/metric DPT head): sky score >= 0.3 (the pixels the official code refills) is +Inf,
+  REP 117 "no return";
+- back to camera size by bilinear interpolation (align_corners=True, as every DPT stage and the
+  V2 graph), depth and sky score separately, the sky threshold applied after upsampling so that
+  no Inf enters an interpolation (Inf * 0 weights would give NaN).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from depth_anything_ros.export.fused import CubicResize, InputOrder, check_image_size
+from depth_anything_ros.model.da3 import Da3Model
+from depth_anything_ros.model.da3_preprocess import (
+    MEAN,
+    PROCESS_RES,
+    STD,
+    da3_resize_steps,
+    metric_depth,
+    scale_intrinsics,
+    sky_to_infinity,
+)
+from depth_anything_ros.model.dpt import upsample
+
+
+def area_matrix(in_size: int, out_size: int) -> np.ndarray:
+    """(out_size, in_size) weights of OpenCV's INTER_AREA shrink along one axis (box overlap / box size)."""
+    if out_size > in_size:
+        raise ValueError(f"INTER_AREA here only shrinks, got {in_size} -> {out_size}")
+    scale = in_size / out_size
+    edges = np.arange(in_size + 1, dtype=np.float64)
+    out = np.zeros((out_size, in_size), dtype=np.float64)
+    for i in range(out_size):
+        lo, hi = i * scale, min((i + 1) * scale, in_size)
+        overlap = np.clip(np.minimum(edges[1:], hi) - np.maximum(edges[:-1], lo), 0.0, None)
+        overlap[overlap < 1e-3] = 0.0  # OpenCV drops slivers below 1e-3 of a pixel
+        out[i] = overlap / overlap.sum()
+    return out.astype(np.float32)
+
+
+class AreaResize(nn.Module):
+    """Fixed-size separable INTER_AREA shrink as two constant matrix products."""
+
+    def __init__(self, in_hw: tuple[int, int], out_hw: tuple[int, int]) -> None:
+        super().__init__()
+        self.register_buffer("rows", torch.from_numpy(area_matrix(in_hw[0], out_hw[0])), persistent=False)
+        self.register_buffer("cols_t", torch.from_numpy(area_matrix(in_hw[1], out_hw[1]).T.copy()),
+                             persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.matmul(self.rows, torch.matmul(x, self.cols_t))
+
+
+class AsUint8(nn.Module):
+    """Round half away from zero and clamp to 0..255: what a uint8 ``cv2.resize`` stores."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.floor(x.clamp(0.0, 255.0) + 0.5)
+
+
+def resize_step(in_hw: tuple[int, int], out_hw: tuple[int, int], grows: bool) -> nn.Module:
+    """One official resize step (INTER_CUBIC when growing, else INTER_AREA), stored as uint8."""
+    if tuple(in_hw) == tuple(out_hw):
+        return nn.Identity()
+    resize = CubicResize(in_hw, out_hw) if grows else AreaResize(in_hw, out_hw)
+    return nn.Sequential(resize, AsUint8())
+
+
+class Da3Preprocess(nn.Module):
+    """uint8 HxWx3 -> normalised (1, 3, h, w) at DA3's processed size; the uint8 feeds a Cast first."""
+
+    def __init__(self, image_hw: tuple[int, int], input_order: InputOrder, process_res: int = PROCESS_RES) -> None:
+        super().__init__()
+        if input_order not in ("rgb", "bgr"):
+            raise ValueError(f"input_order must be 'rgb' or 'bgr', got {input_order!r}")
+        h, w = image_hw
+        (h1, w1), (h2, w2) = da3_resize_steps(h, w, process_res)
+        self.net_hw = (h2, w2)
+        self.bgr = input_order == "bgr"
+        self.step1 = resize_step((h, w), (h1, w1), grows=process_res > max(h, w))
+        self.step2 = resize_step((h1, w1), (h2, w2), grows=h2 > h1 or w2 > w1)
+        gain = 1.0 / (255.0 * STD)
+        self.register_buffer("gain", torch.tensor(gain, dtype=torch.float32).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("offset", torch.tensor(-MEAN / STD, dtype=torch.float32).view(1, 3, 1, 1),
+                             persistent=False)
+
+    def resized(self, image: torch.Tensor) -> torch.Tensor:
+        """(1, 3, h, w) RGB float 0..255 at the network size, before normalisation."""
+        x = image.float().permute(2, 0, 1).unsqueeze(0)  # Cast is the first op on the uint8 input
+        if self.bgr:
+            x = x.flip(1)
+        return self.step2(self.step1(x))
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        return self.resized(image) * self.gain + self.offset
+
+
+class Da3FusedModel(nn.Module):
+    """One camera resolution, one DA3 variant: ``(image uint8 HxWx3, focal float32[1]) -> depth HxW``."""
+
+    def __init__(
+        self,
+        model: Da3Model,
+        image_hw: tuple[int, int],
+        input_order: InputOrder = "bgr",
+        process_res: int = PROCESS_RES,
+        metric: bool | None = None,
+    ) -> None:
+        super().__init__()
+        check_image_size(*image_hw)
+        self.image_hw = (int(image_hw[0]), int(image_hw[1]))
+        self.input_order = input_order
+        self.process_res = process_res
+        self.model = model
+        self.metric = model.spec.metric if metric is None else metric
+        self.preprocess = Da3Preprocess(self.image_hw, input_order, process_res)
+        self.net_hw = self.preprocess.net_hw
+        patch = model.spec.encoder.patch_size
+        with torch.no_grad():
+            pos = model.backbone.pretrained.pos_embed_for(self.net_hw[0] // patch, self.net_hw[1] // patch)
+        self.register_buffer("pos_embed", pos.detach().clone(), persistent=False)
+
+    def forward(self, image: torch.Tensor, focal: torch.Tensor) -> torch.Tensor:
+        if tuple(image.shape) != (*self.image_hw, 3):
+            raise ValueError(f"expected a {self.image_hw[0]}x{self.image_hw[1]}x3 image, got {tuple(image.shape)}")
+        out = self.model(self.preprocess(image).to(self.pos_embed.dtype), self.pos_embed)  # fp16 network if half
+        depth = out["depth"].float().unsqueeze(1)
+        if self.metric:
+            depth = metric_depth(depth, focal[0], focal[0])
+        if tuple(depth.shape[-2:]) != self.image_hw:
+            depth = upsample(depth, self.image_hw)
+        if "sky" in out:
+            sky = out["sky"].float().unsqueeze(1)
+            if tuple(sky.shape[-2:]) != self.image_hw:
+                sky = upsample(sky, self.image_hw)
+            depth = sky_to_infinity(depth, sky)
+        return depth[0, 0]
+
+    def half_network(self) -> Da3FusedModel:
+        """Run the network in float16; resize, normalisation, metric scaling and sky stay float32."""
+        self.model.half()
+        self.pos_embed = self.pos_embed.half()
+        return self
+
+
+def da3_focal(k: np.ndarray, image_hw: tuple[int, int], process_res: int = PROCESS_RES) -> np.ndarray:
+    """The graph's ``focal`` input, float32[1]: mean(fx, fy) of camera_info's K scaled to the network input."""
+    k = np.asarray(k, dtype=np.float64).reshape(3, 3)
+    net_hw = da3_resize_steps(int(image_hw[0]), int(image_hw[1]), process_res)[1]
+    scaled = scale_intrinsics(k, tuple(image_hw), net_hw)
+    return np.array([(scaled[0, 0] + scaled[1, 1]) / 2.0], dtype=np.float32)
