@@ -23,37 +23,37 @@ from torch.utils.data import DataLoader, DistributedSampler
 from depth_anything_ros.calibration.fit import collect_samples, fit_calibration, measure, rounded_metrics
 from depth_anything_ros.calibration.ground_truth import GroundTruthOptions
 from depth_anything_ros.calibration.head_fit import time_block_split
-from depth_anything_ros.core.calibration_file import Calibration
+from depth_anything_ros.core.calibration_file import Calibration, save_calibration
 from depth_anything_ros.core.files import file_sha256
 from depth_anything_ros.model import DepthAnything, ModelSpec
 from depth_anything_ros.model.checkpoint import load_model, save_checkpoint
+from depth_anything_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend
+from depth_anything_ros.runtime.torch_backend import TorchBackend
 from depth_anything_ros.training import distributed
 from depth_anything_ros.training.augment import random_hflip
 from depth_anything_ros.training.labeled_frames import FrameStore, LabeledFrames, source_fingerprint
 from depth_anything_ros.training.loop import LoopSettings, run_epochs
 from depth_anything_ros.training.losses import silog_loss
 from depth_anything_ros.training.network import TrainingNetwork
+from depth_anything_ros.training.options import TrainingOptions
 
 ENCODER_LR_FACTOR = 0.1  # an unfrozen encoder learns at a tenth of the head's rate
 
 
 @dataclass(frozen=True)
-class FinetuneOptions:
-    epochs: int = 5
-    batch_size: int = 4
-    lr: float = 5e-5  # the head's; the official recipe's decoder rate (10 x 5e-6)
-    weight_decay: float = 0.01
+class FinetuneOptions(TrainingOptions):
     unfreeze_encoder: bool = False
     flip: bool = True
-    input_size: int = 518
-    min_depth: float = 1e-3
-    seed: int = 0
-    workers: int = 0
-    device: str = "auto"  # auto | cpu | cuda
+    workers: int = 0  # data-loading processes (0: in the trainer)
 
     def __post_init__(self) -> None:
-        if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0 or self.workers < 0:
-            raise ValueError("finetune needs epochs >= 1, batch size >= 1, a positive learning rate, workers >= 0")
+        super().__post_init__()
+        if self.workers < 0:
+            raise ValueError(f"finetune needs workers >= 0, got {self.workers}")
+
+    @property
+    def recipe(self) -> str:
+        return "finetune"
 
 
 @dataclass(frozen=True)
@@ -138,8 +138,6 @@ def train_on_frames(model: DepthAnything, store: FrameStore, stamps: Sequence[in
 
 
 def _torch_backend(model: DepthAnything, image_hw, options: FinetuneOptions, device: torch.device, sha: str):
-    from depth_anything_ros.runtime.torch_backend import TorchBackend
-
     return TorchBackend(model, image_hw, "bgr", options.input_size, str(device), checkpoint_sha256=sha)
 
 
@@ -204,9 +202,7 @@ def _write_outputs(request: FinetuneRequest, model: DepthAnything, store: FrameS
                    camera_frame: str, image_hw, baseline: dict, result, start_sha: str, train_frames: int,
                    progress: Callable[[str], None]) -> Calibration:
     """Weights, the re-exported graph (measured on the held-out frames), then the calibration YAML."""
-    from depth_anything_ros.core.calibration_file import save_calibration
-    from depth_anything_ros.export.onnx_export import export_onnx
-    from depth_anything_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend
+    from depth_anything_ros.export.onnx_export import export_onnx  # torch.onnx
 
     options = request.options
     output = Path(request.output)
