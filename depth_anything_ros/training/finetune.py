@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -35,25 +35,9 @@ from depth_anything_ros.training.labeled_frames import FrameStore, LabeledFrames
 from depth_anything_ros.training.loop import LoopSettings, run_epochs
 from depth_anything_ros.training.losses import silog_loss
 from depth_anything_ros.training.network import TrainingNetwork
-from depth_anything_ros.training.options import TrainingOptions
+from depth_anything_ros.training.options import FinetuneOptions
 
 ENCODER_LR_FACTOR = 0.1  # an unfrozen encoder learns at a tenth of the head's rate
-
-
-@dataclass(frozen=True)
-class FinetuneOptions(TrainingOptions):
-    unfreeze_encoder: bool = False
-    flip: bool = True
-    workers: int = 0  # data-loading processes (0: in the trainer)
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.workers < 0:
-            raise ValueError(f"finetune needs workers >= 0, got {self.workers}")
-
-    @property
-    def recipe(self) -> str:
-        return "finetune"
 
 
 @dataclass(frozen=True)
@@ -65,7 +49,7 @@ class FinetuneRequest:
     max_depth: float  # of the fine-tuned metric head
     output: Path  # calibration YAML; weights and graph are written beside it
     work_dir: Path  # stored frames and the per-epoch training checkpoint
-    options: FinetuneOptions = FinetuneOptions()
+    options: FinetuneOptions = field(default_factory=FinetuneOptions)
     block_s: float = 10.0
     holdout_every: int = 5
 

@@ -17,7 +17,7 @@ import dataclasses
 import json
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -44,7 +44,6 @@ from depth_anything_ros.training.augment import (
     random_hflip,
 )
 from depth_anything_ros.training.finetune import (
-    FinetuneOptions,
     epoch_generator,
     lidar_loss,
     make_optimizer,
@@ -53,33 +52,11 @@ from depth_anything_ros.training.finetune import (
 )
 from depth_anything_ros.training.labeled_frames import FrameStore, source_fingerprint
 from depth_anything_ros.training.loop import LoopSettings, run_epochs
-from depth_anything_ros.training.losses import FEATURE_MARGIN, affine_invariant_loss, feature_alignment_loss
+from depth_anything_ros.training.losses import affine_invariant_loss, feature_alignment_loss
 from depth_anything_ros.training.network import TrainingNetwork
-from depth_anything_ros.training.options import TrainingOptions
+from depth_anything_ros.training.options import FinetuneOptions, SelftrainOptions
 from depth_anything_ros.training.pseudo_labels import PseudoLabels
 from depth_anything_ros.training.unlabeled_frames import FrameRef, UnlabeledStore
-
-
-@dataclass(frozen=True)
-class SelftrainOptions(TrainingOptions):
-    # epochs: passes over the unlabeled training frames; batch_size: LiDAR frames per step and process,
-    # pseudo-labelled frames twice as many
-    batch_size: int = 2
-    feature_weight: float = 1.0
-    margin: float = FEATURE_MARGIN
-    cutmix: float = 0.5  # probability that an unlabeled image gets a CutMix box
-    min_change: float = 2.0  # grey levels; frames closer to the last kept one are near-duplicates
-    every: int = 1
-    baseline: bool = True  # also train the LiDAR-only student, for the comparison
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if not 0 < self.margin <= 1:
-            raise ValueError(f"selftrain needs a feature-alignment margin in (0, 1], got {self.margin}")
-
-    @property
-    def recipe(self) -> str:
-        return "selftrain"
 
 
 @dataclass(frozen=True)
@@ -94,7 +71,7 @@ class SelftrainRequest:
     max_depth: float | None  # the student's metric head (needed with LiDAR)
     output: Path  # directory: student.pth, student_<H>x<W>.onnx, report/, selftrain.json
     work_dir: Path  # frames, pseudo-labels, per-epoch checkpoints
-    options: SelftrainOptions = SelftrainOptions()
+    options: SelftrainOptions = field(default_factory=SelftrainOptions)
     block_s: float = 10.0
     holdout_every: int = 5
 
