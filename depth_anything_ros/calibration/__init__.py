@@ -1,1 +1,9 @@
-"""calibration."""
+"""Offline LiDAR calibration: ground truth from bags, head fits, accuracy metrics and reports.
+
+``ground_truth`` (camera frames with projected LiDAR depth), ``lidar`` (projection and occlusion),
+``head_fit`` (robust scale/shift fits, time-block splits), ``fit`` (collect, fit, measure),
+``metrics`` (the official depth metrics), ``report`` and ``plots`` (matplotlib, the ``plots`` extra).
+Never imports ``node/``; the node only reads the calibration file this package writes (``core``).
+"""
+
+__all__ = ["fit", "ground_truth", "head_fit", "lidar", "metrics", "plots", "report"]
