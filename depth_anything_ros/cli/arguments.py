@@ -77,8 +77,9 @@ def add_knob_arguments(parser, names: Iterable[str], unset: Mapping[str, str] | 
             action = "store_true" if not spec.default else argparse.BooleanOptionalAction
             parser.add_argument(flag, dest=name, action=action, default=spec.default, help=text)
             continue
+        metavar = flag[2:].upper().replace("-", "_")
         if name in PATH_KNOBS:
-            parser.add_argument(flag, dest=name, type=Path, help=text)
+            parser.add_argument(flag, dest=name, type=Path, metavar=metavar, help=text)
             continue
         if name in required:
             default, text = None, text
@@ -87,7 +88,7 @@ def add_knob_arguments(parser, names: Iterable[str], unset: Mapping[str, str] | 
         else:
             default, text = spec.default, f"{text} (default {spec.default})"
         parser.add_argument(flag, dest=name, type=type(spec.default), choices=choices, default=default,
-                            required=name in required, help=text)
+                            required=name in required, metavar=None if choices else metavar, help=text)
 
 
 def add_model_arguments(parser: argparse.ArgumentParser, params: bool = True) -> None:
