@@ -12,6 +12,7 @@ import torch
 
 from depth_anything_ros.cli.main import main
 from depth_anything_ros.core.visualize import colour_bar
+from depth_anything_ros.export.graph_info import read_graph_info
 from depth_anything_ros.model import model_spec
 from depth_anything_ros.model.build import untrained_model
 from depth_anything_ros.model.checkpoint import save_checkpoint
@@ -41,6 +42,11 @@ def test_export_then_infer_with_onnx_and_with_checkpoint(tmp_path, images, vits_
                   "--metric", "--max-depth", "20"]
     assert main(["export", *model_args, "--image-size", "48x64", "--output", str(onnx_path)]) == 0
     assert "48x64 bgr uint8 -> network 518x686" in capsys.readouterr().out
+    half_path = tmp_path / "model_fp16.onnx"
+    assert main(["export", *model_args, "--image-size", "48x64", "--precision", "fp16",
+                 "--output", str(half_path)]) == 0
+    assert "vits V2, fp16)" in capsys.readouterr().out
+    assert read_graph_info(half_path).precision == "fp16" and read_graph_info(onnx_path).precision == "fp32"
     assert main(["infer", *map(str, images), "--onnx", str(onnx_path), "--output", str(tmp_path / "o")]) == 0
     assert main(["infer", *map(str, images), *model_args, "--output", str(tmp_path / "t")]) == 0
     for name in ("a", "b"):

@@ -1,9 +1,8 @@
-"""The `depth-anything-ros` command: argparse only, every subcommand calls the layers below.
+"""The ``depth-anything-ros`` command line (argparse only; the top layer, it may import every other one).
 
-- ``main``: the entry point and the model/inference subcommands (export, build-engine, infer, replay, ...).
-- ``calibration``: lidar-depth, calibrate and evaluate.
-- ``selftrain``: selftrain.
-- ``demo``: the demo on the embedded sample scene.
+``main`` builds the parser from the subcommand modules: ``inference`` (export, infer, build-engine,
+replay, download), ``calibration`` (lidar-depth, calibrate, evaluate), ``selftrain``, ``demo``
+(demo, sample-bag); ``arguments`` holds what they share.
 """
 
-__all__ = ["calibration", "demo", "main", "selftrain"]
+__all__ = ["arguments", "calibration", "demo", "inference", "main", "selftrain"]

@@ -1,49 +1,34 @@
-"""The offline LiDAR commands: ``lidar-depth``, ``calibrate`` and ``evaluate`` (registered by cli.py)."""
+"""The offline LiDAR commands: ``lidar-depth``, ``calibrate`` (with ``--method finetune``) and ``evaluate``."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
+import numpy as np
 
-def add_ground_truth_arguments(parser: argparse.ArgumentParser, lidar_required: bool = True) -> None:
-    parser.add_argument("bags", type=Path, nargs="+", help="rosbag2 directories (MCAP or sqlite3) or ROS 1 .bag files")
-    group = parser.add_argument_group("ground truth")
-    group.add_argument("--image-topic", required=True, help="sensor_msgs/Image or CompressedImage topic")
-    group.add_argument("--camera-info-topic", required=lidar_required, help="sensor_msgs/CameraInfo topic")
-    group.add_argument("--lidar-topic", required=lidar_required, help="sensor_msgs/PointCloud2 topic")
-    group.add_argument("--max-gap", type=float, default=0.05, help="largest image-to-scan time gap in s (0.05)")
-    group.add_argument("--merge", type=int, default=0, help="also merge this many scans either side (needs "
-                                                            "--fixed-frame)")
-    group.add_argument("--fixed-frame", default="", help="world-fixed frame (odom, map) to undo robot motion")
-    group.add_argument("--extrinsics", type=Path, help="YAML of static transforms (instead of / besides /tf_static)")
-    group.add_argument("--raw-images", action="store_true", help="images are not rectified: project with K and D")
-    group.add_argument("--every", type=int, default=1, help="use every n-th image (default 1)")
-    group.add_argument("--no-occlusion-filter", action="store_true", help="keep LiDAR points hidden from the camera")
-
-
-def ground_truth_options(args: argparse.Namespace):
-    from depth_anything_ros.calibration.ground_truth import GroundTruthOptions
-
-    return GroundTruthOptions(args.image_topic, args.camera_info_topic, args.lidar_topic, max_gap_s=args.max_gap,
-                              merge=args.merge, fixed_frame=args.fixed_frame,
-                              extrinsics=str(args.extrinsics or ""), rectified=not args.raw_images,
-                              occlusion=None if args.no_occlusion_filter else _occlusion(), every=args.every)
-
-
-def _occlusion():
-    from depth_anything_ros.calibration.lidar import OcclusionFilter
-
-    return OcclusionFilter()
+from depth_anything_ros.calibration.fit import collect_samples, fit_calibration, measure
+from depth_anything_ros.calibration.ground_truth import read_ground_truth
+from depth_anything_ros.calibration.report import lidar_overlay, write_report
+from depth_anything_ros.cli.arguments import (
+    add_backend_arguments,
+    add_ground_truth_arguments,
+    add_model_arguments,
+    add_split_arguments,
+    add_training_arguments,
+    backend_cache,
+    ground_truth_options,
+    metric_text,
+    require_version,
+    training_options,
+)
+from depth_anything_ros.core.calibration_file import load_calibration, save_calibration
+from depth_anything_ros.core.files import atomic_directory, write_image
+from depth_anything_ros.model.spec import model_spec
+from depth_anything_ros.training.options import FinetuneOptions
 
 
 def cmd_lidar_depth(args: argparse.Namespace) -> int:
-    import numpy as np
-
-    from depth_anything_ros.calibration.ground_truth import read_ground_truth
-    from depth_anything_ros.calibration.report import lidar_overlay
-    from depth_anything_ros.core.files import atomic_directory, write_image
-
     count, points = 0, 0
     with atomic_directory(args.output) as tmp:
         tmp.mkdir(parents=True)
@@ -58,11 +43,7 @@ def cmd_lidar_depth(args: argparse.Namespace) -> int:
 
 
 def _collect(args: argparse.Namespace):
-    from depth_anything_ros.calibration.fit import collect_samples
-    from depth_anything_ros.calibration.ground_truth import read_ground_truth
-    from depth_anything_ros.cli.main import Backends
-
-    backends = Backends(args)
+    backends = backend_cache(args)
     return collect_samples(read_ground_truth(args.bags, ground_truth_options(args)), backends.get,
                            progress=lambda line: print(line, flush=True))
 
@@ -73,9 +54,6 @@ def _require_model(args: argparse.Namespace) -> None:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    from depth_anything_ros.calibration.fit import fit_calibration
-    from depth_anything_ros.core.calibration_file import save_calibration
-
     if args.method == "finetune":
         return _finetune(args)
     _require_model(args)
@@ -92,22 +70,19 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 
 def _finetune(args: argparse.Namespace) -> int:
-    from depth_anything_ros.cli.main import _require_version
-    from depth_anything_ros.model import model_spec
-    from depth_anything_ros.training.finetune import FinetuneOptions, FinetuneRequest, finetune
+    from depth_anything_ros.training.finetune import FinetuneRequest, finetune  # torch
 
     if args.onnx or not args.checkpoint:
         raise ValueError("--method finetune trains weights: give --checkpoint (a .pth), not --onnx")
-    _require_version(args)
+    require_version(args)
     if not args.max_depth:
         raise ValueError("--method finetune writes a metric head (Sigmoid x max depth): give --max-depth "
                          "(80 outdoor, 20 indoor; at least the farthest LiDAR range you want to keep)")
     work_dir = args.work_dir or args.output.with_name(f"{args.output.stem}.finetune")
     if args.restart:
         (work_dir / "last.pt").unlink(missing_ok=True)
-    options = FinetuneOptions(args.epochs, args.batch_size, args.lr, unfreeze_encoder=args.unfreeze_encoder,
-                              flip=not args.no_flip, input_size=args.input_size, seed=args.seed,
-                              workers=args.workers, device=args.device)
+    options = training_options(FinetuneOptions, args, unfreeze_encoder=args.unfreeze_encoder, flip=not args.no_flip,
+                               workers=args.workers)
     request = FinetuneRequest(args.bags, ground_truth_options(args), args.checkpoint,
                               model_spec(args.encoder, args.version, args.metric, args.max_depth), args.max_depth,
                               args.output, work_dir, options, args.block, args.holdout_every)
@@ -127,16 +102,7 @@ def _finetune(args: argparse.Namespace) -> int:
     return 0
 
 
-def metric_text(value) -> str:
-    """A metric for a summary line; 'n/a' where there is none (a relative graph has no metres)."""
-    return "n/a" if value is None or value != value else f"{value:.4f}"
-
-
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from depth_anything_ros.calibration.fit import measure
-    from depth_anything_ros.calibration.report import write_report
-    from depth_anything_ros.core.calibration_file import load_calibration
-
     _require_model(args)
     calibration = load_calibration(args.calibration) if args.calibration else None
     collected = _collect(args)
@@ -149,23 +115,23 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_calibration_commands(commands, add_model_arguments, add_backend_arguments) -> None:
+def add_calibration_commands(commands) -> dict[str, argparse.ArgumentParser]:
     lidar = commands.add_parser("lidar-depth", help="LiDAR projected into the camera: sparse depth .npy + overlays")
     add_ground_truth_arguments(lidar)
     lidar.add_argument("--output", type=Path, required=True, help="directory to create")
     lidar.set_defaults(func=cmd_lidar_depth)
+    parsers = {"lidar-depth": lidar}
 
     for name, helptext in (("calibrate", "fit the metric head to LiDAR depth; writes a calibration YAML"),
                            ("evaluate", "depth metrics against LiDAR, before and after a calibration")):
-        parser = commands.add_parser(name, help=helptext)
+        parser = parsers[name] = commands.add_parser(name, help=helptext)
         add_ground_truth_arguments(parser)
         add_model_arguments(parser)
         parser.add_argument("--onnx", type=Path, help="fused graph (instead of a checkpoint)")
         add_backend_arguments(parser)
         if name == "calibrate":
             parser.add_argument("--method", choices=("scale", "affine", "finetune"), default="affine")
-            parser.add_argument("--block", type=float, default=10.0, help="time-block length in s for the split")
-            parser.add_argument("--holdout-every", type=int, default=5, help="hold out every n-th block (5)")
+            add_split_arguments(parser)
             parser.add_argument("--output", type=Path, required=True, help="calibration YAML to write")
             _add_finetune_arguments(parser)
             parser.set_defaults(func=cmd_calibrate)
@@ -173,20 +139,14 @@ def add_calibration_commands(commands, add_model_arguments, add_backend_argument
             parser.add_argument("--calibration", type=Path, help="calibration YAML to evaluate against no calibration")
             parser.add_argument("--output", type=Path, required=True, help="report directory to create")
             parser.set_defaults(func=cmd_evaluate)
+    return parsers
 
 
 def _add_finetune_arguments(parser: argparse.ArgumentParser) -> None:
+    defaults = FinetuneOptions()
     group = parser.add_argument_group("finetune (runs unchanged under torchrun for several GPUs)")
-    group.add_argument("--epochs", type=int, default=5, help="passes over the training frames (5)")
-    group.add_argument("--batch-size", type=int, default=4, help="frames per step and process (4)")
-    group.add_argument("--lr", type=float, default=5e-5, help="head learning rate, AdamW with poly decay (5e-5)")
+    add_training_arguments(group, defaults, "<output stem>.finetune beside the YAML")
     group.add_argument("--unfreeze-encoder", action="store_true", help="also train the encoder, at lr / 10")
     group.add_argument("--no-flip", action="store_true", help="no random horizontal flips")
-    group.add_argument("--seed", type=int, default=0, help="shuffling and flip seed (0)")
-    group.add_argument("--workers", type=int, default=0, help="data-loading processes (0: in the trainer)")
-    group.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
-                       help="auto: CUDA when PyTorch sees a GPU (default)")
-    group.add_argument("--work-dir", type=Path, help="stored frames and the per-epoch checkpoint "
-                                                     "(default <output stem>.finetune beside the YAML)")
-    group.add_argument("--restart", action="store_true", help="discard the checkpoint in the work dir instead "
-                                                              "of resuming it")
+    group.add_argument("--workers", type=int, default=defaults.workers,
+                       help=f"data-loading processes ({defaults.workers}: in the trainer)")

@@ -20,6 +20,7 @@ from depth_anything_ros.export.graph_info import (
     GraphInfo,
 )
 from depth_anything_ros.model import DepthAnything
+from depth_anything_ros.model.spec import DEFAULT_INPUT_SIZE
 
 LOG = logging.getLogger(__name__)
 GRAPH_PRECISIONS = ("fp32", "fp16")
@@ -48,7 +49,7 @@ def export_onnx(
     image_hw: tuple[int, int],
     output: str | Path,
     input_order: InputOrder = "bgr",
-    input_size: int = 518,
+    input_size: int = DEFAULT_INPUT_SIZE,
     checkpoint_sha256: str = "untrained",
     precision: str = "fp32",
 ) -> GraphInfo:

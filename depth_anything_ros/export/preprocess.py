@@ -5,8 +5,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from depth_anything_ros.model.spec import DEFAULT_INPUT_SIZE
+
 PATCH_MULTIPLE = 14
-DEFAULT_INPUT_SIZE = 518
 IMAGENET_MEAN = np.array([0.485, 0.456, 0.406])
 IMAGENET_STD = np.array([0.229, 0.224, 0.225])
 

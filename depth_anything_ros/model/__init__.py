@@ -1,13 +1,21 @@
 """PyTorch Depth Anything (DINOv2 ViT + DPT head; V1, V2 and DA3), its specifications and checkpoints.
 
-The specifications (``model.spec``: encoders, taps, input size) are plain data and import without torch;
-``DepthAnything`` and everything else that needs torch load on first use.
+The specifications (``model.spec``: encoders, patch and input size, taps) are plain data and import no torch;
+``DepthAnything`` is loaded on first use, so the node and the CLI's parser read the specs without torch.
 """
 
-from depth_anything_ros.model.spec import ENCODERS, PATCH_SIZE, PRETRAIN_IMAGE_SIZE, EncoderSpec, ModelSpec, model_spec
+from depth_anything_ros.model.spec import (
+    DEFAULT_INPUT_SIZE,
+    ENCODERS,
+    PATCH_SIZE,
+    PRETRAIN_IMAGE_SIZE,
+    EncoderSpec,
+    ModelSpec,
+    model_spec,
+)
 
-__all__ = ["ENCODERS", "PATCH_SIZE", "PRETRAIN_IMAGE_SIZE", "DepthAnything", "EncoderSpec", "ModelSpec",
-           "model_spec"]
+__all__ = ["DEFAULT_INPUT_SIZE", "ENCODERS", "PATCH_SIZE", "PRETRAIN_IMAGE_SIZE", "DepthAnything", "EncoderSpec",
+           "ModelSpec", "model_spec"]
 
 
 def __getattr__(name: str):

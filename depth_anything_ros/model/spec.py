@@ -9,6 +9,7 @@ ModelKind = Literal["relative", "metric"]
 ENCODERS = ("vits", "vitb", "vitl", "vitg")
 PATCH_SIZE = 14
 PRETRAIN_IMAGE_SIZE = 518
+DEFAULT_INPUT_SIZE = PRETRAIN_IMAGE_SIZE  # the network input's short side unless a knob says otherwise
 
 
 @dataclass(frozen=True)

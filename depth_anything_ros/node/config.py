@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from depth_anything_ros.model.spec import ENCODERS, PATCH_SIZE, PRETRAIN_IMAGE_SIZE
+from depth_anything_ros.model.spec import DEFAULT_INPUT_SIZE, ENCODERS, PATCH_SIZE
 from depth_anything_ros.msgs.cloud import CloudOptions
 from depth_anything_ros.runtime.config import BACKENDS, PRECISIONS, BackendConfig
 
@@ -51,7 +51,7 @@ class PipelineConfig:
     metric: bool = knob(False, "true for metric checkpoints (sigmoid x max_depth head)", read_only=True)
     max_depth: float = knob(0.0, "metric range of the checkpoint in metres: 20 indoor (Hypersim), 80 outdoor "
                                  "(VKITTI)", low=0.0, high=1000.0, read_only=True)
-    input_size: int = knob(PRETRAIN_IMAGE_SIZE, "short side of the network input in pixels, a multiple of 14",
+    input_size: int = knob(DEFAULT_INPUT_SIZE, "short side of the network input in pixels, a multiple of 14",
                            low=PATCH_SIZE, high=4998, step=PATCH_SIZE, read_only=True)
     input_order: str = knob("bgr", "channel order the fused graph expects", choices=INPUT_ORDERS, read_only=True)
     min_depth: float = knob(0.1, "metres; closer estimates are published as -Inf (REP 117)", low=0.0, high=1000.0)

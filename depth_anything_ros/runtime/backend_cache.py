@@ -30,6 +30,10 @@ class BackendCache:
         """The backend used last, or None."""
         return next(reversed(self._by_size.values()), None)
 
+    def opened(self) -> list[DepthBackend]:
+        """The backends open now, oldest first."""
+        return list(self._by_size.values())
+
     def get(self, image_hw: tuple[int, int]) -> DepthBackend:
         image_hw = (int(image_hw[0]), int(image_hw[1]))
         if image_hw in self._by_size:

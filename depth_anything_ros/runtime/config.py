@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from depth_anything_ros.model.spec import DEFAULT_INPUT_SIZE
+
 BACKENDS = ("auto", "tensorrt", "onnxruntime", "torch")
 PRECISIONS = ("fp32", "fp16")
 
@@ -22,7 +24,7 @@ class BackendConfig:
     version: int = 2
     metric: bool = False
     max_depth: float = 0.0
-    input_size: int = 518
+    input_size: int = DEFAULT_INPUT_SIZE
     input_order: str = "bgr"
     backend: str = "auto"
     precision: str = "fp16"

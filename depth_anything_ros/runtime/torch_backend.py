@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from depth_anything_ros.model.spec import DEFAULT_INPUT_SIZE
 from depth_anything_ros.runtime.backend import DepthBackend, DepthOutput
 
 
@@ -13,7 +14,7 @@ class TorchBackend(DepthBackend):
     name = "torch"
 
     def __init__(self, model, image_hw: tuple[int, int], input_order: str = "bgr",
-                 input_size: int = 518, device: str | None = None, half: bool = False,
+                 input_size: int = DEFAULT_INPUT_SIZE, device: str | None = None, half: bool = False,
                  checkpoint_sha256: str = "untrained") -> None:
         try:
             import torch

@@ -1,8 +1,7 @@
-"""Synthetic data with known depth: the sample scene, a camera + LiDAR rig, sample bags (via msgs/).
+"""Scenes with known depth for demos and tests: the embedded sample scene, the camera + LiDAR rig, sample bags.
 
-- ``scene``: the embedded street-like scene rendered with its true depth.
-- ``sample_bag``: a rosbag2 of the sample scene for replay.
-- ``rig``: a camera + LiDAR rig over an analytic scene, written as a bag with /tf_static.
+``scene`` (the demo image and its true depth), ``rig`` (camera + LiDAR over boxes with analytic depth, and
+its bags), ``sample_bag`` (a camera-only rosbag2); messages are built with ``msgs`` like real ones.
 """
 
 __all__ = ["rig", "sample_bag", "scene"]

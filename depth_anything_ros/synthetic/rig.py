@@ -9,11 +9,22 @@ points are exact too, including those the camera cannot see (parallax).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 
 from depth_anything_ros.core.camera import CameraModel
-from depth_anything_ros.core.transforms import Transform
+from depth_anything_ros.core.files import atomic_directory
+from depth_anything_ros.core.transforms import Transform, matrix_to_quaternion
+from depth_anything_ros.msgs.cloud import CloudPayload
+from depth_anything_ros.msgs.messages import (
+    bgr_image_msg,
+    camera_info_msg,
+    header_msg,
+    point_cloud_msg,
+    rosbags_kit,
+    tf_message,
+)
 from depth_anything_ros.msgs.point_cloud2 import XYZ, pack_float32
 
 # optical = LIDAR_TO_OPTICAL @ lidar for co-located frames: x_opt = -y, y_opt = -z, z_opt = x
@@ -135,20 +146,6 @@ def write_rig_bag(path, rig: SyntheticRig | None = None, frames: int = 12, rate_
     ``storage`` mcap or sqlite3 (a rosbag2 directory) or ros1 (a ROS 1 .bag file, messages in their
     ROS 1 form: Header.seq, CameraInfo D/K/R/P). Written under a temporary name, renamed when complete.
     """
-    from pathlib import Path
-
-    from depth_anything_ros.core.files import atomic_directory
-    from depth_anything_ros.core.transforms import matrix_to_quaternion
-    from depth_anything_ros.msgs.cloud import CloudPayload
-    from depth_anything_ros.msgs.messages import (
-        bgr_image_msg,
-        camera_info_msg,
-        header_msg,
-        point_cloud_msg,
-        rosbags_kit,
-        tf_message,
-    )
-
     rig = rig or SyntheticRig()
     camera = rig.camera()
 

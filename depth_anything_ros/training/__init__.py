@@ -1,13 +1,9 @@
 """Training on a robot's own recordings: LiDAR fine-tuning of the metric head, and self-training.
 
-Everything here imports torch; the node's runtime path never imports this package.
-
-- ``finetune``: the recipe of `calibrate --method finetune` (SiLog on LiDAR, head or whole network).
-- ``selftrain``: teacher pseudo-labels, a student under perturbations with feature alignment.
-- ``loop``, ``distributed``: the epoch loop with checkpoints and resume; one process or DDP.
-- ``losses``, ``augment``, ``network``: SiLog and affine-invariant losses, perturbations, the batched network.
-- ``labeled_frames``, ``unlabeled_frames``, ``pseudo_labels``, ``array_cache``: frames read once, cached.
+``options`` (FinetuneOptions and SelftrainOptions on one TrainingOptions base; no torch), ``finetune``,
+``selftrain`` and their parts (frames stores, losses, augmentations, the loop, distributed runs).
+The recipes import torch (``options`` does not); the node's runtime path never imports this package.
 """
 
 __all__ = ["array_cache", "augment", "distributed", "finetune", "labeled_frames", "loop", "losses", "network",
-           "pseudo_labels", "selftrain", "unlabeled_frames"]
+           "options", "pseudo_labels", "selftrain", "unlabeled_frames"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -23,37 +23,21 @@ from torch.utils.data import DataLoader, DistributedSampler
 from depth_anything_ros.calibration.fit import collect_samples, fit_calibration, measure, rounded_metrics
 from depth_anything_ros.calibration.ground_truth import GroundTruthOptions
 from depth_anything_ros.calibration.head_fit import time_block_split
-from depth_anything_ros.core.calibration_file import Calibration
+from depth_anything_ros.core.calibration_file import Calibration, save_calibration
 from depth_anything_ros.core.files import file_sha256
 from depth_anything_ros.model import DepthAnything, ModelSpec
 from depth_anything_ros.model.checkpoint import load_model, save_checkpoint
+from depth_anything_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend
+from depth_anything_ros.runtime.torch_backend import TorchBackend
 from depth_anything_ros.training import distributed
 from depth_anything_ros.training.augment import random_hflip
 from depth_anything_ros.training.labeled_frames import FrameStore, LabeledFrames, source_fingerprint
 from depth_anything_ros.training.loop import LoopSettings, run_epochs
 from depth_anything_ros.training.losses import silog_loss
 from depth_anything_ros.training.network import TrainingNetwork
+from depth_anything_ros.training.options import FinetuneOptions
 
 ENCODER_LR_FACTOR = 0.1  # an unfrozen encoder learns at a tenth of the head's rate
-
-
-@dataclass(frozen=True)
-class FinetuneOptions:
-    epochs: int = 5
-    batch_size: int = 4
-    lr: float = 5e-5  # the head's; the official recipe's decoder rate (10 x 5e-6)
-    weight_decay: float = 0.01
-    unfreeze_encoder: bool = False
-    flip: bool = True
-    input_size: int = 518
-    min_depth: float = 1e-3
-    seed: int = 0
-    workers: int = 0
-    device: str = "auto"  # auto | cpu | cuda
-
-    def __post_init__(self) -> None:
-        if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0 or self.workers < 0:
-            raise ValueError("finetune needs epochs >= 1, batch size >= 1, a positive learning rate, workers >= 0")
 
 
 @dataclass(frozen=True)
@@ -65,7 +49,7 @@ class FinetuneRequest:
     max_depth: float  # of the fine-tuned metric head
     output: Path  # calibration YAML; weights and graph are written beside it
     work_dir: Path  # stored frames and the per-epoch training checkpoint
-    options: FinetuneOptions = FinetuneOptions()
+    options: FinetuneOptions = field(default_factory=FinetuneOptions)
     block_s: float = 10.0
     holdout_every: int = 5
 
@@ -138,8 +122,6 @@ def train_on_frames(model: DepthAnything, store: FrameStore, stamps: Sequence[in
 
 
 def _torch_backend(model: DepthAnything, image_hw, options: FinetuneOptions, device: torch.device, sha: str):
-    from depth_anything_ros.runtime.torch_backend import TorchBackend
-
     return TorchBackend(model, image_hw, "bgr", options.input_size, str(device), checkpoint_sha256=sha)
 
 
@@ -204,9 +186,7 @@ def _write_outputs(request: FinetuneRequest, model: DepthAnything, store: FrameS
                    camera_frame: str, image_hw, baseline: dict, result, start_sha: str, train_frames: int,
                    progress: Callable[[str], None]) -> Calibration:
     """Weights, the re-exported graph (measured on the held-out frames), then the calibration YAML."""
-    from depth_anything_ros.core.calibration_file import save_calibration
-    from depth_anything_ros.export.onnx_export import export_onnx
-    from depth_anything_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend
+    from depth_anything_ros.export.onnx_export import export_onnx  # torch.onnx
 
     options = request.options
     output = Path(request.output)

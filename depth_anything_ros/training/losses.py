@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import torch
 
+from depth_anything_ros.training.options import FEATURE_MARGIN
+
 SILOG_LAMBDA = 0.5
 
 
@@ -44,7 +46,6 @@ def _normalised(values: torch.Tensor, eps: float) -> torch.Tensor:
     return (values - shift) / (scale + eps)
 
 
-FEATURE_MARGIN = 0.85
 
 
 def feature_alignment_loss(student: torch.Tensor, frozen: torch.Tensor, margin: float = FEATURE_MARGIN

@@ -9,6 +9,7 @@ from depth_anything_ros.export.fused import InputOrder, Preprocess
 from depth_anything_ros.export.preprocess import network_input_size
 from depth_anything_ros.model import DepthAnything
 from depth_anything_ros.model.dpt import upsample
+from depth_anything_ros.model.spec import DEFAULT_INPUT_SIZE
 
 
 class TrainingNetwork(nn.Module):
@@ -20,7 +21,7 @@ class TrainingNetwork(nn.Module):
     """
 
     def __init__(self, model: DepthAnything, image_hw: tuple[int, int], input_order: InputOrder = "bgr",
-                 input_size: int = 518) -> None:
+                 input_size: int = DEFAULT_INPUT_SIZE) -> None:
         super().__init__()
         self.model = model
         self.image_hw = tuple(image_hw)

@@ -17,7 +17,7 @@ import dataclasses
 import json
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -26,11 +26,13 @@ import torch
 from depth_anything_ros.calibration.fit import collect_samples, fit_calibration, measure, rounded_metrics, stacked
 from depth_anything_ros.calibration.ground_truth import GroundTruthOptions
 from depth_anything_ros.calibration.head_fit import time_block_split
+from depth_anything_ros.calibration.report import write_comparison_report
 from depth_anything_ros.core.files import atomic_path, file_sha256
 from depth_anything_ros.core.head import depth_from_raw, disparity_from_raw
 from depth_anything_ros.model import DepthAnything, ModelSpec
 from depth_anything_ros.model.checkpoint import load_model, save_checkpoint
 from depth_anything_ros.runtime.backend import DepthBackend
+from depth_anything_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend
 from depth_anything_ros.training import distributed
 from depth_anything_ros.training.array_cache import ArrayCache
 from depth_anything_ros.training.augment import (
@@ -42,7 +44,6 @@ from depth_anything_ros.training.augment import (
     random_hflip,
 )
 from depth_anything_ros.training.finetune import (
-    FinetuneOptions,
     epoch_generator,
     lidar_loss,
     make_optimizer,
@@ -51,33 +52,11 @@ from depth_anything_ros.training.finetune import (
 )
 from depth_anything_ros.training.labeled_frames import FrameStore, source_fingerprint
 from depth_anything_ros.training.loop import LoopSettings, run_epochs
-from depth_anything_ros.training.losses import FEATURE_MARGIN, affine_invariant_loss, feature_alignment_loss
+from depth_anything_ros.training.losses import affine_invariant_loss, feature_alignment_loss
 from depth_anything_ros.training.network import TrainingNetwork
+from depth_anything_ros.training.options import FinetuneOptions, SelftrainOptions
 from depth_anything_ros.training.pseudo_labels import PseudoLabels
 from depth_anything_ros.training.unlabeled_frames import FrameRef, UnlabeledStore
-
-
-@dataclass(frozen=True)
-class SelftrainOptions:
-    epochs: int = 5  # passes over the unlabeled training frames
-    batch_size: int = 2  # LiDAR frames per step and process; pseudo-labelled frames: twice as many
-    lr: float = 5e-5  # head; the encoder trains at a tenth
-    weight_decay: float = 0.01
-    feature_weight: float = 1.0
-    margin: float = FEATURE_MARGIN
-    cutmix: float = 0.5  # probability that an unlabeled image gets a CutMix box
-    min_change: float = 2.0  # grey levels; frames closer to the last kept one are near-duplicates
-    every: int = 1
-    input_size: int = 518
-    min_depth: float = 1e-3
-    seed: int = 0
-    device: str = "auto"
-    baseline: bool = True  # also train the LiDAR-only student, for the comparison
-
-    def __post_init__(self) -> None:
-        if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0 or not 0 < self.margin <= 1:
-            raise ValueError("selftrain needs epochs >= 1, batch size >= 1, a positive learning rate and a margin "
-                             "in (0, 1]")
 
 
 @dataclass(frozen=True)
@@ -92,7 +71,7 @@ class SelftrainRequest:
     max_depth: float | None  # the student's metric head (needed with LiDAR)
     output: Path  # directory: student.pth, student_<H>x<W>.onnx, report/, selftrain.json
     work_dir: Path  # frames, pseudo-labels, per-epoch checkpoints
-    options: SelftrainOptions = SelftrainOptions()
+    options: SelftrainOptions = field(default_factory=SelftrainOptions)
     block_s: float = 10.0
     holdout_every: int = 5
 
@@ -172,9 +151,7 @@ def _selftrain(request: SelftrainRequest, dist: distributed.Distributed,
         if dist.is_main:
             progress(f"student on LiDAR frames only: {epochs} epochs ({epochs * per_epoch} steps, as many as "
                      f"self-training's {steps})")
-        finetune_options = FinetuneOptions(epochs, options.batch_size, options.lr, options.weight_decay,
-                                           unfreeze_encoder=True, input_size=options.input_size,
-                                           min_depth=options.min_depth, seed=options.seed, device=options.device)
+        finetune_options = FinetuneOptions(**{**options.shared(), "epochs": epochs}, unfreeze_encoder=True)
         fingerprint = {"student_sha256": student_sha, "role": "lidar only", "epochs": epochs,
                        **_fingerprint(request, data, dist)}
         train_on_frames(baseline, FrameStore(request.work_dir), data.labeled, data.image_hw, finetune_options,
@@ -278,7 +255,7 @@ def _train_student(student: DepthAnything, initial: DepthAnything, request: Self
 
 
 def _export(model: DepthAnything, name: str, request: SelftrainRequest, image_hw, extra: dict) -> tuple[Path, Path]:
-    from depth_anything_ros.export.onnx_export import export_onnx
+    from depth_anything_ros.export.onnx_export import export_onnx  # torch.onnx
 
     weights = save_checkpoint(model, request.output / f"{name}.pth", extra)
     graph = request.output / f"{name}_{image_hw[0]}x{image_hw[1]}.onnx"
@@ -290,9 +267,6 @@ def _write_outputs(request: SelftrainRequest, data: _Data, student: DepthAnythin
                    student_sha: str, history: list[dict[str, float]], steps: int,
                    progress: Callable[[str], None]) -> dict:
     """Weights and graphs of the students, the side-by-side report, and ``selftrain.json``."""
-    from depth_anything_ros.calibration.report import write_comparison_report
-    from depth_anything_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend
-
     request.output.mkdir(parents=True, exist_ok=True)
     extra = {"teacher": request.teacher_sha256, "student_from": student_sha, "method": "selftrain"}
     weights, graph = _export(student, "student", request, data.image_hw, extra)

@@ -1,0 +1,197 @@
+"""The graph commands: ``export``, ``infer``, ``build-engine``, ``replay`` and ``download``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+
+from depth_anything_ros.cli.arguments import (
+    UsageError,
+    add_backend_arguments,
+    add_knob_arguments,
+    add_model_arguments,
+    backend_cache,
+    choices_of,
+    config_from_args,
+    parse_image_size,
+    require_version,
+)
+from depth_anything_ros.core.files import file_sha256, save_array, save_image
+from depth_anything_ros.core.head import MetricHead
+from depth_anything_ros.core.visualize import preview_of
+from depth_anything_ros.model.download import HUB_SIZES, METRIC_DATASETS, download_checkpoint
+from depth_anything_ros.node.replay import replay
+from depth_anything_ros.runtime.engine_build import build_engine
+from depth_anything_ros.runtime.engine_cache import engine_key, save_engine
+from depth_anything_ros.runtime.factory import open_backend
+from depth_anything_ros.runtime.nvidia import import_tensorrt, probe_gpu
+from depth_anything_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend
+
+LOG = logging.getLogger("depth_anything_ros")
+
+
+def _load(args: argparse.Namespace):
+    from depth_anything_ros.model.build import build_model  # torch
+
+    require_version(args)
+    return build_model(args.checkpoint, args.encoder, args.version or 2, args.metric, args.max_depth)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from depth_anything_ros.export.onnx_export import export_onnx  # torch.onnx
+
+    if args.checkpoint is None:
+        raise ValueError("export needs --checkpoint (or 'checkpoint:' in the --params file)")
+    model, sha = _load(args)
+    started = time.monotonic()
+    info = export_onnx(model, args.image_size, args.output, args.input_order, args.input_size, sha,
+                       args.graph_precision)
+    print(f"wrote {args.output}: {info.image_height}x{info.image_width} {info.input_order} uint8 -> network "
+          f"{info.network_height}x{info.network_width} -> raw, depth ({info.kind}, "
+          f"{info.encoder} V{info.version}, {info.precision}) in {time.monotonic() - started:.1f} s")
+    return 0
+
+
+def _write_outputs(stem: Path, output, kind: str) -> list[Path]:
+    name, array = ("depth", output.depth) if kind == "metric" else ("relative", output.raw)
+    return [save_array(stem.with_name(f"{stem.name}_{name}.npy"), array),
+            save_image(stem.with_name(f"{stem.name}_preview.png"), preview_of(output.raw, output.depth, kind))]
+
+
+def cmd_infer(args: argparse.Namespace) -> int:
+    if not (args.checkpoint or args.onnx):
+        raise UsageError("give --checkpoint or --onnx")
+    backends = backend_cache(args)
+    failures = 0
+    for index, image_path in enumerate(args.images, start=1):
+        image = cv2.imread(str(image_path), cv2.IMREAD_COLOR)
+        if image is None:
+            LOG.error("%s: not a readable image, skipped", image_path)
+            failures += 1
+            continue
+        backend = backends.get(image.shape[:2])
+        head = backend.info.default_head()
+        if args.min_depth is not None or args.max_range is not None:
+            head = MetricHead(head.scale, head.shift,
+                              head.min_depth if args.min_depth is None else args.min_depth,
+                              head.max_depth if args.max_range is None else args.max_range)
+        started = time.monotonic()
+        output = backend.infer(image, head)
+        elapsed = time.monotonic() - started
+        written = _write_outputs(args.output / image_path.stem, output, backend.info.kind)
+        print(f"[{index}/{len(args.images)}] {image_path.name} {image.shape[0]}x{image.shape[1]} "
+              f"{backend.name} {elapsed * 1000:.0f} ms -> {', '.join(p.name for p in written)}")
+    if any(b.info.kind == "relative" for b in backends.opened()):
+        LOG.warning("relative checkpoint: *_relative.npy is inverse depth up to scale and shift, not metres; "
+                    "a metric calibration (or a metric checkpoint with --metric) gives metres")
+    return 1 if failures else 0
+
+
+def cmd_build_engine(args: argparse.Namespace) -> int:
+    version = import_tensorrt().__version__
+    gpu = probe_gpu(args.device_index)
+    key = engine_key(args.onnx, args.precision, gpu, version)
+    started = time.monotonic()
+    engine = build_engine(args.onnx, args.precision, args.workspace_gb, args.timing_cache,
+                          report=lambda line: print(line, flush=True))
+    record = save_engine(args.output, engine, args.onnx, key, time.monotonic() - started)
+    print(f"wrote {args.output} and {args.output.name}.json: {args.precision}, TensorRT {version}, {gpu}, "
+          f"{record.engine_bytes / 1e6:.1f} MB in {record.build_seconds:.0f} s")
+    return 0
+
+
+def _untrained_opener(args: argparse.Namespace, workdir: Path):
+    """Backends for an untrained model of the real architecture (replay without a checkpoint)."""
+    def open_untrained(image_hw: tuple[int, int]):
+        from depth_anything_ros.export.onnx_export import export_onnx  # torch.onnx
+        from depth_anything_ros.model.build import build_model  # torch
+
+        model, sha = build_model(None, args.encoder, 2, args.metric, args.max_depth)
+        path = workdir / f"untrained_{image_hw[0]}x{image_hw[1]}.onnx"
+        export_onnx(model, image_hw, path, "bgr", args.input_size, sha)
+        return OnnxRuntimeBackend(path)
+    return open_untrained
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    extra = {"calibration_file": str(args.calibration)} if args.calibration else {}
+    config = config_from_args(args, **extra)
+    with tempfile.TemporaryDirectory() as workdir:
+        if not (config.checkpoint or config.onnx):
+            from depth_anything_ros.model.build import UNTRAINED_WARNING  # torch
+
+            print(f"\n{'!' * 78}\n{UNTRAINED_WARNING.format(encoder=args.encoder)}\n{'!' * 78}\n", flush=True)
+            opener = _untrained_opener(args, Path(workdir))
+        else:
+            def opener(image_hw):
+                return open_backend(config, image_hw)
+        started = time.monotonic()
+        summary = replay(args.in_bag, args.out_bag, args.image_topic, config, opener, args.camera_info_topic,
+                         args.previews, args.preview_every, progress=lambda line: print(line, flush=True))
+    elapsed = time.monotonic() - started
+    state = "INTERRUPTED; readable bag with the frames done so far:" if summary.interrupted else "wrote"
+    print(f"{state} {summary.output}: {summary.frames} frames in {elapsed:.1f} s, {summary.skipped} skipped "
+          f"(bad input), {summary.unmatched} without camera_info"
+          + (f"; previews in {args.previews}" if args.previews else ""))
+    return 130 if summary.interrupted else 0
+
+
+def cmd_download(args: argparse.Namespace) -> int:
+    path = download_checkpoint(args.encoder, args.metric, args.output_dir)
+    print(f"downloaded and verified {path} (sha256 {file_sha256(path)})")
+    return 0
+
+
+def add_inference_commands(commands) -> dict[str, argparse.ArgumentParser]:
+    export = commands.add_parser("export", help="write the fused ONNX graph for one camera resolution")
+    add_model_arguments(export)
+    export.add_argument("--image-size", type=parse_image_size, required=True, help="camera HxW, e.g. 375x1242")
+    add_knob_arguments(export, ("input_order",))
+    export.add_argument("--output", type=Path, required=True, help="model.onnx to write")
+    export.add_argument("--precision", dest="graph_precision", choices=choices_of("precision"), default="fp32",
+                        help="graph variant: fp32, or fp16 (FP16 network, FP32 pre/post, LayerNorm and attention "
+                             "scores) for a strongly typed fp16 TensorRT engine (default fp32)")
+    export.set_defaults(func=cmd_export)
+
+    infer = commands.add_parser("infer", help="depth for image files: .npy and a colourised PNG each")
+    infer.add_argument("images", type=Path, nargs="+", help="image files (any OpenCV format)")
+    add_model_arguments(infer)
+    infer.add_argument("--onnx", type=Path, help="fused graph to run with onnxruntime instead of a checkpoint")
+    add_backend_arguments(infer)
+    add_knob_arguments(infer, ("min_depth", "max_range"),
+                       unset={"min_depth": "not given: the graph's own", "max_range": "not given: the graph's own"})
+    infer.add_argument("--output", type=Path, required=True, help="output directory")
+    infer.set_defaults(func=cmd_infer)
+
+    engine = commands.add_parser("build-engine", help="compile a fused ONNX graph into a TensorRT 10 engine")
+    engine.add_argument("--onnx", type=Path, required=True, help="fused graph from `export`")
+    add_knob_arguments(engine, ("precision", "workspace_gb"))
+    engine.add_argument("--timing-cache", type=Path, help="timing cache to read and update (speeds up rebuilds)")
+    add_knob_arguments(engine, ("device_index",))
+    engine.add_argument("--output", type=Path, required=True, help="model.engine to write (plus model.engine.json)")
+    engine.set_defaults(func=cmd_build_engine)
+
+    play = commands.add_parser("replay", help="run the node's pipeline over a rosbag2 into an MCAP bag")
+    play.add_argument("in_bag", type=Path, help="rosbag2 directory (MCAP or sqlite3)")
+    play.add_argument("out_bag", type=Path, help="output MCAP bag directory (must not exist)")
+    play.add_argument("--image-topic", required=True, help="sensor_msgs/Image or CompressedImage topic")
+    play.add_argument("--camera-info-topic", help="default: <camera namespace>/camera_info")
+    add_model_arguments(play)
+    add_backend_arguments(play)
+    play.add_argument("--onnx", type=Path, help="fused graph (instead of a checkpoint)")
+    play.add_argument("--calibration", type=Path, help="metric-head calibration YAML")
+    play.add_argument("--previews", type=Path, help="write input | depth preview PNGs here")
+    play.add_argument("--preview-every", type=int, default=1, help="preview every n-th frame (default 1)")
+    play.set_defaults(func=cmd_replay)
+
+    download = commands.add_parser("download", help="fetch an official V2 checkpoint from Hugging Face")
+    download.add_argument("encoder", choices=tuple(HUB_SIZES))
+    download.add_argument("--metric", choices=tuple(METRIC_DATASETS), help="metric checkpoint (indoor/outdoor)")
+    download.add_argument("--output-dir", type=Path, default=Path("checkpoints"))
+    download.set_defaults(func=cmd_download)
+    return {"export": export, "infer": infer, "build-engine": engine, "replay": play, "download": download}
