@@ -20,47 +20,19 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import statistics
 import struct
-import time
 
 import numpy as np
 from rosbags.typesys import Stores, get_typestore
 
 from depth_anything_ros.core.camera import CameraModel
-from depth_anything_ros.export.graph_info import GraphInfo
 from depth_anything_ros.msgs.cloud import CloudOptions, build_cloud
 from depth_anything_ros.msgs.images import decode_image
 from depth_anything_ros.msgs.messages import float_image_msg, point_cloud_msg, rclpy_uint8, rosbags_kit
 from depth_anything_ros.node.config import PipelineConfig
 from depth_anything_ros.node.pipeline import DepthPipeline
-from depth_anything_ros.runtime.backend import DepthBackend, DepthOutput
 
-
-class ConstantBackend(DepthBackend):
-    """A metric 'network' that costs nothing: returns the same depth for every frame."""
-
-    name = "constant"
-
-    def __init__(self, depth: np.ndarray) -> None:
-        super().__init__(GraphInfo(*depth.shape, "bgr", 518, 518, "vits", 2, "metric", 20.0, "benchmark"))
-        self.output = DepthOutput(depth, depth)
-
-    def _run(self, image: np.ndarray, head: np.ndarray) -> DepthOutput:
-        return self.output
-
-    def close(self) -> None:
-        pass
-
-
-def median_ms(fn, runs: int) -> float:
-    fn()
-    samples = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples) * 1000
+from bench_common import ConstantBackend, median_ms
 
 
 def per_point_cloud(depth: np.ndarray, camera: CameraModel) -> bytes:

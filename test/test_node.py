@@ -14,7 +14,6 @@ import math
 import cv2
 import numpy as np
 import pytest
-from ros_graph import H, Probe, W, header, image_msg, info_msg
 
 from depth_anything_ros.core.calibration_file import Calibration, save_calibration
 from depth_anything_ros.core.visualize import colour_bar
@@ -25,6 +24,7 @@ from depth_anything_ros.node.parameters import READ_ONLY
 from depth_anything_ros.synthetic.scene import render_sample_scene
 
 from conftest import tiny_spec
+from ros_graph import H, Probe, W, header, image_msg, info_msg
 
 
 @pytest.fixture(scope="module")

@@ -17,13 +17,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from ros_graph import H, Probe, W, header, image_msg, info_msg
 
 from depth_anything_ros.export.onnx_export import export_onnx
 from depth_anything_ros.model.build import untrained_model
 from depth_anything_ros.synthetic.scene import render_sample_scene
 
 from conftest import tiny_spec
+from ros_graph import H, Probe, W, header, image_msg, info_msg
 
 ROOT = Path(__file__).resolve().parents[1]
 NS = "/cam"

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from trt_fakes import install_fakes
 
 from depth_anything_ros.cli.main import main
 from depth_anything_ros.export.graph_info import METADATA_KEY, GraphInfo
@@ -34,6 +33,8 @@ from depth_anything_ros.runtime.nvidia import BackendUnavailableError, import_te
 from depth_anything_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend
 from depth_anything_ros.runtime.selection import Platform
 from depth_anything_ros.runtime.tensorrt_backend import EngineLoadError, TensorRTBackend
+
+from trt_fakes import install_fakes
 
 HW = (28, 42)
 
