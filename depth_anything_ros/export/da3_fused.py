@@ -8,7 +8,7 @@
   INTER_AREA as exact box-overlap weights (``area_matrix``), INTER_CUBIC as OpenCV's 4-tap
   Keys cubic (``export.fused.cubic_taps``); each step is rounded and clamped to 0..255 as the
   official uint8 ``cv2.resize`` stores it. The remaining difference is OpenCV's fixed-point
-  cubic arithmetic (measured in test/test_da3_fused.py and docs);
+  cubic arithmetic (measured in test/export/test_da3_fused.py and docs);
 - ImageNet normalisation, the network with its positional embedding folded to a constant;
 - metric models: ``depth * focal / 300`` with ``focal`` a float32[1] graph input, the mean of
   fx and fy **at the network input** (``da3_focal`` computes it from camera_info's K), so a zoom

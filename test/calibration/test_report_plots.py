@@ -19,7 +19,7 @@ from depth_anything_ros.core.visualize import BAR_BACKGROUND, colorize_depth, co
 
 from png_checks import read_png
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

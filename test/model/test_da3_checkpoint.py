@@ -15,7 +15,7 @@ from depth_anything_ros.model.da3 import Da3Model
 from depth_anything_ros.model.da3_checkpoint import load_da3
 from depth_anything_ros.model.da3_spec import DA3_NAMES, da3_spec, tiny_da3_spec
 
-GOLDEN = Path(__file__).parent / "data" / "golden_tiny_da3"
+GOLDEN = Path(__file__).parents[1] / "data" / "golden_tiny_da3"
 OFFICIAL_KEY_COUNTS = {"da3-small": 443, "da3-base": 443, "da3mono-large": 406, "da3metric-large": 406}
 
 

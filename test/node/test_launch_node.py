@@ -1,6 +1,6 @@
 """launch_testing: the installed depth_node in a real ROS 2 graph (runs wherever ROS 2 is installed).
 
-    colcon build && source install/setup.bash && python -m pytest test/test_launch_node.py
+    colcon build && source install/setup.bash && python -m pytest test/node/test_launch_node.py
 
 Without launch_testing (not on PyPI) the module is skipped; test_node_process.py starts the installed
 console scripts over DDS instead.

@@ -26,7 +26,7 @@ from depth_anything_ros.model.dpt import upsample
 
 from conftest import DATA, require
 
-GOLDEN = Path(__file__).parent / "data" / "golden_tiny_da3"
+GOLDEN = Path(__file__).parents[1] / "data" / "golden_tiny_da3"
 META = json.loads((GOLDEN / "golden.json").read_text())
 IMAGES = {"nyu_224x224": "nyu_sample/rgb.png", "kitti_375x1242": "kitti_object/image_2/000001.png"}
 # Measured (README, DA3 fused graph): the in-graph resize differs from OpenCV's uint8 fixed-point cubic by one

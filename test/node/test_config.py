@@ -9,7 +9,7 @@ import pytest
 
 from depth_anything_ros.node.config import PipelineConfig, config_from_parameters
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_shipped_config_is_valid_and_matches_defaults():

@@ -12,7 +12,7 @@ import torch
 from depth_anything_ros.model.da3_checkpoint import load_da3
 from depth_anything_ros.model.da3_spec import tiny_da3_spec
 
-GOLDEN = Path(__file__).parent / "data" / "golden_tiny_da3"
+GOLDEN = Path(__file__).parents[1] / "data" / "golden_tiny_da3"
 
 
 class _Outputs(torch.nn.Module):

@@ -20,7 +20,7 @@ from depth_anything_ros.model.da3_spec import tiny_da3_spec
 
 from conftest import DATA, require
 
-GOLDEN = Path(__file__).parent / "data" / "golden_tiny_da3"
+GOLDEN = Path(__file__).parents[1] / "data" / "golden_tiny_da3"
 META = json.loads((GOLDEN / "golden.json").read_text())
 IMAGES = {
     "nyu_224x224": "nyu_sample/rgb.png",

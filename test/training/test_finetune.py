@@ -168,7 +168,8 @@ def test_finetune_runs_unchanged_under_torchrun_with_two_processes(tmp_path, dri
                                     "output": str(request.output), "work_dir": str(request.work_dir),
                                     "options": dataclasses.asdict(request.options)}))
     script = tmp_path / "run.py"
-    script.write_text(TORCHRUN_SCRIPT.format(test_dir=os.path.dirname(__file__), settings=str(settings)))
+    test_dir = os.path.dirname(os.path.dirname(__file__))  # test/, where conftest lives
+    script.write_text(TORCHRUN_SCRIPT.format(test_dir=test_dir, settings=str(settings)))
     done = subprocess.run([TORCHRUN, "--standalone", "--nproc_per_node", "2", str(script)],
                           capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr[-3000:]

@@ -23,7 +23,7 @@ import pytest
 from depth_anything_ros.runtime.tensorrt_api import OPTIONAL, TENSORRT_API, WEAKLY_TYPED
 
 VERSIONS = ("10.3.0", "10.13.3.9", "11.4.0.106")
-PACKAGE = Path(__file__).resolve().parents[1] / "depth_anything_ros"
+PACKAGE = Path(__file__).resolve().parents[2] / "depth_anything_ros"
 
 
 def _download(version: str, folder: Path) -> Path:

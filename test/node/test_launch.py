@@ -12,7 +12,7 @@ from depth_anything_ros.node.config import PipelineConfig, knobs, load_parameter
 from depth_anything_ros.node.launch_support import overrides_from, parse_cameras, remappings
 from depth_anything_ros.node.parameters import READ_ONLY, apply_changes, params_file_text
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize(("text", "cameras"), [

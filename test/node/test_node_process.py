@@ -25,7 +25,7 @@ from depth_anything_ros.synthetic.scene import render_sample_scene
 from conftest import tiny_spec
 from ros_graph import H, Probe, W, header, image_msg, info_msg
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 NS = "/cam"
 NODE = f"{NS}/depth_anything_ros"
 ENTRY = {"depth_node": "main", "depth_lifecycle_node": "lifecycle_main"}
