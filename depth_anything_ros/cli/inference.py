@@ -108,12 +108,13 @@ def cmd_build_engine(args: argparse.Namespace) -> int:
 def _untrained_opener(args: argparse.Namespace, workdir: Path):
     """Backends for an untrained model of the real architecture (replay without a checkpoint)."""
     def open_untrained(image_hw: tuple[int, int]):
-        from depth_anything_ros.export.onnx_export import export_onnx  # torch.onnx
+        from depth_anything_ros.export.onnx_export import export_for_resolution  # torch.onnx
         from depth_anything_ros.model.build import build_model  # torch
 
-        model, sha = build_model(None, args.encoder, 2, args.metric, args.max_depth)
-        path = workdir / f"untrained_{image_hw[0]}x{image_hw[1]}.onnx"
-        export_onnx(model, image_hw, path, "bgr", args.input_size, sha)
+        kind = "metric" if args.metric else "relative"
+        path = export_for_resolution(lambda: build_model(None, args.encoder, 2, args.metric, args.max_depth),
+                                     image_hw, workdir, f"untrained-{args.encoder}-{kind}",
+                                     input_size=args.input_size)
         return OnnxRuntimeBackend(path)
     return open_untrained
 

@@ -1,14 +1,19 @@
-"""File writing that never leaves half-written outputs behind."""
+"""File writing that never leaves half-written outputs behind, and a lock for work shared across processes."""
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
+import logging
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
+
+LOG = logging.getLogger(__name__)
 
 
 @contextlib.contextmanager
@@ -82,3 +87,27 @@ def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
         while block := stream.read(chunk):
             digest.update(block)
     return digest.hexdigest()
+
+
+@contextlib.contextmanager
+def file_lock(path: str | Path, timeout_s: float = 3600.0, poll_s: float = 0.2) -> Iterator[None]:
+    """Exclusive advisory lock on ``path`` across processes; waits (and says so) up to ``timeout_s``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as handle:
+        deadline, announced = time.monotonic() + timeout_s, False
+        while True:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if not announced:
+                    LOG.info("waiting for another process holding %s (builds and exports take minutes)", path)
+                    announced = True
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"gave up after {timeout_s:.0f} s waiting for the lock {path}") from None
+                time.sleep(poll_s)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)

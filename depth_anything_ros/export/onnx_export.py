@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
 
-from depth_anything_ros.core.files import atomic_path
+from depth_anything_ros.core.files import atomic_path, file_lock
 from depth_anything_ros.export.fused import FusedDepthModel, InputOrder
 from depth_anything_ros.export.graph_info import (
     DEPTH_OUTPUT,
@@ -95,3 +96,21 @@ def export_onnx(
     LOG.info("exported %s (%dx%d -> network %dx%d) in %.1f s", output, *info.image_hw, *fused.net_hw,
              time.monotonic() - started)
     return info
+
+
+def export_for_resolution(make_model: Callable[[], tuple[DepthAnything, str]], image_hw: tuple[int, int],
+                          directory: str | Path, stem: str, input_order: InputOrder = "bgr",
+                          input_size: int = DEFAULT_INPUT_SIZE, precision: str = "fp32") -> Path:
+    """THE graph of one camera resolution: ``directory/{stem}-{H}x{W}-{order}-{size}[-fp16].onnx``.
+
+    Exported once (under a lock shared by processes) and reused after; ``make_model`` -> (model, sha256)
+    runs only when the file is missing. The factory (checkpoints) and the CLI (untrained demo models) use it.
+    """
+    suffix = "-fp16" if precision == "fp16" else ""
+    path = Path(directory) / f"{stem}-{image_hw[0]}x{image_hw[1]}-{input_order}-{input_size}{suffix}.onnx"
+    with file_lock(f"{path}.lock"):
+        if not path.is_file():
+            LOG.info("exporting the fused graph for %dx%d to %s", *image_hw, path)
+            model, sha = make_model()
+            export_onnx(model, image_hw, path, input_order, input_size, sha, precision)
+    return path

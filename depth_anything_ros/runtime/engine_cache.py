@@ -8,18 +8,16 @@ Builds happen under an exclusive file lock, so concurrent nodes build once and n
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import json
 import logging
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from depth_anything_ros.core.files import atomic_path, file_sha256
+from depth_anything_ros.core.files import atomic_path, file_lock, file_sha256
 from depth_anything_ros.export.graph_info import GraphInfo, read_graph_info
 from depth_anything_ros.runtime.nvidia import GpuInfo
 
@@ -140,30 +138,6 @@ def default_cache_dir() -> Path:
 
 def cached_engine_path(cache_dir: str | Path, onnx_path: str | Path, key: EngineKey) -> Path:
     return Path(cache_dir) / f"{Path(onnx_path).stem}-{key.precision}-{key.digest()}.engine"
-
-
-@contextlib.contextmanager
-def file_lock(path: str | Path, timeout_s: float = 3600.0, poll_s: float = 0.2) -> Iterator[None]:
-    """Exclusive advisory lock on ``path`` across processes; waits (and says so) up to ``timeout_s``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+") as handle:
-        deadline, announced = time.monotonic() + timeout_s, False
-        while True:
-            try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if not announced:
-                    LOG.info("waiting for another process holding %s (an engine build takes minutes)", path)
-                    announced = True
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"gave up after {timeout_s:.0f} s waiting for the lock {path}") from None
-                time.sleep(poll_s)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 def find_or_build_engine(onnx_path: str | Path, key: EngineKey, cache_dir: str | Path,

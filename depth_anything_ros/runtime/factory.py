@@ -6,7 +6,7 @@ import logging
 import re
 from pathlib import Path
 
-from depth_anything_ros.core.files import file_sha256
+from depth_anything_ros.core.files import file_lock, file_sha256
 from depth_anything_ros.export.graph_info import read_graph_info
 from depth_anything_ros.runtime.backend import DepthBackend
 from depth_anything_ros.runtime.config import BackendConfig
@@ -15,7 +15,6 @@ from depth_anything_ros.runtime.engine_cache import (
     default_cache_dir,
     discard_engine,
     engine_key,
-    file_lock,
     find_or_build_engine,
     read_record,
     update_record,
@@ -55,21 +54,19 @@ def graph_for(config: BackendConfig, image_hw: tuple[int, int], precision: str =
         return Path(config.onnx)
     if not config.checkpoint:
         raise ValueError("set onnx (a fused graph from depth-anything-ros export) or checkpoint (a .pth file)")
+    from depth_anything_ros.export.onnx_export import export_for_resolution  # torch.onnx
+    from depth_anything_ros.model.build import build_model  # torch
+
     sha = file_sha256(config.checkpoint)
     kind = f"metric{config.max_depth:g}" if config.metric else "relative"
-    name = (f"{sha[:16]}-{config.encoder}-v{config.version}-{kind}-{image_hw[0]}x{image_hw[1]}-"
-            f"{config.input_order}-{config.input_size}{'-fp16' if precision == 'fp16' else ''}.onnx")
-    path = cache_dir(config) / "graphs" / name
-    with file_lock(f"{path}.lock"):
-        if not path.is_file():
-            from depth_anything_ros.export.onnx_export import export_onnx
-            from depth_anything_ros.model.build import build_model
 
-            LOG.info("exporting the fused graph for %dx%d to %s", *image_hw, path)
-            model, _ = build_model(config.checkpoint, config.encoder, config.version, config.metric,
-                                   config.max_depth or None)
-            export_onnx(model, image_hw, path, config.input_order, config.input_size, sha, precision)
-    return path
+    def load() -> tuple:
+        model, _ = build_model(config.checkpoint, config.encoder, config.version, config.metric,
+                               config.max_depth or None)
+        return model, sha
+    return export_for_resolution(load, image_hw, cache_dir(config) / "graphs",
+                                 f"{sha[:16]}-{config.encoder}-v{config.version}-{kind}", config.input_order,
+                                 config.input_size, precision)
 
 
 def open_tensorrt_backend(onnx_path: Path, config: BackendConfig, platform: Platform,

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from depth_anything_ros.core.files import file_lock
 from depth_anything_ros.export.onnx_export import export_onnx
 from depth_anything_ros.runtime.engine_cache import (
     EngineKey,
     cached_engine_path,
     engine_key,
-    file_lock,
     find_or_build_engine,
     read_record,
     record_path,
