@@ -94,3 +94,12 @@ def test_export_da3_runs_in_onnxruntime(monkeypatch, tmp_path, capsys) -> None:
     finite = np.isfinite(near)
     assert near.shape[-2:] == (60, 80) and finite.any()
     np.testing.assert_allclose(far[finite], 2 * near[finite], rtol=1e-5)
+
+
+@pytest.mark.parametrize(("encoder", "licence"), [("vits", "Apache-2.0"), ("vitl", "CC-BY-NC-4.0")])
+def test_download_v2_prints_licence(monkeypatch, tmp_path, capsys, encoder: str, licence: str) -> None:
+    weights = tmp_path / "w.pth"
+    weights.write_bytes(b"x")
+    monkeypatch.setattr(inference, "download_checkpoint", lambda *_: weights)
+    assert main(["download", encoder, "--output-dir", str(tmp_path)]) == 0
+    assert f"weights licence: {licence}" in capsys.readouterr().out

@@ -25,7 +25,13 @@ from depth_anything_ros.core.files import file_sha256, save_array, save_image
 from depth_anything_ros.core.head import MetricHead
 from depth_anything_ros.core.visualize import preview_of
 from depth_anything_ros.model.da3_spec import DA3_NAMES, da3_spec
-from depth_anything_ros.model.download import HUB_SIZES, METRIC_DATASETS, download_checkpoint, download_da3
+from depth_anything_ros.model.download import (
+    HUB_SIZES,
+    METRIC_DATASETS,
+    download_checkpoint,
+    download_da3,
+    hub_location,
+)
 from depth_anything_ros.node.replay import replay
 from depth_anything_ros.runtime.engine_build import build_engine
 from depth_anything_ros.runtime.engine_cache import engine_key, save_engine
@@ -170,8 +176,10 @@ def cmd_download(args: argparse.Namespace) -> int:
               f"{file_sha256(folder / 'model.safetensors')}); weights licence: {licence}")
         return 0
     path = download_checkpoint(args.encoder, args.metric, args.output_dir)
-    print("weights licence: Apache-2.0 (V2 Small)" if args.encoder == "vits" else
-          "weights licence: CC-BY-NC-4.0 (V2 Base/Large)")
+    if args.metric:  # hub cards say apache-2.0, the V2 README says Base/Large are CC-BY-NC-4.0
+        print(f"weights licence: see huggingface.co/{hub_location(args.encoder, args.metric)[0]}")
+    else:
+        print("weights licence: " + ("Apache-2.0" if args.encoder == "vits" else "CC-BY-NC-4.0"))
     print(f"downloaded and verified {path} (sha256 {file_sha256(path)})")
     return 0
 
