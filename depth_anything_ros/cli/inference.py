@@ -24,7 +24,14 @@ from depth_anything_ros.cli.arguments import (
 from depth_anything_ros.core.files import file_sha256, save_array, save_image
 from depth_anything_ros.core.head import MetricHead
 from depth_anything_ros.core.visualize import preview_of
-from depth_anything_ros.model.download import HUB_SIZES, METRIC_DATASETS, download_checkpoint
+from depth_anything_ros.model.da3_spec import DA3_NAMES, da3_spec
+from depth_anything_ros.model.download import (
+    HUB_SIZES,
+    METRIC_DATASETS,
+    download_checkpoint,
+    download_da3,
+    hub_location,
+)
 from depth_anything_ros.node.replay import replay
 from depth_anything_ros.runtime.engine_build import build_engine
 from depth_anything_ros.runtime.engine_cache import engine_key, save_engine
@@ -42,11 +49,30 @@ def _load(args: argparse.Namespace):
     return build_model(args.checkpoint, args.encoder, args.version or 2, args.metric, args.max_depth)
 
 
+def _export_da3(args: argparse.Namespace) -> int:
+    """DA3 fused graph: (image uint8, focal) -> metres (metric) or depth up to scale; sky +Inf."""
+    from depth_anything_ros.export.da3_onnx import export_da3_onnx  # torch.onnx
+    from depth_anything_ros.model.da3_checkpoint import load_da3
+
+    checkpoint = Path(args.checkpoint)
+    weights = checkpoint / "model.safetensors" if checkpoint.is_dir() else checkpoint
+    model = load_da3(checkpoint, da3_spec(args.model))
+    started = time.monotonic()
+    info = export_da3_onnx(model, args.image_size, args.output, args.input_order,
+                           checkpoint_sha256=file_sha256(weights))
+    print(f"wrote {args.output}: {info.image_height}x{info.image_width} {info.input_order} uint8 + focal -> "
+          f"network {info.network_height}x{info.network_width} -> depth ({info.variant}, {info.output}, "
+          f"sky +Inf: {info.sky}) in {time.monotonic() - started:.1f} s")
+    return 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from depth_anything_ros.export.onnx_export import export_onnx  # torch.onnx
 
     if args.checkpoint is None:
         raise ValueError("export needs --checkpoint (or 'checkpoint:' in the --params file)")
+    if args.model:
+        return _export_da3(args)
     model, sha = _load(args)
     started = time.monotonic()
     info = export_onnx(model, args.image_size, args.output, args.input_order, args.input_size, sha,
@@ -143,7 +169,18 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_download(args: argparse.Namespace) -> int:
+    if args.encoder in DA3_NAMES:
+        if args.metric:
+            raise ValueError("--metric is for V2 checkpoints; DA3 names say it (da3metric-large)")
+        folder, licence = download_da3(args.encoder, args.output_dir)
+        print(f"downloaded and verified {folder} (model.safetensors sha256 "
+              f"{file_sha256(folder / 'model.safetensors')}); weights licence: {licence}")
+        return 0
     path = download_checkpoint(args.encoder, args.metric, args.output_dir)
+    if args.metric:  # hub cards say apache-2.0, the V2 README says Base/Large are CC-BY-NC-4.0
+        print(f"weights licence: see huggingface.co/{hub_location(args.encoder, args.metric)[0]}")
+    else:
+        print("weights licence: " + ("Apache-2.0" if args.encoder == "vits" else "CC-BY-NC-4.0"))
     print(f"downloaded and verified {path} (sha256 {file_sha256(path)})")
     return 0
 
@@ -154,6 +191,9 @@ def add_inference_commands(commands) -> dict[str, argparse.ArgumentParser]:
     export.add_argument("--image-size", type=parse_image_size, required=True, help="camera HxW, e.g. 375x1242")
     add_knob_arguments(export, ("input_order",))
     export.add_argument("--output", type=Path, required=True, help="model.onnx to write")
+    export.add_argument("--model", choices=DA3_NAMES,
+                        help="export a Depth Anything 3 graph (--checkpoint: folder or model.safetensors); "
+                             "absent: V1/V2 as set by --encoder/--version")
     export.add_argument("--precision", dest="graph_precision", choices=choices_of("precision"), default="fp32",
                         help="graph variant: fp32, or fp16 (FP16 network, FP32 pre/post, LayerNorm and attention "
                              "scores) for a strongly typed fp16 TensorRT engine (default fp32)")
@@ -190,8 +230,9 @@ def add_inference_commands(commands) -> dict[str, argparse.ArgumentParser]:
     play.add_argument("--preview-every", type=int, default=1, help="preview every n-th frame (default 1)")
     play.set_defaults(func=cmd_replay)
 
-    download = commands.add_parser("download", help="fetch an official V2 checkpoint from Hugging Face")
-    download.add_argument("encoder", choices=tuple(HUB_SIZES))
+    download = commands.add_parser("download", help="fetch an official V2 or DA3 checkpoint from Hugging Face")
+    download.add_argument("encoder", choices=tuple(HUB_SIZES) + DA3_NAMES,
+                          help="V2 encoder or DA3 name; the weights licence is printed")
     download.add_argument("--metric", choices=tuple(METRIC_DATASETS), help="metric checkpoint (indoor/outdoor)")
     download.add_argument("--output-dir", type=Path, default=Path("checkpoints"))
     download.set_defaults(func=cmd_download)

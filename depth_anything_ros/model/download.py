@@ -41,3 +41,38 @@ def download_checkpoint(encoder: str, metric: str | None, output_dir: Path) -> P
     max_depth = METRIC_DATASETS[metric][1] if metric else None
     build_model(path, encoder, 2, metric is not None, max_depth)
     return path
+
+
+DA3_FILES = ("config.json", "model.safetensors")
+
+
+def da3_hub_location(name: str) -> tuple[str, str]:
+    """(repo id, weights licence) of an official DA3 checkpoint, e.g. ``depth-anything/DA3METRIC-LARGE``."""
+    from depth_anything_ros.model.da3_spec import DA3_NAMES, DA3_SPECS
+
+    if name not in DA3_SPECS:
+        raise ValueError(f"official DA3 checkpoints we serve: {', '.join(DA3_NAMES)}; not {name!r}")
+    return f"depth-anything/{name.upper()}", DA3_SPECS[name].licence
+
+
+def download_da3(name: str, output_dir: Path) -> tuple[Path, str]:
+    """Download config.json + model.safetensors, verify by a strict load; (folder, licence)."""
+    try:
+        from huggingface_hub import hf_hub_download
+    except ImportError as error:
+        raise ImportError("downloading needs huggingface_hub: pip install huggingface_hub") from error
+    from depth_anything_ros.model.da3_checkpoint import load_da3
+    from depth_anything_ros.model.da3_spec import da3_spec
+
+    repo, licence = da3_hub_location(name)
+    folder = Path(output_dir) / name
+    try:
+        for filename in DA3_FILES:
+            hf_hub_download(repo_id=repo, filename=filename, local_dir=folder)
+    except Exception as error:  # hub errors: offline, DNS, HTTP, missing file
+        raise ConnectionError(
+            f"could not download {repo} from huggingface.co: {type(error).__name__}: {error}. "
+            "On an offline robot, copy config.json + model.safetensors over and pass --checkpoint."
+        ) from error
+    load_da3(folder, da3_spec(name))
+    return folder, licence

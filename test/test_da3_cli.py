@@ -1,0 +1,105 @@
+"""DA3 in the CLI: `download` names, repos and printed licences (hub monkeypatched, never downloads) and
+`export --model` writing a DA3 fused graph that onnxruntime runs with image + focal inputs."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+
+from depth_anything_ros.cli import inference
+from depth_anything_ros.cli.main import main
+from depth_anything_ros.model import download
+from depth_anything_ros.model.da3_spec import tiny_da3_spec
+
+GOLDEN = Path(__file__).parent / "data" / "golden_tiny_da3"
+
+
+@pytest.mark.parametrize(("name", "repo", "licence"), [
+    ("da3-small", "depth-anything/DA3-SMALL", "Apache-2.0"),
+    ("da3-base", "depth-anything/DA3-BASE", "Apache-2.0"),
+    ("da3mono-large", "depth-anything/DA3MONO-LARGE", "Apache-2.0"),
+    ("da3metric-large", "depth-anything/DA3METRIC-LARGE", "Apache-2.0"),
+])
+def test_da3_hub_location(name: str, repo: str, licence: str) -> None:
+    assert download.da3_hub_location(name) == (repo, licence)
+
+
+def test_da3_hub_location_unknown_name() -> None:
+    with pytest.raises(ValueError, match="da3metric-large"):
+        download.da3_hub_location("da3-giant")
+
+
+def test_download_da3_prints_licence(monkeypatch, tmp_path, capsys) -> None:
+    """The CLI fetches config.json + model.safetensors from the right repo, verifies them, prints the licence."""
+    pytest.importorskip("huggingface_hub")
+    import huggingface_hub
+
+    calls = []
+    source = GOLDEN / "tiny_da3_mono"
+
+    def fake_download(repo_id: str, filename: str, local_dir: Path) -> str:
+        calls.append((repo_id, filename))
+        Path(local_dir).mkdir(parents=True, exist_ok=True)
+        target = Path(local_dir) / filename
+        target.write_bytes((source / filename).read_bytes())
+        return str(target)
+
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", fake_download)
+    monkeypatch.setattr("depth_anything_ros.model.da3_spec.da3_spec",
+                        lambda name: tiny_da3_spec("mono") if name == "da3mono-large" else None)
+    assert main(["download", "da3mono-large", "--output-dir", str(tmp_path)]) == 0
+    assert calls == [("depth-anything/DA3MONO-LARGE", "config.json"),
+                     ("depth-anything/DA3MONO-LARGE", "model.safetensors")]
+    assert "weights licence: Apache-2.0" in capsys.readouterr().out
+
+
+def test_download_da3_offline_error(monkeypatch, tmp_path) -> None:
+    pytest.importorskip("huggingface_hub")
+    import huggingface_hub
+
+    def offline(**_: object) -> str:
+        raise OSError("no network")
+
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", offline)
+    with pytest.raises(ConnectionError, match="DA3-SMALL"):
+        download.download_da3("da3-small", tmp_path)
+
+
+def test_export_da3_runs_in_onnxruntime(monkeypatch, tmp_path, capsys) -> None:
+    monkeypatch.setattr(inference, "da3_spec", lambda name: tiny_da3_spec("metric"))
+    # the tiny metric network is the tiny mono one (as da3metric-large is da3mono-large): same weights, renamed
+    checkpoint = tmp_path / "tiny_da3_metric"
+    shutil.copytree(GOLDEN / "tiny_da3_mono", checkpoint)
+    config = json.loads((checkpoint / "config.json").read_text())
+    config["model_name"] = tiny_da3_spec("metric").name
+    (checkpoint / "config.json").write_text(json.dumps(config))
+    output = tmp_path / "da3.onnx"
+    assert main(["export", "--model", "da3metric-large", "--checkpoint", str(checkpoint),
+                 "--image-size", "60x80", "--output", str(output)]) == 0
+    assert "metric" in capsys.readouterr().out and output.exists()
+    session = ort.InferenceSession(str(output), providers=["CPUExecutionProvider"])
+    names = [i.name for i in session.get_inputs()]
+    assert names == ["image", "focal"]
+    image = np.random.default_rng(0).integers(0, 256, (60, 80, 3), dtype=np.uint8)
+    shape = session.get_inputs()[0].shape
+    feed_image = image[None] if len(shape) == 4 else image
+    focal_shape = [d if isinstance(d, int) else 1 for d in session.get_inputs()[1].shape]
+    near = session.run(None, {"image": feed_image, "focal": np.full(focal_shape, 100.0, np.float32)})[0]
+    far = session.run(None, {"image": feed_image, "focal": np.full(focal_shape, 200.0, np.float32)})[0]
+    finite = np.isfinite(near)
+    assert near.shape[-2:] == (60, 80) and finite.any()
+    np.testing.assert_allclose(far[finite], 2 * near[finite], rtol=1e-5)
+
+
+@pytest.mark.parametrize(("encoder", "licence"), [("vits", "Apache-2.0"), ("vitl", "CC-BY-NC-4.0")])
+def test_download_v2_prints_licence(monkeypatch, tmp_path, capsys, encoder: str, licence: str) -> None:
+    weights = tmp_path / "w.pth"
+    weights.write_bytes(b"x")
+    monkeypatch.setattr(inference, "download_checkpoint", lambda *_: weights)
+    assert main(["download", encoder, "--output-dir", str(tmp_path)]) == 0
+    assert f"weights licence: {licence}" in capsys.readouterr().out
