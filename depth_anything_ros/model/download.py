@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from depth_anything_ros.model.da3_spec import DA3_NAMES, DA3_SPECS, da3_spec
+
 HUB_SIZES = {"vits": "Small", "vitb": "Base", "vitl": "Large"}
 METRIC_DATASETS = {"hypersim": ("Hypersim", 20.0), "vkitti": ("VKITTI", 80.0)}
 
@@ -48,7 +50,6 @@ DA3_FILES = ("config.json", "model.safetensors")
 
 def da3_hub_location(name: str) -> tuple[str, str]:
     """(repo id, weights licence) of an official DA3 checkpoint, e.g. ``depth-anything/DA3METRIC-LARGE``."""
-    from depth_anything_ros.model.da3_spec import DA3_NAMES, DA3_SPECS
 
     if name not in DA3_SPECS:
         raise ValueError(f"official DA3 checkpoints we serve: {', '.join(DA3_NAMES)}; not {name!r}")
@@ -62,7 +63,6 @@ def download_da3(name: str, output_dir: Path) -> tuple[Path, str]:
     except ImportError as error:
         raise ImportError("downloading needs huggingface_hub: pip install huggingface_hub") from error
     from depth_anything_ros.model.da3_checkpoint import load_da3
-    from depth_anything_ros.model.da3_spec import da3_spec
 
     repo, licence = da3_hub_location(name)
     folder = Path(output_dir) / name

@@ -16,7 +16,7 @@ from depth_anything_ros.cli.main import main
 from depth_anything_ros.model import download
 from depth_anything_ros.model.da3_spec import tiny_da3_spec
 
-GOLDEN = Path(__file__).parent / "data" / "golden_tiny_da3"
+GOLDEN = Path(__file__).parents[1] / "data" / "golden_tiny_da3"
 
 
 @pytest.mark.parametrize(("name", "repo", "licence"), [
@@ -50,7 +50,7 @@ def test_download_da3_prints_licence(monkeypatch, tmp_path, capsys) -> None:
         return str(target)
 
     monkeypatch.setattr(huggingface_hub, "hf_hub_download", fake_download)
-    monkeypatch.setattr("depth_anything_ros.model.da3_spec.da3_spec",
+    monkeypatch.setattr("depth_anything_ros.model.download.da3_spec",
                         lambda name: tiny_da3_spec("mono") if name == "da3mono-large" else None)
     assert main(["download", "da3mono-large", "--output-dir", str(tmp_path)]) == 0
     assert calls == [("depth-anything/DA3MONO-LARGE", "config.json"),
