@@ -20,7 +20,7 @@ class ConstantBackend(DepthBackend):
         super().__init__(GraphInfo(*depth.shape, "bgr", 518, 518, "vits", 2, "metric", 20.0, "benchmark"))
         self.output = DepthOutput(depth, depth)
 
-    def _run(self, image: np.ndarray, head: np.ndarray) -> DepthOutput:
+    def _run(self, image: np.ndarray, head: np.ndarray, focal: np.ndarray | None) -> DepthOutput:
         return self.output
 
     def close(self) -> None:

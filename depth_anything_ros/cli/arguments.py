@@ -13,6 +13,7 @@ from pathlib import Path
 
 from depth_anything_ros.calibration.ground_truth import GroundTruthOptions
 from depth_anything_ros.calibration.lidar import OcclusionFilter
+from depth_anything_ros.model.da3_spec import is_da3_checkpoint
 from depth_anything_ros.node.config import Knob, PipelineConfig, config_from_parameters, knobs
 from depth_anything_ros.node.parameters import integer_range
 from depth_anything_ros.runtime.backend import DepthBackend
@@ -22,7 +23,7 @@ from depth_anything_ros.training.options import DEVICES, TrainingOptions
 
 FLAG_NAMES = {"engine_cache_dir": "--cache-dir"}  # knobs whose flag is not --<name with dashes>
 PATH_KNOBS = frozenset({"checkpoint", "onnx", "engine_cache_dir", "calibration_file"})  # "" in ROS, None here
-MODEL_KNOBS = ("encoder", "version", "metric", "max_depth", "input_size")
+MODEL_KNOBS = ("model", "encoder", "version", "metric", "max_depth", "input_size")
 BACKEND_KNOBS = ("backend", "precision", "engine_cache_dir")
 
 
@@ -109,8 +110,9 @@ def add_backend_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def require_version(args: argparse.Namespace) -> None:
-    """A checkpoint needs --version: V1 and V2 checkpoints cannot be told apart by their keys."""
-    if args.checkpoint is not None and args.version is None:
+    """A V1/V2 checkpoint needs --version: their checkpoints cannot be told apart by their keys (DA3 ones can)."""
+    da3 = getattr(args, "model", None) or (args.checkpoint is not None and is_da3_checkpoint(args.checkpoint))
+    if args.checkpoint is not None and args.version is None and not da3:
         raise ValueError("--version {1,2} is required with --checkpoint: V1 and V2 checkpoints have identical "
                          "keys, and the version decides which encoder blocks feed the depth head")
 
@@ -121,6 +123,7 @@ def config_from_args(args: argparse.Namespace, **extra) -> PipelineConfig:
     base = getattr(args, "pipeline_config", None) or PipelineConfig()
     return dataclasses.replace(
         base, checkpoint=str(args.checkpoint or ""), onnx=str(getattr(args, "onnx", None) or ""),
+        model=getattr(args, "model", None) or "",
         encoder=args.encoder, version=args.version or base.version, metric=args.metric,
         max_depth=args.max_depth or 0.0, input_size=args.input_size, backend=args.backend,
         precision=args.precision, engine_cache_dir=str(args.engine_cache_dir or ""), **extra)

@@ -24,7 +24,7 @@ from depth_anything_ros.cli.arguments import (
 from depth_anything_ros.core.files import file_sha256, save_array, save_image
 from depth_anything_ros.core.head import MetricHead
 from depth_anything_ros.core.visualize import preview_of
-from depth_anything_ros.model.da3_spec import DA3_NAMES, da3_spec
+from depth_anything_ros.model.da3_spec import DA3_NAMES, is_da3_checkpoint
 from depth_anything_ros.model.download import (
     HUB_SIZES,
     METRIC_DATASETS,
@@ -52,17 +52,15 @@ def _load(args: argparse.Namespace):
 def _export_da3(args: argparse.Namespace) -> int:
     """DA3 fused graph: (image uint8, focal) -> metres (metric) or depth up to scale; sky +Inf."""
     from depth_anything_ros.export.da3_onnx import export_da3_onnx  # torch.onnx
-    from depth_anything_ros.model.da3_checkpoint import load_da3
+    from depth_anything_ros.model.da3_checkpoint import load_da3_with_sha
 
-    checkpoint = Path(args.checkpoint)
-    weights = checkpoint / "model.safetensors" if checkpoint.is_dir() else checkpoint
-    model = load_da3(checkpoint, da3_spec(args.model))
+    model, sha = load_da3_with_sha(args.checkpoint, args.model or None)
     started = time.monotonic()
-    info = export_da3_onnx(model, args.image_size, args.output, args.input_order,
-                           checkpoint_sha256=file_sha256(weights))
-    print(f"wrote {args.output}: {info.image_height}x{info.image_width} {info.input_order} uint8 + focal -> "
-          f"network {info.network_height}x{info.network_width} -> depth ({info.variant}, {info.output}, "
-          f"sky +Inf: {info.sky}) in {time.monotonic() - started:.1f} s")
+    info = export_da3_onnx(model, args.image_size, args.output, args.input_order, checkpoint_sha256=sha,
+                           precision=args.graph_precision)
+    print(f"wrote {args.output}: {info.image_height}x{info.image_width} {info.input_order} uint8 + head + focal -> "
+          f"network {info.network_height}x{info.network_width} -> raw, depth ({info.model}, {info.kind}, "
+          f"{info.precision}, sky +Inf: {info.sky}) in {time.monotonic() - started:.1f} s")
     return 0
 
 
@@ -71,7 +69,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     if args.checkpoint is None:
         raise ValueError("export needs --checkpoint (or 'checkpoint:' in the --params file)")
-    if args.model:
+    if args.model or (args.checkpoint and is_da3_checkpoint(args.checkpoint)):
         return _export_da3(args)
     model, sha = _load(args)
     started = time.monotonic()
@@ -191,9 +189,6 @@ def add_inference_commands(commands) -> dict[str, argparse.ArgumentParser]:
     export.add_argument("--image-size", type=parse_image_size, required=True, help="camera HxW, e.g. 375x1242")
     add_knob_arguments(export, ("input_order",))
     export.add_argument("--output", type=Path, required=True, help="model.onnx to write")
-    export.add_argument("--model", choices=DA3_NAMES,
-                        help="export a Depth Anything 3 graph (--checkpoint: folder or model.safetensors); "
-                             "absent: V1/V2 as set by --encoder/--version")
     export.add_argument("--precision", dest="graph_precision", choices=choices_of("precision"), default="fp32",
                         help="graph variant: fp32, or fp16 (FP16 network, FP32 pre/post, LayerNorm and attention "
                              "scores) for a strongly typed fp16 TensorRT engine (default fp32)")

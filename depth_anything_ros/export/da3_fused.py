@@ -1,7 +1,6 @@
-"""The fused graph for Depth Anything 3: camera uint8 image (+ focal) in, depth out.
+"""The fused graph for Depth Anything 3: ``(image uint8, head, focal) -> (raw, depth)``, as V2's plus focal.
 
-``Da3FusedModel(image, focal) -> depth`` at camera resolution, everything of
-``model/da3_preprocess`` inside the graph for one fixed camera size:
+Everything of ``model/da3_preprocess`` inside the graph for one fixed camera size:
 
 - colour order (BGR or RGB), cast to float straight from the uint8 input (TensorRT rule);
 - the official two-step resize, folded into constant per-axis matrices at export time:
@@ -10,15 +9,17 @@
   official uint8 ``cv2.resize`` stores it. The remaining difference is OpenCV's fixed-point
   cubic arithmetic (measured in test/export/test_da3_fused.py and docs);
 - ImageNet normalisation, the network with its positional embedding folded to a constant;
-- metric models: ``depth * focal / 300`` with ``focal`` a float32[1] graph input, the mean of
-  fx and fy **at the network input** (``da3_focal`` computes it from camera_info's K), so a zoom
-  change needs no re-export; relative models (DA3-SMALL/BASE, DA3MONO-LARGE) output depth up to
-  scale: ``focal`` is still an input (one interface for every DA3 graph) but is not used;
+- ``raw``: metric models give metres, ``depth * focal / 300`` with ``focal`` a float32[1] graph
+  input, the mean of fx and fy **at the network input** (``GraphInfo.focal_input`` computes it from
+  camera_info's K), so a zoom change needs no re-export; relative models (DA3-SMALL/BASE,
+  DA3MONO-LARGE) give depth up to scale (kind ``relative-depth``) and ignore ``focal``;
 - sky (mono/metric DPT head): sky score >= 0.3 (the pixels the official code refills) is +Inf,
-  REP 117 "no return";
+  REP 117 "no return", in ``raw`` and ``depth``;
 - back to camera size by bilinear interpolation (align_corners=True, as every DPT stage and the
   V2 graph), depth and sky score separately, the sky threshold applied after upsampling so that
-  no Inf enters an interpolation (Inf * 0 weights would give NaN).
+  no Inf enters an interpolation (Inf * 0 weights would give NaN);
+- ``depth``: the one head equation (``core.head.metres_from_raw``, linear for both DA3 kinds) with
+  the ``head`` input [scale, shift, min_depth, max_depth], so calibrations swap without re-export.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from depth_anything_ros.core.head import metres_from_raw
 from depth_anything_ros.export.fused import CubicResize, InputOrder, check_image_size
 from depth_anything_ros.model.da3 import Da3Model
 from depth_anything_ros.model.da3_preprocess import (
@@ -35,7 +37,6 @@ from depth_anything_ros.model.da3_preprocess import (
     STD,
     da3_resize_steps,
     metric_depth,
-    scale_intrinsics,
     sky_to_infinity,
 )
 from depth_anything_ros.model.dpt import upsample
@@ -114,7 +115,8 @@ class Da3Preprocess(nn.Module):
 
 
 class Da3FusedModel(nn.Module):
-    """One camera resolution, one DA3 variant: ``(image uint8 HxWx3, focal float32[1]) -> depth HxW``."""
+    """One camera resolution, one DA3 variant: ``(image uint8 HxWx3, head float32[4], focal float32[1])
+    -> (raw HxW, depth HxW)``."""
 
     def __init__(
         self,
@@ -138,21 +140,24 @@ class Da3FusedModel(nn.Module):
             pos = model.backbone.pretrained.pos_embed_for(self.net_hw[0] // patch, self.net_hw[1] // patch)
         self.register_buffer("pos_embed", pos.detach().clone(), persistent=False)
 
-    def forward(self, image: torch.Tensor, focal: torch.Tensor) -> torch.Tensor:
+    def forward(self, image: torch.Tensor, head: torch.Tensor,
+                focal: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if tuple(image.shape) != (*self.image_hw, 3):
             raise ValueError(f"expected a {self.image_hw[0]}x{self.image_hw[1]}x3 image, got {tuple(image.shape)}")
         out = self.model(self.preprocess(image).to(self.pos_embed.dtype), self.pos_embed)  # fp16 network if half
-        depth = out["depth"].float().unsqueeze(1)
+        raw = out["depth"].float().unsqueeze(1)
         if self.metric:
-            depth = metric_depth(depth, focal[0], focal[0])
-        if tuple(depth.shape[-2:]) != self.image_hw:
-            depth = upsample(depth, self.image_hw)
+            raw = metric_depth(raw, focal[0], focal[0])
+        if tuple(raw.shape[-2:]) != self.image_hw:
+            raw = upsample(raw, self.image_hw)
         if "sky" in out:
             sky = out["sky"].float().unsqueeze(1)
             if tuple(sky.shape[-2:]) != self.image_hw:
                 sky = upsample(sky, self.image_hw)
-            depth = sky_to_infinity(depth, sky)
-        return depth[0, 0]
+            raw = sky_to_infinity(raw, sky)
+        raw = raw[0, 0]
+        depth = metres_from_raw(raw, head[0], head[1], head[2], head[3], relative=False, xp=torch)
+        return raw, depth
 
     def half_network(self) -> Da3FusedModel:
         """Run the network in float16; resize, normalisation, metric scaling and sky stay float32."""
@@ -160,10 +165,3 @@ class Da3FusedModel(nn.Module):
         self.pos_embed = self.pos_embed.half()
         return self
 
-
-def da3_focal(k: np.ndarray, image_hw: tuple[int, int], process_res: int = PROCESS_RES) -> np.ndarray:
-    """The graph's ``focal`` input, float32[1]: mean(fx, fy) of camera_info's K scaled to the network input."""
-    k = np.asarray(k, dtype=np.float64).reshape(3, 3)
-    net_hw = da3_resize_steps(int(image_hw[0]), int(image_hw[1]), process_res)[1]
-    scaled = scale_intrinsics(k, tuple(image_hw), net_hw)
-    return np.array([(scaled[0, 0] + scaled[1, 1]) / 2.0], dtype=np.float32)

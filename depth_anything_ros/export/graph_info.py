@@ -6,19 +6,27 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from depth_anything_ros.core.head import DEFAULT_MIN_DEPTH, MetricHead
+import numpy as np
+
+from depth_anything_ros.core.head import DEFAULT_MIN_DEPTH, OUTPUT_KINDS, MetricHead
 from depth_anything_ros.export.onnx_metadata import read_onnx_metadata
 
 METADATA_KEY = "depth_anything_ros"
 IMAGE_INPUT = "image"
 HEAD_INPUT = "head"
+FOCAL_INPUT = "focal"  # DA3 graphs only: float32[1], mean(fx, fy) at the network input
 RAW_OUTPUT = "raw"
 DEPTH_OUTPUT = "depth"
 
 
 @dataclass(frozen=True)
 class GraphInfo:
-    """Camera resolution, channel order, model identity and the head's kind of a fused graph."""
+    """Camera resolution, channel order, model identity and the head's kind of a fused graph.
+
+    ``kind`` is what ``raw`` is (``core.head.OUTPUT_KINDS``). Depth Anything 3 graphs have ``version`` 3,
+    ``model`` the DA3 variant (da3metric-large, ...), its ``process_res``, ``sky`` when sky is +Inf,
+    and a third input, ``focal``; V1/V2 graphs leave ``model`` empty.
+    """
 
     image_height: int
     image_width: int
@@ -31,6 +39,54 @@ class GraphInfo:
     max_depth: float | None
     checkpoint_sha256: str
     precision: str = "fp32"  # the network's arithmetic: fp32, or fp16 with FP32 islands (a strongly typed graph)
+    model: str = ""  # DA3 variant name; "" for V1/V2
+    process_res: int = 0  # DA3: longest side of the network input before rounding to patches
+    sky: bool = False  # DA3 mono/metric: sky pixels are +Inf in raw and depth
+
+    def __post_init__(self) -> None:
+        if self.kind not in OUTPUT_KINDS:
+            raise ValueError(f"graph kind must be one of {', '.join(OUTPUT_KINDS)}, got {self.kind!r}")
+        if (self.version == 3) != bool(self.model):
+            raise ValueError(f"version 3 graphs name their DA3 model and only they do (version {self.version}, "
+                             f"model {self.model!r})")
+
+    @property
+    def is_da3(self) -> bool:
+        return self.version == 3
+
+    @property
+    def model_name(self) -> str:
+        """What the graph runs, for logs and parameters: the DA3 variant or e.g. 'v2-vits'."""
+        return self.model or f"v{self.version}-{self.encoder}"
+
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        """The graph's inputs, in order."""
+        return (IMAGE_INPUT, HEAD_INPUT, FOCAL_INPUT) if self.is_da3 else (IMAGE_INPUT, HEAD_INPUT)
+
+    @property
+    def uses_focal(self) -> bool:
+        """DA3 metric graphs scale by the focal length; every other graph ignores it."""
+        return self.is_da3 and self.kind == "metric"
+
+    def focal_input(self, k: np.ndarray | None) -> np.ndarray:
+        """The ``focal`` input: mean(fx, fy) of the camera's 3x3 K scaled to the network input, float32[1].
+
+        Both resize steps scale the intrinsics by the same overall ratio (network / camera size per
+        axis), so this equals the official intrinsics after its input processor. Graphs that ignore focal
+        take 1.0 when no K is given; a DA3 metric graph without K (or with fx, fy <= 0) is refused.
+        """
+        if k is None or not self.uses_focal:
+            if self.uses_focal:
+                raise ValueError(f"{self.model} gives metres only with the camera's focal length: give "
+                                 "camera_info (K) with the image")
+            return np.ones(1, dtype=np.float32)
+        k = np.asarray(k, dtype=np.float64).reshape(3, 3)
+        fx = k[0, 0] * self.network_width / self.image_width
+        fy = k[1, 1] * self.network_height / self.image_height
+        if not (np.isfinite(fx) and np.isfinite(fy) and fx > 0 and fy > 0):
+            raise ValueError(f"{self.model} needs a calibrated camera: K has fx {k[0, 0]:g}, fy {k[1, 1]:g}")
+        return np.array([(fx + fy) / 2.0], dtype=np.float32)
 
     @property
     def image_hw(self) -> tuple[int, int]:

@@ -7,6 +7,7 @@ import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -98,13 +99,16 @@ def export_onnx(
     return info
 
 
-def export_for_resolution(make_model: Callable[[], tuple[DepthAnything, str]], image_hw: tuple[int, int],
+def export_for_resolution(make_model: Callable[[], tuple[Any, str]], image_hw: tuple[int, int],
                           directory: str | Path, stem: str, input_order: InputOrder = "bgr",
-                          input_size: int = DEFAULT_INPUT_SIZE, precision: str = "fp32") -> Path:
+                          input_size: int = DEFAULT_INPUT_SIZE, precision: str = "fp32",
+                          export: Callable[..., GraphInfo] | None = None) -> Path:
     """THE graph of one camera resolution: ``directory/{stem}-{H}x{W}-{order}-{size}[-fp16].onnx``.
 
     Exported once (under a lock shared by processes) and reused after; ``make_model`` -> (model, sha256)
     runs only when the file is missing. The factory (checkpoints) and the CLI (untrained demo models) use it.
+    ``export`` (default ``export_onnx``; DA3: ``da3_onnx.export_da3_onnx``, ``input_size`` its process_res)
+    is called as ``export(model, image_hw, path, input_order, input_size, sha256, precision)``.
     """
     suffix = "-fp16" if precision == "fp16" else ""
     path = Path(directory) / f"{stem}-{image_hw[0]}x{image_hw[1]}-{input_order}-{input_size}{suffix}.onnx"
@@ -112,5 +116,5 @@ def export_for_resolution(make_model: Callable[[], tuple[DepthAnything, str]], i
         if not path.is_file():
             LOG.info("exporting the fused graph for %dx%d to %s", *image_hw, path)
             model, sha = make_model()
-            export_onnx(model, image_hw, path, input_order, input_size, sha, precision)
+            (export or export_onnx)(model, image_hw, path, input_order, input_size, sha, precision)
     return path

@@ -16,11 +16,11 @@ from onnx import TensorProto
 
 # Operators of the operator table that both TensorRT 10.3 and 11.x import, restricted to what we emit.
 SUPPORTED_OPS = frozenset({
-    "Abs", "Add", "Cast", "Clip", "Concat", "Constant", "ConstantOfShape", "Conv", "ConvTranspose", "Div",
-    "Equal", "Erf", "Exp", "Expand", "Flatten", "Gather", "Gemm", "Greater", "GreaterOrEqual", "Identity",
+    "Abs", "Add", "Cast", "Clip", "Concat", "Constant", "ConstantOfShape", "Conv", "ConvTranspose", "Cos", "Div",
+    "Equal", "Erf", "Exp", "Expand", "Flatten", "Floor", "Gather", "Gemm", "Greater", "GreaterOrEqual", "Identity",
     "LayerNormalization", "LessOrEqual",
     "Less", "MatMul", "Max", "Min", "Mul", "Neg", "Pow", "Range", "Reciprocal", "ReduceMean", "Relu",
-    "Reshape", "Resize", "Shape", "Sigmoid", "Slice", "Softmax", "Split", "Sqrt", "Squeeze", "Sub", "Tanh",
+    "Reshape", "Resize", "Shape", "Sigmoid", "Sin", "Slice", "Softmax", "Split", "Sqrt", "Squeeze", "Sub", "Tanh",
     "Tile", "Transpose", "Unsqueeze", "Where",
 })
 # Resize: modes and coordinate transforms the importer maps to IResizeLayer; antialias is refused.

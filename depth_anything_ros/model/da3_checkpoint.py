@@ -10,21 +10,13 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file
 
+from depth_anything_ros.core.files import file_sha256
 from depth_anything_ros.model.checkpoint import CheckpointError
 from depth_anything_ros.model.da3 import Da3Model
-from depth_anything_ros.model.da3_spec import DA3_NAMES, Da3Spec, da3_spec
+from depth_anything_ros.model.da3_spec import DA3_NAMES, Da3Spec, da3_checkpoint_files, da3_spec
 
-WEIGHTS_FILE = "model.safetensors"
-CONFIG_FILE = "config.json"
 PREFIX = "model."
 SHOWN = 5
-
-
-def _files(path: Path) -> tuple[Path, Path]:
-    """(weights, config) for a checkpoint folder or its model.safetensors."""
-    if path.is_dir():
-        return path / WEIGHTS_FILE, path / CONFIG_FILE
-    return path, path.with_name(CONFIG_FILE)
 
 
 def read_model_name(config: Path) -> str:
@@ -99,7 +91,7 @@ def load_da3(path: str | Path, spec: Da3Spec | None = None) -> Da3Model:
 
     With ``spec`` given, config.json's ``model_name`` must name the same model.
     """
-    weights, config = _files(Path(path))
+    weights, config = da3_checkpoint_files(path)
     name = read_model_name(config)
     if spec is None:
         try:
@@ -111,3 +103,9 @@ def load_da3(path: str | Path, spec: Da3Spec | None = None) -> Da3Model:
     model = Da3Model(spec)
     model.load_state_dict(check_state_dict(_read_tensors(weights), model, str(weights)), strict=True)
     return model.eval()
+
+
+def load_da3_with_sha(path: str | Path, name: str | None = None) -> tuple[Da3Model, str]:
+    """``load_da3`` (of model ``name`` when given) and the SHA-256 of its weights file."""
+    weights, _ = da3_checkpoint_files(path)
+    return load_da3(path, da3_spec(name) if name else None), file_sha256(weights)

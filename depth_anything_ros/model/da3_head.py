@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -33,24 +34,27 @@ class TopFusionBlock(FeatureFusionBlock):
         return super().forward(path, None, size)
 
 
-def _sincos(dim: int, pos: torch.Tensor) -> torch.Tensor:
-    omega = torch.arange(dim // 2, dtype=torch.float32, device=pos.device)
-    omega /= dim / 2.0
-    omega = 1.0 / POS_EMBED_OMEGA**omega
+def _sincos(dim: int, pos: np.ndarray) -> np.ndarray:
+    omega = 1.0 / POS_EMBED_OMEGA ** (np.arange(dim // 2, dtype=np.float64) / (dim / 2.0))
     out = pos.reshape(-1)[:, None] * omega[None, :]
-    return torch.cat((out.sin(), out.cos()), dim=1)
+    return np.concatenate((np.sin(out), np.cos(out)), axis=1)
 
 
 def uv_position_embedding(channels: int, height: int, width: int, aspect: float,
                           device: torch.device | None = None) -> torch.Tensor:
-    """(channels, height, width) sin-cos embedding of a UV grid spanning the image diagonal (DA3 head_utils)."""
+    """(channels, height, width) sin-cos embedding of a UV grid spanning the image diagonal (DA3 head_utils).
+
+    It depends only on the grid, so it is computed in numpy (float64, stored float32): an exported graph
+    holds it as a constant instead of Range/Sin/Cos in float64, which TensorRT refuses.
+    """
     diag = math.sqrt(aspect**2 + 1.0)
     span_x, span_y = aspect / diag, 1.0 / diag
-    xs = torch.linspace(-span_x * (width - 1) / width, span_x * (width - 1) / width, width, device=device)
-    ys = torch.linspace(-span_y * (height - 1) / height, span_y * (height - 1) / height, height, device=device)
-    uu, vv = torch.meshgrid(xs, ys, indexing="xy")
-    emb = torch.cat((_sincos(channels // 2, uu), _sincos(channels // 2, vv)), dim=-1)
-    return emb.view(height, width, channels).permute(2, 0, 1)
+    xs = np.linspace(-span_x * (width - 1) / width, span_x * (width - 1) / width, width)
+    ys = np.linspace(-span_y * (height - 1) / height, span_y * (height - 1) / height, height)
+    uu, vv = np.meshgrid(xs, ys, indexing="xy")
+    emb = np.concatenate((_sincos(channels // 2, uu), _sincos(channels // 2, vv)), axis=-1)
+    emb = emb.reshape(height, width, channels).transpose(2, 0, 1)
+    return torch.from_numpy(emb.astype(np.float32)).to(device)
 
 
 def _reassemble(dim_in: int, out_channels: tuple[int, ...]) -> tuple[nn.ModuleList, nn.ModuleList]:
@@ -112,7 +116,7 @@ class Da3Head(nn.Module):
             self.scratch.sky_output_conv2 = _output_conv2(features, 1)
 
     def _pos(self, x: torch.Tensor, aspect: float) -> torch.Tensor:
-        pe = uv_position_embedding(x.shape[1], x.shape[-2], x.shape[-1], aspect, x.device)
+        pe = uv_position_embedding(int(x.shape[1]), int(x.shape[-2]), int(x.shape[-1]), float(aspect), x.device)
         return x + (pe * POS_EMBED_RATIO).to(x.dtype)[None]
 
     def forward(self, tokens: list[torch.Tensor], grid_h: int, grid_w: int, patch_size: int) -> dict[str, torch.Tensor]:

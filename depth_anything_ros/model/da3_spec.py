@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 from depth_anything_ros.model.spec import PATCH_SIZE, PRETRAIN_IMAGE_SIZE, EncoderSpec
@@ -80,11 +81,34 @@ DA3_SPECS: dict[str, Da3Spec] = {
     "da3metric-large": _mono("da3metric-large", metric=True),
 }
 DA3_NAMES = tuple(DA3_SPECS)
+TINY_PREFIX = "tiny-da3-"
+WEIGHTS_FILE = "model.safetensors"
+CONFIG_FILE = "config.json"
+
+
+def is_da3_checkpoint(path: str | Path) -> bool:
+    """A DA3 checkpoint is a folder (model.safetensors + config.json) or a .safetensors file; V1/V2 are .pth."""
+    path = Path(path)
+    return path.is_dir() or path.suffix == ".safetensors"
+
+
+def da3_checkpoint_files(path: str | Path) -> tuple[Path, Path]:
+    """(weights, config) of a DA3 checkpoint given as its folder or its model.safetensors."""
+    path = Path(path)
+    if path.is_dir():
+        return path / WEIGHTS_FILE, path / CONFIG_FILE
+    return path, path.with_name(CONFIG_FILE)
 
 
 def da3_spec(name: str) -> Da3Spec:
-    """The spec of an official DA3 model by its ``model_name`` (e.g. ``da3metric-large``)."""
+    """The spec of an official DA3 model by its ``model_name`` (e.g. ``da3metric-large``).
+
+    ``tiny-da3-any-view|mono|metric`` name the tiny test networks of ``tiny_da3_spec``, so checkpoints
+    that tests write run through every command like official ones.
+    """
     key = name.lower()
+    if key.startswith(TINY_PREFIX):
+        return tiny_da3_spec(key[len(TINY_PREFIX):])  # type: ignore[arg-type]
     if key not in DA3_SPECS:
         raise ValueError(f"unknown Depth Anything 3 model {name!r}; expected one of {', '.join(DA3_NAMES)}")
     return DA3_SPECS[key]

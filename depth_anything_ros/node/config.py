@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from depth_anything_ros.model.da3_spec import DA3_NAMES
 from depth_anything_ros.model.spec import DEFAULT_INPUT_SIZE, ENCODERS, PATCH_SIZE
 from depth_anything_ros.msgs.cloud import CloudOptions
 from depth_anything_ros.runtime.config import BACKENDS, PRECISIONS, BackendConfig
@@ -42,8 +43,10 @@ class PipelineConfig:
     engine or the subscriptions; changing them means a new node.
     """
 
-    checkpoint: str = knob("", "Depth Anything .pth checkpoint (graphs are exported per camera resolution); "
-                               "empty: use onnx", read_only=True)
+    checkpoint: str = knob("", "Depth Anything checkpoint, graphs exported per camera resolution: V1/V2 .pth, or a "
+                               "DA3 folder (model.safetensors + config.json); empty: use onnx", read_only=True)
+    model: str = knob("", "Depth Anything 3 model; empty: the DA3 checkpoint's config.json names it, or V1/V2 by "
+                          "encoder and version for a .pth", choices=("", *DA3_NAMES), read_only=True)
     onnx: str = knob("", "fused ONNX graph from `depth-anything-ros export` (fixed resolution)", read_only=True)
     encoder: str = knob("vits", "ViT size of the checkpoint", choices=ENCODERS, read_only=True)
     version: int = knob(2, "Depth Anything version 1 or 2 (decides the tapped encoder blocks)", low=1, high=2,

@@ -39,19 +39,24 @@ class DepthBackend(ABC):
             )
         return np.ascontiguousarray(image)
 
-    def infer(self, image: np.ndarray, head: MetricHead | None = None) -> DepthOutput:
-        """One frame through the graph; ``head`` defaults to the graph's own (uncalibrated) head."""
-        head = head or self.info.default_head()
-        return self._run(self.check_image(image), head.as_array())
+    def infer(self, image: np.ndarray, head: MetricHead | None = None, k: np.ndarray | None = None) -> DepthOutput:
+        """One frame through the graph; ``head`` defaults to the graph's own (uncalibrated) head.
 
-    def infer_bgr(self, bgr: np.ndarray, head: MetricHead | None = None) -> DepthOutput:
+        ``k``: the camera's 3x3 intrinsics at this image's size (camera_info K). DA3 metric graphs need
+        it (their metres scale with the focal length); every other graph ignores it.
+        """
+        head = head or self.info.default_head()
+        focal = self.info.focal_input(k) if self.info.is_da3 else None
+        return self._run(self.check_image(image), head.as_array(), focal)
+
+    def infer_bgr(self, bgr: np.ndarray, head: MetricHead | None = None, k: np.ndarray | None = None) -> DepthOutput:
         """``infer`` for a BGR camera image, reordered when the graph was exported for RGB."""
         image = bgr[..., ::-1] if self.info.input_order == "rgb" else bgr
-        return self.infer(np.ascontiguousarray(image), head)
+        return self.infer(np.ascontiguousarray(image), head, k)
 
     @abstractmethod
-    def _run(self, image: np.ndarray, head: np.ndarray) -> DepthOutput:
-        """Backend-specific execution on a validated image and head vector."""
+    def _run(self, image: np.ndarray, head: np.ndarray, focal: np.ndarray | None) -> DepthOutput:
+        """Backend-specific execution on a validated image, head vector and (DA3 graphs) focal input."""
 
     @abstractmethod
     def close(self) -> None:

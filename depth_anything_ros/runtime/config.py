@@ -7,7 +7,9 @@ this small record (``PipelineConfig.backend_config()`` makes one).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
+from depth_anything_ros.model.da3_spec import da3_checkpoint_files, is_da3_checkpoint
 from depth_anything_ros.model.spec import DEFAULT_INPUT_SIZE
 
 BACKENDS = ("auto", "tensorrt", "onnxruntime", "torch")
@@ -18,8 +20,9 @@ PRECISIONS = ("fp32", "fp16")
 class BackendConfig:
     """A checkpoint (graphs exported per resolution) or a fixed ONNX graph, and how to run it."""
 
-    checkpoint: str = ""
+    checkpoint: str = ""  # V1/V2 .pth, or a DA3 folder (model.safetensors + config.json) / its model.safetensors
     onnx: str = ""
+    model: str = ""  # DA3 variant (da3metric-large, ...); "" for V1/V2, or to take it from a DA3 checkpoint
     encoder: str = "vits"
     version: int = 2
     metric: bool = False
@@ -38,3 +41,14 @@ class BackendConfig:
             raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {self.backend!r}")
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
+
+    @property
+    def da3_checkpoint(self) -> bool:
+        """The checkpoint is a Depth Anything 3 one: ``model`` names a DA3 variant, or the checkpoint is a
+        folder or a .safetensors file (the official DA3 layout)."""
+        return bool(self.model) or (bool(self.checkpoint) and is_da3_checkpoint(self.checkpoint))
+
+    @property
+    def weights_path(self) -> Path:
+        """The file holding the checkpoint's weights (what the graph's checkpoint_sha256 hashes)."""
+        return da3_checkpoint_files(self.checkpoint)[0] if self.da3_checkpoint else Path(self.checkpoint)

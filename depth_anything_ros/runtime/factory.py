@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 import re
 from pathlib import Path
+from typing import Any
 
 from depth_anything_ros.core.files import file_lock, file_sha256
-from depth_anything_ros.export.graph_info import read_graph_info
+from depth_anything_ros.export.graph_info import GraphInfo, read_graph_info
 from depth_anything_ros.runtime.backend import DepthBackend
 from depth_anything_ros.runtime.config import BackendConfig
 from depth_anything_ros.runtime.engine_build import build_engine
@@ -38,6 +39,25 @@ def timing_cache_name(gpu_name: str, compute_capability: str, tensorrt_version: 
     return f"timing-{safe}-sm{compute_capability}-trt{tensorrt_version}.cache"
 
 
+def check_graph_model(info: GraphInfo, config: BackendConfig, source: str | Path) -> None:
+    """ValueError when the ``model`` knob names another network than the graph runs."""
+    if config.model and info.model != config.model.lower():
+        raise ValueError(f"{source} runs {info.model_name}, but model is {config.model!r}; set model to "
+                         f"{info.model!r} or use the graph of {config.model}")
+
+
+def load_network(config: BackendConfig) -> tuple[Any, str]:
+    """The torch network of ``config.checkpoint`` and the SHA-256 of its weights: a ``Da3Model`` for a DA3
+    checkpoint (``model``, or the name in its config.json), else a V1/V2 ``DepthAnything``."""
+    if config.da3_checkpoint:
+        from depth_anything_ros.model.da3_checkpoint import load_da3_with_sha  # torch
+
+        return load_da3_with_sha(config.checkpoint, config.model or None)
+    from depth_anything_ros.model.build import build_model  # torch
+
+    return build_model(config.checkpoint, config.encoder, config.version, config.metric, config.max_depth or None)
+
+
 def graph_for(config: BackendConfig, image_hw: tuple[int, int], precision: str = "fp32") -> Path:
     """The fused graph for this resolution: ``onnx`` when it matches, else exported once from ``checkpoint``.
 
@@ -46,6 +66,7 @@ def graph_for(config: BackendConfig, image_hw: tuple[int, int], precision: str =
     """
     if config.onnx:
         info = read_graph_info(config.onnx)
+        check_graph_model(info, config, config.onnx)
         if info.image_hw != tuple(image_hw):
             raise ValueError(
                 f"{config.onnx} serves {info.image_height}x{info.image_width} images, the camera gives "
@@ -53,18 +74,20 @@ def graph_for(config: BackendConfig, image_hw: tuple[int, int], precision: str =
                 f"{image_hw[0]}x{image_hw[1]}) or set checkpoint so graphs are exported per resolution")
         return Path(config.onnx)
     if not config.checkpoint:
-        raise ValueError("set onnx (a fused graph from depth-anything-ros export) or checkpoint (a .pth file)")
+        raise ValueError("set onnx (a fused graph from depth-anything-ros export) or checkpoint (a .pth file, or a "
+                         "DA3 folder with model.safetensors and config.json)")
     from depth_anything_ros.export.onnx_export import export_for_resolution  # torch.onnx
-    from depth_anything_ros.model.build import build_model  # torch
 
-    sha = file_sha256(config.checkpoint)
+    sha = file_sha256(config.weights_path)
+    if config.da3_checkpoint:
+        from depth_anything_ros.export.da3_onnx import export_da3_onnx  # torch.onnx
+        from depth_anything_ros.model.da3_preprocess import PROCESS_RES
+
+        return export_for_resolution(lambda: load_network(config), image_hw, cache_dir(config) / "graphs",
+                                     f"{sha[:16]}-{config.model or 'da3'}", config.input_order, PROCESS_RES,
+                                     precision, export=export_da3_onnx)
     kind = f"metric{config.max_depth:g}" if config.metric else "relative"
-
-    def load() -> tuple:
-        model, _ = build_model(config.checkpoint, config.encoder, config.version, config.metric,
-                               config.max_depth or None)
-        return model, sha
-    return export_for_resolution(load, image_hw, cache_dir(config) / "graphs",
+    return export_for_resolution(lambda: load_network(config), image_hw, cache_dir(config) / "graphs",
                                  f"{sha[:16]}-{config.encoder}-v{config.version}-{kind}", config.input_order,
                                  config.input_size, precision)
 
@@ -119,10 +142,7 @@ def open_backend(config: BackendConfig, image_hw: tuple[int, int],
     choice = choose_backend(config.backend, platform, bool(config.checkpoint))
     LOG.info("backend %s: %s", choice.name, choice.reason)
     if choice.name == "torch":
-        from depth_anything_ros.model.build import build_model
-
-        model, sha = build_model(config.checkpoint, config.encoder, config.version, config.metric,
-                                 config.max_depth or None)
+        model, sha = load_network(config)
         device = f"cuda:{config.device_index}" if platform.torch_cuda else "cpu"
         return TorchBackend(model, image_hw, config.input_order, config.input_size, device,
                             half=platform.torch_cuda and config.precision == "fp16", checkpoint_sha256=sha)

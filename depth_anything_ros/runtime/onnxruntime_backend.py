@@ -8,7 +8,14 @@ from pathlib import Path
 
 import numpy as np
 
-from depth_anything_ros.export.graph_info import DEPTH_OUTPUT, HEAD_INPUT, IMAGE_INPUT, RAW_OUTPUT, info_from_metadata
+from depth_anything_ros.export.graph_info import (
+    DEPTH_OUTPUT,
+    FOCAL_INPUT,
+    HEAD_INPUT,
+    IMAGE_INPUT,
+    RAW_OUTPUT,
+    info_from_metadata,
+)
 from depth_anything_ros.runtime.backend import DepthBackend, DepthOutput
 
 INSTALL_HINT = "install it with: pip install 'depth_anything_ros[cpu]' (or onnxruntime-gpu)"
@@ -42,13 +49,17 @@ class OnnxRuntimeBackend(DepthBackend):
         super().__init__(info_from_metadata(path, self.session.get_modelmeta().custom_metadata_map))
         inputs = {i.name for i in self.session.get_inputs()}
         outputs = {o.name for o in self.session.get_outputs()}
-        if inputs != {IMAGE_INPUT, HEAD_INPUT} or not {RAW_OUTPUT, DEPTH_OUTPUT} <= outputs:
+        expected = set(self.info.input_names)
+        if inputs != expected or not {RAW_OUTPUT, DEPTH_OUTPUT} <= outputs:
             raise ValueError(f"{path} has inputs {sorted(inputs)} and outputs {sorted(outputs)}; expected "
-                             f"inputs {[IMAGE_INPUT, HEAD_INPUT]} and outputs {[RAW_OUTPUT, DEPTH_OUTPUT]}")
+                             f"inputs {sorted(expected)} and outputs {[RAW_OUTPUT, DEPTH_OUTPUT]}")
         self.providers = self.session.get_providers()
 
-    def _run(self, image: np.ndarray, head: np.ndarray) -> DepthOutput:
-        raw, depth = self.session.run([RAW_OUTPUT, DEPTH_OUTPUT], {IMAGE_INPUT: image, HEAD_INPUT: head})
+    def _run(self, image: np.ndarray, head: np.ndarray, focal: np.ndarray | None) -> DepthOutput:
+        feeds = {IMAGE_INPUT: image, HEAD_INPUT: head}
+        if focal is not None:
+            feeds[FOCAL_INPUT] = focal
+        raw, depth = self.session.run([RAW_OUTPUT, DEPTH_OUTPUT], feeds)
         return DepthOutput(raw=raw, depth=depth)
 
     def close(self) -> None:

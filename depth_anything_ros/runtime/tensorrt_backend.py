@@ -15,7 +15,14 @@ from pathlib import Path
 
 import numpy as np
 
-from depth_anything_ros.export.graph_info import DEPTH_OUTPUT, HEAD_INPUT, IMAGE_INPUT, RAW_OUTPUT, GraphInfo
+from depth_anything_ros.export.graph_info import (
+    DEPTH_OUTPUT,
+    FOCAL_INPUT,
+    HEAD_INPUT,
+    IMAGE_INPUT,
+    RAW_OUTPUT,
+    GraphInfo,
+)
 from depth_anything_ros.runtime.backend import DepthBackend, DepthOutput
 from depth_anything_ros.runtime.engine_cache import read_record
 from depth_anything_ros.runtime.nvidia import import_cuda_driver, import_tensorrt, reach_gpu
@@ -47,14 +54,17 @@ def engine_tensors(engine, trt) -> dict[str, TensorSpec]:
 
 
 def expected_tensors(info: GraphInfo) -> dict[str, TensorSpec]:
-    """The I/O every fused graph of this resolution has."""
+    """The I/O every fused graph of this resolution has (DA3 graphs: plus ``focal``)."""
     height, width = info.image_hw
-    return {
+    tensors = {
         IMAGE_INPUT: TensorSpec(IMAGE_INPUT, True, (height, width, 3), np.dtype(np.uint8)),
         HEAD_INPUT: TensorSpec(HEAD_INPUT, True, (4,), np.dtype(np.float32)),
         RAW_OUTPUT: TensorSpec(RAW_OUTPUT, False, (height, width), np.dtype(np.float32)),
         DEPTH_OUTPUT: TensorSpec(DEPTH_OUTPUT, False, (height, width), np.dtype(np.float32)),
     }
+    if FOCAL_INPUT in info.input_names:
+        tensors[FOCAL_INPUT] = TensorSpec(FOCAL_INPUT, True, (1,), np.dtype(np.float32))
+    return tensors
 
 
 def check_engine_tensors(found: dict[str, TensorSpec], info: GraphInfo, source: str | Path) -> None:
@@ -125,15 +135,15 @@ class TensorRTBackend(DepthBackend):
         finally:
             self._cuda.Context.pop()
 
-    def _run(self, image: np.ndarray, head: np.ndarray) -> DepthOutput:
-        return self._on_owner(lambda: self._run_owned(image, head))
+    def _run(self, image: np.ndarray, head: np.ndarray, focal: np.ndarray | None) -> DepthOutput:
+        return self._on_owner(lambda: self._run_owned(image, head, focal))
 
-    def _run_owned(self, image: np.ndarray, head: np.ndarray) -> DepthOutput:
+    def _run_owned(self, image: np.ndarray, head: np.ndarray, focal: np.ndarray | None) -> DepthOutput:
         cuda = self._cuda
+        feeds = {IMAGE_INPUT: image, HEAD_INPUT: head, **({FOCAL_INPUT: focal} if focal is not None else {})}
         with self._pushed():
-            np.copyto(self._host[IMAGE_INPUT], image)
-            np.copyto(self._host[HEAD_INPUT], head)
-            for name in (IMAGE_INPUT, HEAD_INPUT):
+            for name, value in feeds.items():
+                np.copyto(self._host[name], value)
                 cuda.memcpy_htod_async(self._device_buffers[name], self._host[name], self._stream)
             if not self._execution.execute_async_v3(self._stream.handle):
                 raise RuntimeError(f"TensorRT execution failed for {self.engine_path}")

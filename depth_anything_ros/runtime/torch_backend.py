@@ -9,7 +9,9 @@ from depth_anything_ros.runtime.backend import DepthBackend, DepthOutput
 
 
 class TorchBackend(DepthBackend):
-    """Runs ``FusedDepthModel`` (pre-processing, network, metric head) in torch."""
+    """Runs the fused model (pre-processing, network, metric head) in torch: ``FusedDepthModel`` for a V1/V2
+    ``DepthAnything``, ``Da3FusedModel`` for a ``Da3Model`` (``input_size`` then unused: DA3 resizes to its
+    official process_res)."""
 
     name = "torch"
 
@@ -20,23 +22,30 @@ class TorchBackend(DepthBackend):
             import torch
         except ImportError as error:
             raise ImportError("the torch backend needs PyTorch: pip install torch==2.13.0") from error
+        from depth_anything_ros.export.da3_fused import Da3FusedModel
+        from depth_anything_ros.export.da3_onnx import da3_graph_info
         from depth_anything_ros.export.fused import FusedDepthModel
         from depth_anything_ros.export.onnx_export import graph_info
+        from depth_anything_ros.model.da3 import Da3Model
 
         self._torch = torch
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-        fused = FusedDepthModel(model.eval(), image_hw, input_order, input_size).eval()
-        super().__init__(graph_info(fused, checkpoint_sha256))
+        if isinstance(model, Da3Model):
+            fused = Da3FusedModel(model.eval(), image_hw, input_order).eval()
+            super().__init__(da3_graph_info(fused, checkpoint_sha256))
+        else:
+            fused = FusedDepthModel(model.eval(), image_hw, input_order, input_size).eval()
+            super().__init__(graph_info(fused, checkpoint_sha256))
         self.fused = fused.to(self.device)
         if half:
             self.fused.half_network()
 
-    def _run(self, image: np.ndarray, head: np.ndarray) -> DepthOutput:
+    def _run(self, image: np.ndarray, head: np.ndarray, focal: np.ndarray | None) -> DepthOutput:
         torch = self._torch
         with torch.inference_mode():
             image_t = torch.from_numpy(image).to(self.device, non_blocking=True)
-            head_t = torch.from_numpy(head).to(self.device)
-            raw, depth = self.fused(image_t, head_t)
+            inputs = [torch.from_numpy(v).to(self.device) for v in (head, focal) if v is not None]
+            raw, depth = self.fused(image_t, *inputs)
             return DepthOutput(raw=raw.cpu().numpy(), depth=depth.cpu().numpy())
 
     def close(self) -> None:

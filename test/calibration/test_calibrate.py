@@ -41,7 +41,7 @@ class TruthBackend(DepthBackend):
         target = depth if kind == "metric" else 1.0 / depth
         self.raw = ((target - shift) / scale).astype(np.float32)
 
-    def _run(self, image, head):
+    def _run(self, image, head, focal):
         return DepthOutput(self.raw, self.raw)
 
     def close(self):

@@ -8,13 +8,15 @@ import shutil
 from pathlib import Path
 
 import numpy as np
-import onnxruntime as ort
 import pytest
 
 from depth_anything_ros.cli import inference
 from depth_anything_ros.cli.main import main
 from depth_anything_ros.model import download
 from depth_anything_ros.model.da3_spec import tiny_da3_spec
+from depth_anything_ros.runtime.config import BackendConfig
+from depth_anything_ros.runtime.factory import graph_for
+from depth_anything_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend
 
 GOLDEN = Path(__file__).parents[1] / "data" / "golden_tiny_da3"
 
@@ -70,8 +72,7 @@ def test_download_da3_offline_error(monkeypatch, tmp_path) -> None:
         download.download_da3("da3-small", tmp_path)
 
 
-def test_export_da3_runs_in_onnxruntime(monkeypatch, tmp_path, capsys) -> None:
-    monkeypatch.setattr(inference, "da3_spec", lambda name: tiny_da3_spec("metric"))
+def test_export_da3_runs_in_onnxruntime(tmp_path, capsys) -> None:
     # the tiny metric network is the tiny mono one (as da3metric-large is da3mono-large): same weights, renamed
     checkpoint = tmp_path / "tiny_da3_metric"
     shutil.copytree(GOLDEN / "tiny_da3_mono", checkpoint)
@@ -79,21 +80,25 @@ def test_export_da3_runs_in_onnxruntime(monkeypatch, tmp_path, capsys) -> None:
     config["model_name"] = tiny_da3_spec("metric").name
     (checkpoint / "config.json").write_text(json.dumps(config))
     output = tmp_path / "da3.onnx"
-    assert main(["export", "--model", "da3metric-large", "--checkpoint", str(checkpoint),
-                 "--image-size", "60x80", "--output", str(output)]) == 0
-    assert "metric" in capsys.readouterr().out and output.exists()
-    session = ort.InferenceSession(str(output), providers=["CPUExecutionProvider"])
-    names = [i.name for i in session.get_inputs()]
-    assert names == ["image", "focal"]
+    # a DA3 folder needs no --model or --version: its config.json names the network
+    assert main(["export", "--checkpoint", str(checkpoint), "--image-size", "60x80", "--output", str(output)]) == 0
+    printed = capsys.readouterr().out
+    assert "tiny-da3-metric, metric" in printed and output.exists()
+    backend = OnnxRuntimeBackend(output)
+    assert [i.name for i in backend.session.get_inputs()] == ["image", "head", "focal"]
+    assert backend.info.model == "tiny-da3-metric" and backend.info.kind == "metric"
     image = np.random.default_rng(0).integers(0, 256, (60, 80, 3), dtype=np.uint8)
-    shape = session.get_inputs()[0].shape
-    feed_image = image[None] if len(shape) == 4 else image
-    focal_shape = [d if isinstance(d, int) else 1 for d in session.get_inputs()[1].shape]
-    near = session.run(None, {"image": feed_image, "focal": np.full(focal_shape, 100.0, np.float32)})[0]
-    far = session.run(None, {"image": feed_image, "focal": np.full(focal_shape, 200.0, np.float32)})[0]
+    k = np.array([[100.0, 0, 40], [0, 100.0, 30], [0, 0, 1]])
+    near = backend.infer(image, k=k).depth
+    far = backend.infer(image, k=k * [[2], [2], [1]]).depth
     finite = np.isfinite(near)
-    assert near.shape[-2:] == (60, 80) and finite.any()
+    assert near.shape == (60, 80) and finite.any()
     np.testing.assert_allclose(far[finite], 2 * near[finite], rtol=1e-5)
+    with pytest.raises(ValueError, match="camera_info"):
+        backend.infer(image)
+    with pytest.raises(ValueError, match="runs tiny-da3-metric, but model is 'da3mono-large'"):
+        graph_for(BackendConfig(onnx=str(output), model="da3mono-large"), (60, 80))
+    assert graph_for(BackendConfig(onnx=str(output)), (60, 80)) == output
 
 
 @pytest.mark.parametrize(("encoder", "licence"), [("vits", "Apache-2.0"), ("vitl", "CC-BY-NC-4.0")])

@@ -16,9 +16,13 @@ import onnx
 import onnxruntime as ort
 import pytest
 import torch
+from onnx import TensorProto
 
-from depth_anything_ros.export.da3_fused import Da3FusedModel, Da3Preprocess, area_matrix, da3_focal
-from depth_anything_ros.export.da3_onnx import DA3_METADATA_KEY, Da3GraphInfo, export_da3_onnx
+from depth_anything_ros.core.head import MetricHead, metres_from_raw
+from depth_anything_ros.export.da3_fused import Da3FusedModel, Da3Preprocess, area_matrix
+from depth_anything_ros.export.da3_onnx import da3_graph_info, export_da3_onnx
+from depth_anything_ros.export.graph_info import METADATA_KEY, GraphInfo, read_graph_info
+from depth_anything_ros.export.trt_rules import tensor_types, tensorrt_import_problems
 from depth_anything_ros.model.da3_checkpoint import load_da3
 from depth_anything_ros.model.da3_preprocess import da3_preprocess, da3_resize, metric_depth, sky_to_infinity
 from depth_anything_ros.model.da3_spec import tiny_da3_spec
@@ -59,9 +63,19 @@ def pure_path(net, bgr: np.ndarray, k: np.ndarray, metric: bool) -> np.ndarray:
     return depth[0, 0].numpy()
 
 
-def fused_depth(fused: Da3FusedModel, bgr: np.ndarray, focal: np.ndarray) -> np.ndarray:
+IDENTITY = MetricHead(1.0, 0.0, 0.0, float("inf")).as_array()
+
+
+def fused_depth(fused: Da3FusedModel, bgr: np.ndarray, focal: np.ndarray, head: np.ndarray = IDENTITY) -> np.ndarray:
+    """The graph's ``raw`` output (metres or depth up to scale, sky +Inf)."""
+    return fused_outputs(fused, bgr, focal, head)[0]
+
+
+def fused_outputs(fused: Da3FusedModel, bgr: np.ndarray, focal: np.ndarray,
+                  head: np.ndarray = IDENTITY) -> tuple[np.ndarray, np.ndarray]:
     with torch.no_grad():
-        return fused(torch.from_numpy(bgr), torch.from_numpy(focal)).numpy()
+        raw, depth = fused(torch.from_numpy(bgr), torch.from_numpy(head), torch.from_numpy(focal))
+    return raw.numpy(), depth.numpy()
 
 
 def test_area_matrix_is_opencv_inter_area():
@@ -91,7 +105,7 @@ def test_fused_equals_pure_path(kind, image):
     net = model(kind)
     expected = pure_path(net, bgr, k, metric)
     fused = Da3FusedModel(net, bgr.shape[:2], "bgr", metric=metric).eval()
-    actual = fused_depth(fused, bgr, da3_focal(k, bgr.shape[:2]))
+    actual = fused_depth(fused, bgr, info_of(fused).focal_input(k))
     assert actual.shape == bgr.shape[:2]
     sky_mismatch = (np.isinf(actual) != np.isinf(expected)).mean()
     both = np.isfinite(actual) & np.isfinite(expected)
@@ -107,7 +121,8 @@ def test_focal_input_scales_metres_without_reexport(tmp_path):
     export_da3_onnx(net, (120, 160), tmp_path / "da3.onnx", metric=True)
     session = ort.InferenceSession(str(tmp_path / "da3.onnx"), providers=["CPUExecutionProvider"])
     image = np.random.default_rng(1).integers(0, 256, (120, 160, 3), dtype=np.uint8)
-    one, two = (session.run(None, {"image": image, "focal": np.array([f], np.float32)})[0] for f in (300.0, 750.0))
+    one, two = (session.run(["raw"], {"image": image, "head": IDENTITY, "focal": np.array([f], np.float32)})[0]
+                for f in (300.0, 750.0))
     finite = np.isfinite(one)
     assert finite.mean() > 0.5
     np.testing.assert_array_equal(np.isinf(one), np.isinf(two))
@@ -128,21 +143,28 @@ def test_onnx_runs_and_matches_torch(kind, tmp_path):
     info = export_da3_onnx(net, (150, 200), tmp_path / "da3.onnx", input_order="rgb", metric=kind == "mono")
     graph = onnx.load(str(tmp_path / "da3.onnx"))
     meta = {p.key: p.value for p in graph.metadata_props}
-    assert Da3GraphInfo.from_json(meta[DA3_METADATA_KEY]) == info
-    assert info.variant == f"tiny-da3-{kind}" and info.output == ("metric" if kind == "mono" else "relative-depth")
-    assert [i.name for i in graph.graph.input] == ["image", "focal"]
+    assert GraphInfo.from_json(meta[METADATA_KEY]) == info
+    assert info.model == f"tiny-da3-{kind}" and info.kind == ("metric" if kind == "mono" else "relative-depth")
+    assert info.version == 3 and info.sky == (kind == "mono") and info.max_depth is None
+    assert [i.name for i in graph.graph.input] == ["image", "head", "focal"]
+    assert [o.name for o in graph.graph.output] == ["raw", "depth"]
     consumers = [n.op_type for n in graph.graph.node if "image" in n.input]
     assert consumers and set(consumers) == {"Cast"}  # TensorRT: the uint8 input feeds only Cast nodes
     image = np.random.default_rng(3).integers(0, 256, (150, 200, 3), dtype=np.uint8)
     focal = np.array([412.0], np.float32)
     session = ort.InferenceSession(str(tmp_path / "da3.onnx"), providers=["CPUExecutionProvider"])
-    actual = session.run(None, {"image": image, "focal": focal})[0]
+    head = MetricHead(2.0, 0.5, 0.1, 1e4).as_array()
+    actual, actual_depth = session.run(["raw", "depth"], {"image": image, "head": head, "focal": focal})
     fused = Da3FusedModel(net, (150, 200), "rgb", metric=kind == "mono").eval()
-    expected = fused_depth(fused, image, focal)
+    expected = fused_depth(fused, image, focal, head)
     np.testing.assert_array_equal(np.isinf(actual), np.isinf(expected))
     finite = np.isfinite(expected)
     span = expected[finite].max() - expected[finite].min()
     assert np.abs(actual[finite] - expected[finite]).max() <= 1e-4 * span
+    # depth is the one head equation on raw (linear for both DA3 kinds), sky stays +Inf
+    np.testing.assert_allclose(actual_depth[finite], metres_from_raw(actual[finite], 2.0, 0.5, 0.1, 1e4, False),
+                               rtol=1e-5)
+    assert np.all(np.isposinf(actual_depth[np.isposinf(actual)]))
 
 
 def test_sky_pixels_are_positive_infinity():
@@ -160,17 +182,28 @@ def test_sky_pixels_are_positive_infinity():
 def test_wrong_image_size_is_refused_with_the_expected_one():
     fused = Da3FusedModel(model("any-view"), (90, 120), "bgr")
     with pytest.raises(ValueError, match="expected a 90x120x3 image"):
-        fused(torch.zeros((120, 90, 3), dtype=torch.uint8), torch.ones(1))
+        fused(torch.zeros((120, 90, 3), dtype=torch.uint8), torch.from_numpy(IDENTITY), torch.ones(1))
     with pytest.raises(ValueError, match="input_order"):
         Da3FusedModel(model("any-view"), (90, 120), "yuv")  # type: ignore[arg-type]
 
 
-def test_focal_helper_scales_k_to_the_network_input():
+def info_of(fused: Da3FusedModel) -> GraphInfo:
+    return da3_graph_info(fused, "untrained")
+
+
+def test_focal_input_scales_k_to_the_network_input_as_the_official_processor():
     entry = next(c for c in META["cases"] if c["image"] == "kitti_375x1242")
     k_net = np.array(entry["processed_intrinsics"])
-    focal = da3_focal(np.array(entry["intrinsics"]), (375, 1242))
+    metric = info_of(Da3FusedModel(model("mono"), (375, 1242), metric=True))
+    focal = metric.focal_input(np.array(entry["intrinsics"]))
     assert focal.dtype == np.float32 and focal.shape == (1,)
     np.testing.assert_allclose(focal[0], (k_net[0, 0] + k_net[1, 1]) / 2, rtol=1e-6)
+    with pytest.raises(ValueError, match="camera_info"):
+        metric.focal_input(None)
+    with pytest.raises(ValueError, match="calibrated camera"):
+        metric.focal_input(np.zeros((3, 3)))
+    relative = info_of(Da3FusedModel(model("mono"), (375, 1242)))
+    assert relative.kind == "relative-depth" and relative.focal_input(None)[0] == 1.0
 
 
 def test_half_network_keeps_float32_io_and_stays_close():
@@ -184,3 +217,24 @@ def test_half_network_keeps_float32_io_and_stays_close():
     # measured 6e-4 of the range (fp16 network, fp32 pre/post-processing)
     assert np.abs(full[both] - half[both]).max() <= 5e-3 * (full[both].max() - full[both].min())
     assert (np.isinf(full) != np.isinf(half)).mean() <= 2e-3
+
+
+@pytest.mark.parametrize("precision", ["fp32", "fp16"])
+@pytest.mark.parametrize("kind", ["mono", "any-view"])
+def test_da3_graph_meets_the_tensorrt_import_rules(kind, precision, tmp_path):
+    path = tmp_path / "da3.onnx"
+    info = export_da3_onnx(model(kind), (90, 120), path, metric=kind == "mono", precision=precision)
+    assert info.precision == precision and read_graph_info(path) == info
+    assert tensorrt_import_problems(path) == []
+    if precision == "fp16":
+        graph = onnx.load(str(path))
+        types = tensor_types(graph)
+        assert TensorProto.FLOAT16 in set(types.values())  # the network body really is FP16
+        assert all(types[o.name] == TensorProto.FLOAT for o in graph.graph.output)
+        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        image = np.random.default_rng(6).integers(0, 256, (90, 120, 3), dtype=np.uint8)
+        half = session.run(["raw"], {"image": image, "head": IDENTITY, "focal": np.array([300.0], np.float32)})[0]
+        full = fused_depth(Da3FusedModel(model(kind), (90, 120), metric=kind == "mono").eval(), image,
+                           np.array([300.0], np.float32))
+        both = np.isfinite(full) & np.isfinite(half)
+        assert np.abs(full[both] - half[both]).max() <= 5e-3 * (full[both].max() - full[both].min())

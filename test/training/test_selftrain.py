@@ -43,7 +43,7 @@ class OracleTeacher(DepthBackend):
         super().__init__(GraphInfo(RIG.height, RIG.width, "bgr", 56, 70, "tiny", 2, "relative", None, "oracle"))
         self.calls = calls if calls is not None else []
 
-    def _run(self, image, head):
+    def _run(self, image, head, focal):
         self.calls.append(1)
         v, u = np.mgrid[0:RIG.height, 0:RIG.width]
         shade = np.clip(image[..., 0] / 255.0 / (0.8 + 0.2 * ((u // 8 + v // 8) % 2)), 1e-3, 1.0)
