@@ -48,6 +48,20 @@ def tiny_metric():
     return untrained_model(tiny_spec("metric", max_depth=20.0), seed=2)
 
 
+def tiny_da3_checkpoint(folder: Path, kind: str = "metric", seed: int = 0) -> Path:
+    """A tiny DA3 network of the official architecture (``tiny_da3_spec``: any-view, mono or metric) with
+    seeded random weights, written in the hub layout (model.safetensors + config.json); returns the folder."""
+    import torch
+
+    from depth_anything_ros.model.da3 import Da3Model
+    from depth_anything_ros.model.da3_checkpoint import save_da3
+    from depth_anything_ros.model.da3_spec import tiny_da3_spec
+
+    torch.manual_seed(seed)
+    save_da3(Da3Model(tiny_da3_spec(kind)), folder)
+    return Path(folder)
+
+
 @pytest.fixture(autouse=True)
 def private_cache(tmp_path_factory, monkeypatch):
     """Engines and exported graphs go to a per-test cache, never the user's ~/.cache."""

@@ -14,6 +14,7 @@ from depth_anything_ros.cli.calibration import add_calibration_commands
 from depth_anything_ros.cli.demo import add_sample_commands
 from depth_anything_ros.cli.inference import add_inference_commands
 from depth_anything_ros.cli.selftrain import add_selftrain_command
+from depth_anything_ros.core.errors import CheckpointError
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
@@ -47,8 +48,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="[%(levelname)s] %(name)s: %(message)s")
-    from depth_anything_ros.model.checkpoint import CheckpointError  # torch
-
     try:
         return args.func(args)
     except UsageError as error:

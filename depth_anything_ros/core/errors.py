@@ -1,4 +1,5 @@
-"""Errors for input the node cannot use: the frame is skipped, counted and warned about; the node keeps running."""
+"""The package's own errors: input the node cannot use (the frame is skipped, counted and warned about; the node
+keeps running), and checkpoints that cannot serve the requested model."""
 
 from __future__ import annotations
 
@@ -12,3 +13,7 @@ class InputError(ValueError):
     def __init__(self, kind: str, message: str) -> None:
         super().__init__(message)
         self.kind = kind
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot serve the requested model; the message says why."""

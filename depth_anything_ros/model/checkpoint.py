@@ -9,6 +9,7 @@ from typing import Any
 
 import torch
 
+from depth_anything_ros.core.errors import CheckpointError
 from depth_anything_ros.core.files import atomic_path
 from depth_anything_ros.model.depth_anything import DepthAnything
 from depth_anything_ros.model.spec import ENCODER_SPECS, ModelSpec
@@ -18,10 +19,6 @@ STATE_DICT_KEY = "state_dict"
 V2_NAME = re.compile(r"depth_anything_v2_(?:metric_(?P<dataset>hypersim|vkitti)_)?(?P<encoder>vit[sblg])\.pth$")
 V1_NAME = re.compile(r"depth_anything_(?P<encoder>vit[sblg])14\.pth$")
 METRIC_DATASET_MAX_DEPTH = {"hypersim": 20.0, "vkitti": 80.0}
-
-
-class CheckpointError(ValueError):
-    """A checkpoint that cannot serve the requested model; the message says why."""
 
 
 def _unreadable(path: Path, error: Exception) -> CheckpointError:

@@ -10,28 +10,19 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file
 
-from depth_anything_ros.core.files import file_sha256
+from depth_anything_ros.core.files import atomic_path, file_sha256
 from depth_anything_ros.model.checkpoint import CheckpointError
 from depth_anything_ros.model.da3 import Da3Model
-from depth_anything_ros.model.da3_spec import DA3_NAMES, Da3Spec, da3_checkpoint_files, da3_spec
+from depth_anything_ros.model.da3_spec import (
+    WEIGHTS_FILE,
+    Da3Spec,
+    da3_checkpoint_files,
+    da3_spec,
+    read_model_name,
+)
 
 PREFIX = "model."
 SHOWN = 5
-
-
-def read_model_name(config: Path) -> str:
-    """``model_name`` of an official DA3 ``config.json``; a clear error when absent or unreadable."""
-    if not config.is_file():
-        raise CheckpointError(f"{config} does not exist: a DA3 checkpoint is model.safetensors beside a config.json "
-                              f"naming the model (one of {', '.join(DA3_NAMES)})")
-    try:
-        content = json.loads(config.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise CheckpointError(f"{config} is not readable JSON ({error})") from error
-    name = content.get("model_name") if isinstance(content, dict) else None
-    if not isinstance(name, str):
-        raise CheckpointError(f"{config} has no 'model_name' string; expected one of {', '.join(DA3_NAMES)}")
-    return name
 
 
 def _read_tensors(weights: Path) -> dict[str, torch.Tensor]:
@@ -109,3 +100,18 @@ def load_da3_with_sha(path: str | Path, name: str | None = None) -> tuple[Da3Mod
     """``load_da3`` (of model ``name`` when given) and the SHA-256 of its weights file."""
     weights, _ = da3_checkpoint_files(path)
     return load_da3(path, da3_spec(name) if name else None), file_sha256(weights)
+
+
+def save_da3(model: Da3Model, folder: str | Path, extra: dict | None = None) -> Path:
+    """Write ``model`` in the official hub layout (``model.safetensors`` under ``model.`` + ``config.json``
+    naming it), each file atomically; ``extra`` adds fields to config.json. Returns the weights path."""
+    from safetensors.torch import save_file
+
+    weights, config = da3_checkpoint_files(Path(folder) / WEIGHTS_FILE)
+    weights.parent.mkdir(parents=True, exist_ok=True)
+    state = {PREFIX + k: v.detach().float().contiguous().cpu() for k, v in model.state_dict().items()}
+    with atomic_path(weights) as tmp:
+        save_file(state, str(tmp))
+    with atomic_path(config) as tmp:
+        tmp.write_text(json.dumps({"model_name": model.spec.name, **(extra or {})}, indent=2))
+    return weights

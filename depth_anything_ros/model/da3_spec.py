@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from depth_anything_ros.core.errors import CheckpointError
 from depth_anything_ros.model.spec import PATCH_SIZE, PRETRAIN_IMAGE_SIZE, EncoderSpec
 
 Da3Head = Literal["dpt", "dualdpt"]
@@ -134,3 +136,18 @@ def tiny_da3_spec(kind: Literal["any-view", "mono", "metric"] = "any-view") -> D
 
 __all__ = ["DA3_NAMES", "DA3_SPECS", "METRIC_FOCAL_DIVISOR", "PATCH_SIZE", "PRETRAIN_IMAGE_SIZE", "Da3Spec",
            "da3_spec", "tiny_da3_spec"]
+
+
+def read_model_name(config: Path) -> str:
+    """``model_name`` of an official DA3 ``config.json``; a clear error when absent or unreadable."""
+    if not config.is_file():
+        raise CheckpointError(f"{config} does not exist: a DA3 checkpoint is model.safetensors beside a config.json "
+                              f"naming the model (one of {', '.join(DA3_NAMES)})")
+    try:
+        content = json.loads(config.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise CheckpointError(f"{config} is not readable JSON ({error})") from error
+    name = content.get("model_name") if isinstance(content, dict) else None
+    if not isinstance(name, str):
+        raise CheckpointError(f"{config} has no 'model_name' string; expected one of {', '.join(DA3_NAMES)}")
+    return name

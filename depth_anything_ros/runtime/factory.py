@@ -9,6 +9,7 @@ from typing import Any
 
 from depth_anything_ros.core.files import file_lock, file_sha256
 from depth_anything_ros.export.graph_info import GraphInfo, read_graph_info
+from depth_anything_ros.model.da3_spec import da3_checkpoint_files, read_model_name
 from depth_anything_ros.runtime.backend import DepthBackend
 from depth_anything_ros.runtime.config import BackendConfig
 from depth_anything_ros.runtime.engine_build import build_engine
@@ -58,6 +59,11 @@ def load_network(config: BackendConfig) -> tuple[Any, str]:
     return build_model(config.checkpoint, config.encoder, config.version, config.metric, config.max_depth or None)
 
 
+def da3_model_name(config: BackendConfig) -> str:
+    """The DA3 variant a checkpoint holds: ``model``, else the name its config.json gives."""
+    return config.model or read_model_name(da3_checkpoint_files(config.checkpoint)[1]).lower()
+
+
 def graph_for(config: BackendConfig, image_hw: tuple[int, int], precision: str = "fp32") -> Path:
     """The fused graph for this resolution: ``onnx`` when it matches, else exported once from ``checkpoint``.
 
@@ -84,7 +90,7 @@ def graph_for(config: BackendConfig, image_hw: tuple[int, int], precision: str =
         from depth_anything_ros.model.da3_preprocess import PROCESS_RES
 
         return export_for_resolution(lambda: load_network(config), image_hw, cache_dir(config) / "graphs",
-                                     f"{sha[:16]}-{config.model or 'da3'}", config.input_order, PROCESS_RES,
+                                     f"{sha[:16]}-{da3_model_name(config)}", config.input_order, PROCESS_RES,
                                      precision, export=export_da3_onnx)
     kind = f"metric{config.max_depth:g}" if config.metric else "relative"
     return export_for_resolution(lambda: load_network(config), image_hw, cache_dir(config) / "graphs",
