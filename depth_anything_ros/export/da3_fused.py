@@ -86,7 +86,9 @@ def resize_step(in_hw: tuple[int, int], out_hw: tuple[int, int], grows: bool) ->
 
 
 class Da3Preprocess(nn.Module):
-    """uint8 HxWx3 -> normalised (1, 3, h, w) at DA3's processed size; the uint8 feeds a Cast first."""
+    """uint8 HxWx3 (or BxHxWx3) -> normalised (B, 3, h, w) at DA3's processed size; the uint8 feeds a Cast first.
+
+    The graph runs one image; training runs batches through the very same module."""
 
     def __init__(self, image_hw: tuple[int, int], input_order: InputOrder, process_res: int = PROCESS_RES) -> None:
         super().__init__()
@@ -104,8 +106,9 @@ class Da3Preprocess(nn.Module):
                              persistent=False)
 
     def resized(self, image: torch.Tensor) -> torch.Tensor:
-        """(1, 3, h, w) RGB float 0..255 at the network size, before normalisation."""
-        x = image.float().permute(2, 0, 1).unsqueeze(0)  # Cast is the first op on the uint8 input
+        """(B, 3, h, w) RGB float 0..255 at the network size, before normalisation (HxWx3 or BxHxWx3 in)."""
+        x = image.float()  # Cast is the first op on the uint8 input
+        x = (x.unsqueeze(0) if x.dim() == 3 else x).permute(0, 3, 1, 2)
         if self.bgr:
             x = x.flip(1)
         return self.step2(self.step1(x))

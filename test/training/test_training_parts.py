@@ -8,6 +8,9 @@ import numpy as np
 import pytest
 import torch
 
+from depth_anything_ros.export.da3_fused import Da3FusedModel
+from depth_anything_ros.model.da3 import Da3Model
+from depth_anything_ros.model.da3_spec import tiny_da3_spec
 from depth_anything_ros.training.array_cache import ArrayCache
 from depth_anything_ros.training.augment import (
     apply_cutmix,
@@ -19,6 +22,7 @@ from depth_anything_ros.training.augment import (
 )
 from depth_anything_ros.training.loop import poly_factor
 from depth_anything_ros.training.losses import affine_invariant_loss, feature_alignment_loss, silog_loss
+from depth_anything_ros.training.network import Da3TrainingNetwork, training_network
 
 
 def test_silog_equals_its_definition_over_valid_pixels_only():
@@ -135,3 +139,33 @@ def test_colour_jitter_and_blur_perturb_within_range_and_repeat_with_the_seed():
     flat = torch.full((1, 16, 16, 3), 100.0)
     assert torch.allclose(gaussian_blur(flat, torch.Generator().manual_seed(0), p=1.0), flat)  # blur keeps a flat image
     assert torch.equal(gaussian_blur(images, torch.Generator(), p=0.0), images.float())
+
+
+@pytest.mark.parametrize("kind", ["metric", "any-view"])
+def test_da3_training_network_is_the_fused_graph_without_sky(kind):
+    torch.manual_seed(3)
+    model = Da3Model(tiny_da3_spec(kind)).eval()
+    network = training_network(model, (60, 90))
+    assert isinstance(network, Da3TrainingNetwork) and network.net_hw == (336, 504)
+    rng = np.random.default_rng(4)
+    images = torch.from_numpy(rng.integers(0, 256, (2, 60, 90, 3), dtype=np.uint8))
+    focal = torch.tensor([150.0, 300.0])
+    with torch.no_grad():
+        out, tokens = network(images, features=True, focal=focal)
+        fused = Da3FusedModel(model, (60, 90), "bgr").eval()
+        head = torch.tensor([1.0, 0.0, 0.0, float("inf")])
+        for i in range(2):
+            raw, _ = fused(images[i], head, focal[i:i + 1])
+            finite = torch.isfinite(raw)  # the graph's sky is +Inf; training keeps the network's depth there
+            torch.testing.assert_close(out[i][finite], raw[finite], rtol=1e-4, atol=1e-5)
+    assert out.shape == (2, 60, 90) and tokens.shape[0] == 2
+    if kind == "metric":  # metres scale with each frame's own focal length
+        with torch.no_grad():
+            same = network(images[:1].expand(2, -1, -1, -1), focal=focal)
+        torch.testing.assert_close(same[1], 2 * same[0])
+        with pytest.raises(ValueError, match="focal"):
+            network(images)
+    network.train()
+    loss = network(images, focal=focal).mean()
+    loss.backward()
+    assert model.backbone.pretrained.blocks[0].attn.qkv.weight.grad.abs().sum() > 0
