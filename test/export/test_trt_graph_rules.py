@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import onnx
 import pytest
+from bad_graphs import UINT8_LATE_CAST, small_graph
 from onnx import TensorProto, helper
 
 from depth_anything_ros.export.graph_info import read_graph_info
@@ -81,18 +82,6 @@ def test_fp16_graph_tracks_fp32_graph_on_onnxruntime(graphs):
     assert 0 < error < 1e-2  # FP16 really differs, and stays within the self-check's tolerance
 
 
-def _graph(nodes, inputs, outputs) -> onnx.ModelProto:
-    return helper.make_model(helper.make_graph(nodes, "g", inputs, outputs),
-                             opset_imports=[helper.make_opsetid("", 17)])
-
-
-UINT8_LATE_CAST = _graph(
-    [helper.make_node("Transpose", ["image"], ["t"], name="/preprocess/Transpose", perm=[2, 0, 1]),
-     helper.make_node("Cast", ["t"], ["raw"], name="/preprocess/Cast", to=TensorProto.FLOAT)],
-    [helper.make_tensor_value_info("image", TensorProto.UINT8, [2, 2, 3])],
-    [helper.make_tensor_value_info("raw", TensorProto.FLOAT, [3, 2, 2])])
-
-
 def test_rules_refuse_a_uint8_input_that_reaches_a_cast_late():
     problems = tensorrt_import_problems(UINT8_LATE_CAST)
     assert any("UINT8 input 'image' feeds Transpose" in p for p in problems)
@@ -109,7 +98,7 @@ def test_rules_refuse_unknown_ops_resize_modes_int64_math_and_double():
         helper.make_node("MatMul", ["i", "i"], ["y"], name="int_matmul"),
     ]
     scales = helper.make_tensor("scales", TensorProto.FLOAT, [2], [1.0, 1.0])
-    model = _graph(nodes, [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 2])],
+    model = small_graph(nodes, [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 2])],
                    [helper.make_tensor_value_info("y", TensorProto.INT64, [2, 2])])
     model.graph.initializer.append(scales)
     text = "\n".join(tensorrt_import_problems(model))

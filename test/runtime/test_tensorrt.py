@@ -343,7 +343,7 @@ def test_real_tensorrt_engine_matches_onnxruntime(tmp_path, graph):  # pragma: n
 def test_stand_in_parser_refuses_a_uint8_input_that_does_not_feed_a_cast(fakes, tmp_path):
     """The stand-in holds the real importer's UINT8 rule, so it cannot pass what TensorRT refuses."""
     import onnx
-    from test_trt_graph_rules import UINT8_LATE_CAST
+    from bad_graphs import UINT8_LATE_CAST
 
     path = tmp_path / "late_cast.onnx"
     model = onnx.ModelProto()
