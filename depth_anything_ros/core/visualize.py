@@ -12,6 +12,8 @@ import math
 import cv2
 import numpy as np
 
+from depth_anything_ros.core.head import disparity_from_raw
+
 INVALID_BGR = (0, 0, 0)  # NaN: no estimate
 TOO_CLOSE_BGR = (255, 255, 255)  # -Inf: below min_depth
 TOO_FAR_BGR = (64, 64, 64)  # +Inf: beyond max_depth
@@ -145,11 +147,12 @@ def colour_bar(height: int, near: float | None, far: float | None, kind: str = "
 
 def preview_of(raw: np.ndarray, depth: np.ndarray, kind: str) -> np.ndarray:
     """The preview of one output with its colour bar on the right (metres for metric graphs, relative
-    inverse depth otherwise): the one preview of the node topic, ``replay --previews``, ``infer`` and ``demo``."""
+    inverse depth otherwise; DA3's depth up to scale is inverted first, sky +Inf becoming the far end): the one
+    preview of the node topic, ``replay --previews``, ``infer`` and ``demo``."""
     if kind == "metric":
         limits = depth_range(depth)
         near, far = limits if limits is not None else (None, None)
         panel = colorize_depth(depth, near, far)
         return cv2.hconcat([panel, colour_bar(panel.shape[0], near, far, "metric")])
-    panel = colorize_relative(raw)
+    panel = colorize_relative(disparity_from_raw(raw, kind))
     return cv2.hconcat([panel, colour_bar(panel.shape[0], None, None, "relative")])

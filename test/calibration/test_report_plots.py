@@ -119,6 +119,12 @@ def test_preview_has_a_colour_bar_in_metres_beside_the_depth():
     relative = preview_of(1 / depth, depth, "relative")
     assert relative.shape[0] == 240 and relative.shape[1] > 320
     assert not np.array_equal(relative[:, 320:], bar)  # 'relative / near / far', not metres
+    # DA3 relative-depth output (depth up to scale, sky +Inf) is shown as the inverse-depth preview: near warm
+    scaled = 3.0 * depth
+    scaled[-10:] = np.inf  # the far rows: sky
+    da3 = preview_of(scaled, np.full_like(depth, np.nan), "relative-depth")
+    np.testing.assert_array_equal(da3, preview_of(1 / scaled, depth, "relative"))
+    assert da3[5, 100, 2] > da3[5, 100, 0] and da3[235, 100, 0] > da3[235, 100, 2]  # near red, sky blue
 
 
 def test_colour_bar_fits_tiny_images_and_empty_depth():
