@@ -375,3 +375,74 @@ def test_no_backlog_at_2x_and_5x_the_throughput(start):
         return 0
 
     assert node.probe.spin_until(lambda: superseded() > 0, timeout=3.0)  # drops are counted
+
+
+@pytest.fixture(scope="module")
+def da3_graphs(tmp_path_factory):
+    """Tiny DA3 graphs of the camera size: metric (metres from focal) and relative-depth (mono, sky +Inf)."""
+    from depth_anything_ros.export.da3_onnx import export_da3_onnx
+    from depth_anything_ros.model.da3_checkpoint import load_da3
+
+    from conftest import tiny_da3_checkpoint
+
+    folder = tmp_path_factory.mktemp("da3")
+    graphs = {}
+    for kind in ("metric", "mono"):
+        graphs[kind] = folder / f"{kind}.onnx"
+        export_da3_onnx(load_da3(tiny_da3_checkpoint(folder / kind, kind, seed=6)), (H, W), graphs[kind])
+    return graphs
+
+
+def _depth_for_focal(node: Running, topic: str, focal: float) -> np.ndarray:
+    """The node's output for the sample frame sent with camera_info fx = fy = ``focal`` (matched by stamp:
+    frames sent earlier may still be in flight)."""
+    from sensor_msgs.msg import Image
+
+    from ros_graph import info_msg
+
+    got = node.probe.listen(topic, Image)
+    k = np.array([[focal, 0, W / 2], [0, focal, H / 2], [0, 0, 1.0]])
+    sent: set[tuple[int, int]] = set()
+
+    def mine() -> list:
+        return [m for m in got if (m.header.stamp.sec, m.header.stamp.nanosec) in sent]
+
+    deadline = time.monotonic() + 15
+    while not mine() and time.monotonic() < deadline:
+        hdr = header(node.probe.node)
+        sent.add((hdr.stamp.sec, hdr.stamp.nanosec))
+        node.info_pub.publish(info_msg(hdr, k=k))
+        node.image_pub.publish(image_msg(hdr))
+        node.probe.spin_for(0.05)
+    assert mine(), node.output()
+    msg = mine()[-1]
+    assert msg.encoding == "32FC1" and (msg.height, msg.width) == (H, W)
+    return np.frombuffer(bytes(msg.data), np.float32).reshape(H, W)
+
+
+def test_da3_metric_node_takes_focal_from_each_camera_info(ros, da3_graphs):
+    node = Running("depth_node", da3_graphs["metric"])
+    try:
+        node.wait_for_node()
+        near = _depth_for_focal(node, f"{NS}/depth/image", 30.0)
+        far = _depth_for_focal(node, f"{NS}/depth/image", 60.0)  # a zoomed camera: same graph, metres x2
+        finite = np.isfinite(near) & np.isfinite(far)
+        assert finite.mean() > 0.5 and np.all(near[finite] > 0)
+        np.testing.assert_allclose(far[finite], 2 * near[finite], rtol=1e-4)
+    finally:
+        code, err = node.stop()
+    assert code == 0 and "Traceback" not in err, err
+
+
+def test_da3_relative_node_publishes_depth_up_to_scale_on_depth_relative(ros, da3_graphs):
+    node = Running("depth_node", da3_graphs["mono"])
+    try:
+        node.wait_for_node()
+        relative = _depth_for_focal(node, f"{NS}/depth/relative", 30.0)
+        assert node.probe.node.count_publishers(f"{NS}/depth/relative") == 1
+        assert np.all((relative > 0) | np.isposinf(relative))  # depth up to scale; sky +Inf
+        other = _depth_for_focal(node, f"{NS}/depth/relative", 60.0)
+        np.testing.assert_array_equal(relative, other)  # relative DA3 ignores the focal length
+    finally:
+        code, err = node.stop()
+    assert code == 0 and "Traceback" not in err, err

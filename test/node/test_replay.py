@@ -191,3 +191,48 @@ def test_camera_namespace():
     assert camera_namespace("/front/image_rect") == "/front"
     assert camera_namespace("/front/image_raw/compressed") == "/front"
     assert camera_namespace("/image") == ""
+
+
+def test_replay_cli_runs_a_da3_checkpoint_with_the_bags_camera_info(tmp_path, capsys):
+    from conftest import tiny_da3_checkpoint
+
+    bag = write_sample_bag(tmp_path / "in", frames=2, size=SIZE)
+    folder = tiny_da3_checkpoint(tmp_path / "da3", "metric", seed=8)
+    code = main(["replay", str(bag), str(tmp_path / "out"), "--image-topic", "/camera/image_rect",
+                 "--checkpoint", str(folder), "--backend", "onnxruntime"])  # no --version: config.json names it
+    assert code == 0 and "2 frames" in capsys.readouterr().out
+    topics = read_bag(tmp_path / "out")
+    assert len(topics["/camera/depth/points"]) == 2  # metric: metres and a cloud from the bag's camera_info
+    (_, info), (_, depth) = topics["/camera/camera_info"][0], topics["/camera/depth/image"][0]
+    values = np.frombuffer(bytes(depth.data), np.float32).reshape(SIZE)
+    (graph,) = _cached_graphs()  # exported once for the bag's resolution
+    with OnnxRuntimeBackend(graph) as backend:
+        image = np.frombuffer(bytes(topics["/camera/image_rect"][0][1].data), np.uint8).reshape(*SIZE, 3)
+        expected = backend.infer(image, k=np.asarray(info.k).reshape(3, 3)).depth
+    np.testing.assert_allclose(values, expected, rtol=1e-6)  # the focal of the bag's K, not a default
+
+
+def _cached_graphs() -> list[Path]:
+    import os
+
+    return sorted(Path(os.environ["XDG_CACHE_HOME"]).glob("**/graphs/*.onnx"))
+
+
+def test_pipeline_skips_da3_metric_frames_without_a_focal_length(tmp_path):
+    from depth_anything_ros.core.camera import CameraModel
+    from depth_anything_ros.export.da3_onnx import export_da3_onnx
+    from depth_anything_ros.model.da3_checkpoint import load_da3
+
+    from conftest import tiny_da3_checkpoint
+
+    path = tmp_path / "da3.onnx"
+    export_da3_onnx(load_da3(tiny_da3_checkpoint(tmp_path / "da3", "metric", seed=9)), SIZE, path)
+    pipeline = DepthPipeline(PipelineConfig(), lambda hw: OnnxRuntimeBackend(path))
+    image = np.zeros((*SIZE, 3), np.uint8)
+    with pytest.raises(InputError, match="camera_info") as error:
+        pipeline.process(image, None)
+    assert error.value.kind == "intrinsics"
+    camera = CameraModel.pinhole(SIZE[1], SIZE[0], 20.0)
+    result = pipeline.process(image, camera)
+    assert result.metric and result.kind == "metric" and result.preview_kind == "metric"
+    assert np.isfinite(result.depth).mean() > 0.5 and result.cloud is not None
