@@ -48,6 +48,20 @@ def tiny_metric():
     return untrained_model(tiny_spec("metric", max_depth=20.0), seed=2)
 
 
+@pytest.fixture(scope="session")
+def tiny_da3_checkpoints(tmp_path_factory) -> dict[str, Path]:
+    """Tiny DA3 networks with the seeded weights of model/da3_tiny.py, in the official hub layout
+    (model.safetensors under ``model.`` + config.json), by kind: 'any-view', 'mono', 'metric'.
+
+    Shared by the session: a test that changes a checkpoint copies its folder first.
+    """
+    from depth_anything_ros.model.da3_checkpoint import save_da3
+    from depth_anything_ros.model.da3_tiny import tiny_da3_model
+
+    root = tmp_path_factory.mktemp("tiny_da3")
+    return {kind: save_da3(tiny_da3_model(kind), root / f"tiny_da3_{kind}") for kind in ("any-view", "mono", "metric")}
+
+
 @pytest.fixture(autouse=True)
 def private_cache(tmp_path_factory, monkeypatch):
     """Engines and exported graphs go to a per-test cache, never the user's ~/.cache."""

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file
+from safetensors.torch import load_file, save_file
 
+from depth_anything_ros.core.files import atomic_path
 from depth_anything_ros.model.checkpoint import CheckpointError
 from depth_anything_ros.model.da3 import Da3Model
 from depth_anything_ros.model.da3_spec import DA3_NAMES, Da3Spec, da3_spec
@@ -92,6 +93,20 @@ def check_state_dict(state: dict[str, torch.Tensor], model: Da3Model, source: st
             f"{source} does not fit {model.spec.name} (expected {len(expected)} tensors under '{PREFIX}', "
             f"found {len(state)}): {'; '.join(problems)}.{_foreign_hint(list(state), model.spec.any_view)}")
     return {k: v.float() for k, v in found.items()}
+
+
+def save_da3(model: Da3Model, folder: str | Path) -> Path:
+    """Write ``model`` in the official hub layout (``model.safetensors`` under ``model.`` + ``config.json``).
+
+    Each file goes through a temporary name; ``load_da3(folder)`` reads it back (for tests and tools).
+    """
+    folder = Path(folder)
+    state = {PREFIX + k: v.detach().contiguous() for k, v in model.state_dict().items()}
+    with atomic_path(folder / WEIGHTS_FILE) as tmp:
+        save_file(state, str(tmp))
+    with atomic_path(folder / CONFIG_FILE) as tmp:
+        tmp.write_text(json.dumps({"model_name": model.spec.name}))
+    return folder
 
 
 def load_da3(path: str | Path, spec: Da3Spec | None = None) -> Da3Model:

@@ -1,8 +1,8 @@
 """The DA3 fused graph against the pure path (model/da3_preprocess + model + metric_depth + sky_to_infinity).
 
-Tiny golden DA3 models (test/data/golden_tiny_da3) on the real images of ../shared/data at two
-camera resolutions: NYU 224x224 (INTER_CUBIC up to 504x504) and KITTI 375x1242 (INTER_AREA to
-504x152, then INTER_CUBIC to 504x154).
+Tiny DA3 models (the seeded weights of model/da3_tiny.py, as test/data/golden_tiny_da3 uses) on the
+real images of ../shared/data at two camera resolutions: NYU 224x224 (INTER_CUBIC up to 504x504) and
+KITTI 375x1242 (INTER_AREA to 504x152, then INTER_CUBIC to 504x154).
 """
 
 from __future__ import annotations
@@ -19,9 +19,8 @@ import torch
 
 from depth_anything_ros.export.da3_fused import Da3FusedModel, Da3Preprocess, area_matrix, da3_focal
 from depth_anything_ros.export.da3_onnx import DA3_METADATA_KEY, Da3GraphInfo, export_da3_onnx
-from depth_anything_ros.model.da3_checkpoint import load_da3
 from depth_anything_ros.model.da3_preprocess import da3_preprocess, da3_resize, metric_depth, sky_to_infinity
-from depth_anything_ros.model.da3_spec import tiny_da3_spec
+from depth_anything_ros.model.da3_tiny import tiny_da3_model
 from depth_anything_ros.model.dpt import upsample
 
 from conftest import DATA, require
@@ -37,7 +36,7 @@ SKY_MISMATCH = 1.5e-4
 
 
 def model(kind: str):
-    return load_da3(GOLDEN / f"tiny_da3_{kind}", tiny_da3_spec(kind)).eval()
+    return tiny_da3_model(kind)
 
 
 def case(image: str) -> tuple[np.ndarray, np.ndarray]:
