@@ -98,7 +98,7 @@ def check_state_dict(state: dict[str, torch.Tensor], model: Da3Model, source: st
 def save_da3(model: Da3Model, folder: str | Path) -> Path:
     """Write ``model`` in the official hub layout (``model.safetensors`` under ``model.`` + ``config.json``).
 
-    Each file goes through a temporary name; ``load_da3(folder)`` reads it back (for tests and tools).
+    Each file goes through a temporary name (an existing one is replaced); ``load_da3`` reads it back.
     """
     folder = Path(folder)
     state = {PREFIX + k: v.detach().contiguous() for k, v in model.state_dict().items()}

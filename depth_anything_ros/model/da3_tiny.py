@@ -1,6 +1,6 @@
 """Deterministic weights for the tiny DA3 networks of tests and golden outputs (nothing is stored as a file).
 
-Every state-dict key gets its own ``torch.Generator`` seeded from (base seed, CRC-32 of the key), so a
+Every state-dict key gets its own ``torch.Generator`` seeded with CRC-32 of "<base seed>/<key>", so a
 tensor's values depend only on its name, shape and the base seed, never on the order of the other keys.
 The distribution is chosen by the key's kind so that every part of the network matters:
 
@@ -32,15 +32,18 @@ DEPTH_CONV = "head.scratch.output_conv2.2"
 SKY_CONV = "head.scratch.sky_output_conv2.2"
 # (scale, shift) of channel 0 of each head's last conv; see the module docstring.
 LOGIT_AFFINE: dict[str, dict[str, tuple[float, float]]] = {
-    "any-view": {DEPTH_CONV: (54.19, -5.082)},
-    "mono": {DEPTH_CONV: (77.67, -5.881), SKY_CONV: (63.25, -1.678)},
+    "any-view": {DEPTH_CONV: (59.65, -3.821)},
+    "mono": {DEPTH_CONV: (87.2, 7.678), SKY_CONV: (86.16, -2.8)},
 }
 LOGIT_AFFINE["metric"] = LOGIT_AFFINE["mono"]
 
 
 def key_seed(base_seed: int, key: str) -> int:
-    """The generator seed of one tensor: base seed in the high 32 bits, CRC-32 of its name in the low."""
-    return ((base_seed & 0xFFFFFFFF) << 32) | zlib.crc32(key.encode())
+    """The generator seed of one tensor: CRC-32 of ``"<base seed>/<key>"``.
+
+    32 bits on purpose: torch's CPU generator (mt19937) keeps only the low 32 bits of a seed.
+    """
+    return zlib.crc32(f"{base_seed}/{key}".encode())
 
 
 def seeded_tensor(key: str, shape: torch.Size | tuple[int, ...], base_seed: int) -> torch.Tensor:
