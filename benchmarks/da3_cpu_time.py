@@ -21,7 +21,7 @@ from depth_anything_ros.model.spec import model_spec
 from bench_common import median_ms
 
 ROWS = (("V2 vits", "vits"), ("DA3-SMALL", "da3-small"), ("V2 vitb", "vitb"), ("DA3-BASE", "da3-base"),
-        ("V2 vitl", "vitl"), ("DA3METRIC-LARGE", "da3metric-large"))
+        ("V2 vitl", "vitl"), ("DA3METRIC-LARGE", "da3metric-large"), ("DA3MONO-LARGE", "da3mono-large"))
 
 
 def build(key: str) -> torch.nn.Module:

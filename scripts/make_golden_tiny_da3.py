@@ -1,14 +1,16 @@
 """Generate test/data/golden_tiny_da3 from the OFFICIAL Depth Anything 3 code (run once, by hand).
 
-Usage (the official repository is fetched separately and never copied here):
-    python scripts/make_golden_tiny_da3.py --official-src <Depth-Anything-3>/src \
+Usage (from the repository root; the official repository is fetched separately and never copied here):
+    PYTHONPATH=. python scripts/make_golden_tiny_da3.py --official-src <Depth-Anything-3>/src \
         --data ../shared/data --out test/data/golden_tiny_da3
+    PYTHONPATH=. python scripts/make_golden_tiny_da3.py --official-src ... --data ../shared/data --measure
 
 Needs einops, omegaconf, addict, huggingface_hub, safetensors, opencv, pillow beside torch.
 Builds two tiny networks from the official classes (DinoVisionTransformer, DualDPT, DPT, CameraEnc,
-CameraDec, DepthAnything3Net), draws random weights that make the output vary, rounds them to float16
-so the stored float16 file holds them exactly, runs the official InputProcessor and backbone + head in
-FP32 without autocast, and stores strided samples of the outputs. See the README it writes.
+CameraDec, DepthAnything3Net), fills them with the seeded weights of our rule
+(depth_anything_ros/model/da3_tiny.py; no weight file is written), runs the official InputProcessor and
+backbone + head in FP32 without autocast, and stores strided samples of the outputs in golden.json + .npy.
+``--measure`` prints the rule's LOGIT_AFFINE (measured on weights drawn without it). See the folder README.
 """
 
 from __future__ import annotations
@@ -22,9 +24,16 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
-from safetensors.torch import save_file
 
-SEED = 16
+from depth_anything_ros.model.da3_tiny import (
+    DEPTH_CONV,
+    LOGIT_AFFINE,
+    SKY_CONV,
+    TINY_SEEDS,
+    state_digest,
+    tiny_da3_state,
+)
+
 STRIDE = 3  # outputs are stored as out[::3, ::3] to keep the files small
 IMAGES = {
     "nyu_224x224": ("nyu_sample/rgb.png", [[200.0, 0.0, 111.5], [0.0, 210.0, 112.5], [0.0, 0.0, 1.0]]),
@@ -93,85 +102,80 @@ def build_official(kind: str):
     return DepthAnything3Net(backbone, head)
 
 
-@torch.no_grad()
-def randomise(net: torch.nn.Module, seed: int) -> None:
-    """Tokens, position embedding, norms, LayerScale and biases redrawn so every part matters."""
-    torch.manual_seed(seed)
-    for name, p in net.named_parameters():
-        leaf = name.rsplit(".", 1)[-1]
-        if leaf in ("pos_embed", "cls_token", "camera_token"):
-            p.normal_(0.0, 1.0)
-        elif leaf == "gamma":
-            p.uniform_(0.5, 1.5)
-        elif p.ndim == 1 and leaf == "weight":  # LayerNorm scales
-            p.normal_(1.0, 0.2)
-        elif p.ndim == 1:  # biases
-            p.uniform_(-0.1, 0.1)
-        # other weights keep PyTorch's default (seeded) initialisation
-
-
-@torch.no_grad()
-def standardise_logits(net: torch.nn.Module, x: torch.Tensor) -> None:
-    """Rescale each head's last 1x1 conv so its logits have mean 0 and std 0.5 on one image.
-
-    Default-initialised heads give logits near 0 everywhere (depth ~1, no sky), which would hide
-    errors; standardised logits give depth over about exp(+-2) and sky on about half the pixels.
-    """
+def last_convs(net: torch.nn.Module) -> dict[str, torch.nn.Module]:
+    """The last 1x1 conv of each head branch whose channel 0 the weight rule rescales, by our key name."""
     scratch = net.head.scratch
-    layers = [scratch.output_conv2[-1]]
+    convs = {DEPTH_CONV: scratch.output_conv2[-1]}
     if hasattr(scratch, "sky_output_conv2"):
-        layers.append(scratch.sky_output_conv2[-1])
-    seen = {}
-    hooks = [m.register_forward_hook(lambda m, i, o, n=n: seen.__setitem__(n, o)) for n, m in enumerate(layers)]
-    feats, _ = net.backbone(x)
-    net.head(feats, x.shape[-2], x.shape[-1], patch_start_idx=0)
+        convs[SKY_CONV] = scratch.sky_output_conv2[-1]
+    return convs
+
+
+@torch.no_grad()
+def measure_affine(net: torch.nn.Module, x: torch.Tensor) -> dict[str, tuple[float, float]]:
+    """(scale, shift) making channel 0 of each last conv's logits mean 0, std 0.5 on ``x`` (4 significant digits).
+
+    Run on weights drawn without the affine; the result is pasted into LOGIT_AFFINE of model/da3_tiny.py.
+    """
+    seen: dict[str, torch.Tensor] = {}
+    convs = last_convs(net)
+    hooks = [m.register_forward_hook(lambda m, i, o, n=n: seen.__setitem__(n, o)) for n, m in convs.items()]
+    with torch.autocast("cpu", enabled=False):
+        feats, _ = net.backbone(x)
+        net.head(feats, x.shape[-2], x.shape[-1], patch_start_idx=0)
     for hook in hooks:
         hook.remove()
-    for n, conv in enumerate(layers):
-        logits = seen[n][0, 0]  # channel 0: depth (or sky)
-        a = 0.5 / float(logits.std())
-        conv.weight[0].mul_(a)
-        conv.bias[0] = a * (conv.bias[0] - logits.mean())
+    affine = {}
+    for name in convs:
+        logits = seen[name][0, 0].double()
+        scale = float(f"{0.5 / float(logits.std()):.4g}")
+        affine[name] = (scale, float(f"{-scale * float(logits.mean()):.4g}"))
+    return affine
 
 
-def round_to_half(net: torch.nn.Module) -> None:
-    """Weights exactly representable in float16, so the stored float16 file loses nothing."""
-    with torch.no_grad():
-        for p in net.parameters():
-            p.copy_(p.half().float())
+def load_rule_weights(net: torch.nn.Module, kind: str, affine: dict | None = None) -> str:
+    """Fill the official network with our seeded rule (same key names, without ``model.``); its digest."""
+    state = tiny_da3_state(kind, affine=affine)
+    net.load_state_dict(state, strict=True)  # every official tensor is covered, none is extra
+    return state_digest(state)
+
+
+def read_rgb(path: Path) -> np.ndarray:
+    return cv2.cvtColor(cv2.imread(str(path), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--official-src", type=Path, required=True, help="the official repository's src/ folder")
     parser.add_argument("--data", type=Path, required=True, help="../shared/data")
-    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--out", type=Path, help="output folder (golden.json + .npy)")
+    parser.add_argument("--measure", action="store_true",
+                        help="print the LOGIT_AFFINE of model/da3_tiny.py (weights drawn without it) and stop")
     args = parser.parse_args()
+    if not args.measure and args.out is None:
+        parser.error("--out is required unless --measure is given")
     install_transforms_if_missing()
     sys.path.insert(0, str(args.official_src))
     from depth_anything_3.utils.io.input_processor import InputProcessor
 
+    if args.measure:
+        for kind in ("any-view", "mono"):
+            net = build_official(kind).eval()
+            load_rule_weights(net, kind, affine={})
+            x = InputProcessor()([read_rgb(args.data / IMAGES["nyu_224x224"][0])], process_res=504,
+                                 sequential=True)[0][None].float()
+            print(f"{kind!r}: {measure_affine(net, x)}")
+        return
+
     args.out.mkdir(parents=True, exist_ok=True)
-    cases = []
-    for index, kind in enumerate(("any-view", "mono")):
-        torch.manual_seed(SEED + index)  # seeds the default initialisation of every conv/linear weight
-        net = build_official(kind)
-        net.eval()
-        randomise(net, SEED + index)
-        first = cv2.cvtColor(cv2.imread(str(args.data / IMAGES["nyu_224x224"][0])), cv2.COLOR_BGR2RGB)
-        standardise_logits(net, InputProcessor()([first], process_res=504, sequential=True)[0][None].float())
-        round_to_half(net)
-        state = {f"model.{k}": v.half().contiguous() for k, v in net.state_dict().items()}
-        weights = f"tiny_da3_{kind}/model.safetensors"  # the official hub layout: model.safetensors + config.json
-        (args.out / weights).parent.mkdir(exist_ok=True)
-        save_file(state, str(args.out / weights))
-        (args.out / weights).with_name("config.json").write_text(json.dumps({"model_name": f"tiny-da3-{kind}"}))
+    cases, digests = [], {}
+    for kind in ("any-view", "mono"):
+        net = build_official(kind).eval()
+        digests[kind] = load_rule_weights(net, kind)
         for image_id, (rel, k) in IMAGES.items():
-            bgr = cv2.imread(str(args.data / rel), cv2.IMREAD_COLOR)
-            rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-            imgs, _, ixts = InputProcessor()([rgb], intrinsics=np.array([k], dtype=np.float32), process_res=504,
-                                             process_res_method="upper_bound_resize", sequential=True,
-                                             num_workers=1, print_progress=False)
+            imgs, _, ixts = InputProcessor()([read_rgb(args.data / rel)], intrinsics=np.array([k], dtype=np.float32),
+                                             process_res=504, process_res_method="upper_bound_resize",
+                                             sequential=True, num_workers=1, print_progress=False)
             x = imgs[None].float()  # (B=1, S=1, 3, H, W), as api.py feeds the network
             h, w = x.shape[-2:]
             with torch.no_grad(), torch.autocast("cpu", enabled=False):  # FP32 reference: no autocast
@@ -187,10 +191,14 @@ def main() -> None:
             print(f"{stem}: input {tuple(x.shape[-2:])} depth min {d.min():.4g} max {d.max():.4g} std {d.std():.4g}"
                   + (f" sky>0 {float((out['sky'] > 0).float().mean()):.2f} max {float(out['sky'].max()):.3g}"
                      if "sky" in out else ""))
-            cases.append({"kind": kind, "image": image_id, "weights": weights, "network_input_hw": [h, w],
+            cases.append({"kind": kind, "image": image_id, "network_input_hw": [h, w],
                           "intrinsics": k, "processed_intrinsics": ixts[0].tolist(), "outputs": files})
-    meta = {"official_commit": "2c21ea8", "seed": SEED, "stride": STRIDE, "process_res": 504,
-            "process_res_method": "upper_bound_resize", "architectures": {
+    meta = {"official_commit": "2c21ea8", "stride": STRIDE, "process_res": 504,
+            "process_res_method": "upper_bound_resize",
+            "weights": {"rule": "depth_anything_ros.model.da3_tiny.tiny_da3_state", "seeds": {
+                k: TINY_SEEDS[k] for k in digests}, "logit_affine": {k: LOGIT_AFFINE[k] for k in digests},
+                "sha256_float16": digests},
+            "architectures": {
                 "any-view": "DinoVisionTransformer(embed 32, depth 6, heads 2, alt/qknorm/rope start 2, cat_token) "
                             "taps [1,3,4,5]; DualDPT(dim_in 64, features 16, out [8,16,32,32]); "
                             "CameraEnc(dim_out 32, trunk_depth 1, heads 2); CameraDec(dim_in 64)",

@@ -48,18 +48,36 @@ def tiny_metric():
     return untrained_model(tiny_spec("metric", max_depth=20.0), seed=2)
 
 
-def tiny_da3_checkpoint(folder: Path, kind: str = "metric", seed: int = 0) -> Path:
-    """A tiny DA3 network of the official architecture (``tiny_da3_spec``: any-view, mono or metric) with
-    seeded random weights, written in the hub layout (model.safetensors + config.json); returns the folder."""
+def tiny_da3_checkpoint(folder: Path, kind: str = "metric", seed: int | None = 0) -> Path:
+    """A tiny DA3 network of the official architecture (``tiny_da3_spec``: any-view, mono or metric) written in the
+    hub layout (model.safetensors under ``model.`` + config.json); returns the folder.
+
+    ``seed`` None: the golden weights of model/da3_tiny.py (depth over about exp(+-2), sky on about half the
+    pixels); an int: the modules' own random init after ``torch.manual_seed(seed)`` (nearly constant depth, no sky).
+    """
     import torch
 
     from depth_anything_ros.model.da3 import Da3Model
     from depth_anything_ros.model.da3_checkpoint import save_da3
     from depth_anything_ros.model.da3_spec import tiny_da3_spec
+    from depth_anything_ros.model.da3_tiny import tiny_da3_model
 
-    torch.manual_seed(seed)
-    save_da3(Da3Model(tiny_da3_spec(kind)), folder)
+    if seed is None:
+        model = tiny_da3_model(kind)
+    else:
+        torch.manual_seed(seed)
+        model = Da3Model(tiny_da3_spec(kind))
+    save_da3(model, folder)
     return Path(folder)
+
+
+@pytest.fixture(scope="session")
+def tiny_da3_checkpoints(tmp_path_factory) -> dict[str, Path]:
+    """The golden-weight tiny DA3 checkpoints by kind ('any-view', 'mono', 'metric'), shared by the session:
+    a test that changes a checkpoint copies its folder first."""
+    root = tmp_path_factory.mktemp("tiny_da3")
+    return {kind: tiny_da3_checkpoint(root / f"tiny_da3_{kind}", kind, seed=None)
+            for kind in ("any-view", "mono", "metric")}
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file
+from safetensors.torch import load_file, save_file
 
 from depth_anything_ros.core.files import atomic_path, file_sha256
 from depth_anything_ros.model.checkpoint import CheckpointError
@@ -105,8 +105,6 @@ def load_da3_with_sha(path: str | Path, name: str | None = None) -> tuple[Da3Mod
 def save_da3(model: Da3Model, folder: str | Path, extra: dict | None = None) -> Path:
     """Write ``model`` in the official hub layout (``model.safetensors`` under ``model.`` + ``config.json``
     naming it), each file atomically; ``extra`` adds fields to config.json. Returns the weights path."""
-    from safetensors.torch import save_file
-
     weights, config = da3_checkpoint_files(Path(folder) / WEIGHTS_FILE)
     weights.parent.mkdir(parents=True, exist_ok=True)
     state = {PREFIX + k: v.detach().float().contiguous().cpu() for k, v in model.state_dict().items()}

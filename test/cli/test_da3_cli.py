@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -17,8 +15,6 @@ from depth_anything_ros.model.da3_spec import tiny_da3_spec
 from depth_anything_ros.runtime.config import BackendConfig
 from depth_anything_ros.runtime.factory import graph_for
 from depth_anything_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend
-
-GOLDEN = Path(__file__).parents[1] / "data" / "golden_tiny_da3"
 
 
 @pytest.mark.parametrize(("name", "repo", "licence"), [
@@ -36,13 +32,13 @@ def test_da3_hub_location_unknown_name() -> None:
         download.da3_hub_location("da3-giant")
 
 
-def test_download_da3_prints_licence(monkeypatch, tmp_path, capsys) -> None:
+def test_download_da3_prints_licence(monkeypatch, tmp_path, capsys, tiny_da3_checkpoints) -> None:
     """The CLI fetches config.json + model.safetensors from the right repo, verifies them, prints the licence."""
     pytest.importorskip("huggingface_hub")
     import huggingface_hub
 
     calls = []
-    source = GOLDEN / "tiny_da3_mono"
+    source = tiny_da3_checkpoints["mono"]
 
     def fake_download(repo_id: str, filename: str, local_dir: Path) -> str:
         calls.append((repo_id, filename))
@@ -72,13 +68,9 @@ def test_download_da3_offline_error(monkeypatch, tmp_path) -> None:
         download.download_da3("da3-small", tmp_path)
 
 
-def test_export_da3_runs_in_onnxruntime(tmp_path, capsys) -> None:
+def test_export_da3_runs_in_onnxruntime(tmp_path, capsys, tiny_da3_checkpoints) -> None:
     # the tiny metric network is the tiny mono one (as da3metric-large is da3mono-large): same weights, renamed
-    checkpoint = tmp_path / "tiny_da3_metric"
-    shutil.copytree(GOLDEN / "tiny_da3_mono", checkpoint)
-    config = json.loads((checkpoint / "config.json").read_text())
-    config["model_name"] = tiny_da3_spec("metric").name
-    (checkpoint / "config.json").write_text(json.dumps(config))
+    checkpoint = tiny_da3_checkpoints["metric"]
     output = tmp_path / "da3.onnx"
     # a DA3 folder needs no --model or --version: its config.json names the network
     assert main(["export", "--checkpoint", str(checkpoint), "--image-size", "60x80", "--output", str(output)]) == 0

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import onnxruntime as ort
 import pytest
 import torch
 
-from depth_anything_ros.model.da3_checkpoint import load_da3
-from depth_anything_ros.model.da3_spec import tiny_da3_spec
-
-GOLDEN = Path(__file__).parents[1] / "data" / "golden_tiny_da3"
+from depth_anything_ros.model.da3_tiny import tiny_da3_model
 
 
 class _Outputs(torch.nn.Module):
@@ -29,7 +24,7 @@ class _Outputs(torch.nn.Module):
 
 @pytest.mark.parametrize("kind", ["any-view", "mono"])
 def test_tiny_da3_exports_and_matches_on_onnxruntime(kind, tmp_path):
-    model = _Outputs(load_da3(GOLDEN / f"tiny_da3_{kind}", tiny_da3_spec(kind)), (11, 36)).eval()
+    model = _Outputs(tiny_da3_model(kind), (11, 36)).eval()
     x = torch.randn(1, 3, 154, 504, generator=torch.Generator().manual_seed(0))
     torch.onnx.export(model, (x,), str(tmp_path / "da3.onnx"), opset_version=17, dynamo=False)
     session = ort.InferenceSession(str(tmp_path / "da3.onnx"), providers=["CPUExecutionProvider"])

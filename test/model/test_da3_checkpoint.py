@@ -15,7 +15,6 @@ from depth_anything_ros.model.da3 import Da3Model
 from depth_anything_ros.model.da3_checkpoint import load_da3
 from depth_anything_ros.model.da3_spec import DA3_NAMES, da3_spec, tiny_da3_spec
 
-GOLDEN = Path(__file__).parents[1] / "data" / "golden_tiny_da3"
 OFFICIAL_KEY_COUNTS = {"da3-small": 443, "da3-base": 443, "da3mono-large": 406, "da3metric-large": 406}
 
 
@@ -43,14 +42,16 @@ def test_variants_have_the_official_tensor_count_and_shapes(name):
         assert state["cam_enc.trunk.3.attn.qkv.weight"].shape == (3 * dim, dim)
 
 
-def copy_checkpoint(tmp_path: Path, kind: str = "any-view") -> Path:
-    target = tmp_path / kind
-    shutil.copytree(GOLDEN / f"tiny_da3_{kind}", target)
-    return target
+@pytest.fixture
+def copy_checkpoint(tmp_path, tiny_da3_checkpoints):
+    """A private copy of a tiny DA3 checkpoint folder (the tests below change it)."""
+    def copy(kind: str = "any-view") -> Path:
+        return Path(shutil.copytree(tiny_da3_checkpoints[kind], tmp_path / kind))
+    return copy
 
 
-def test_official_layout_loads_by_folder_or_file(tmp_path):
-    folder = copy_checkpoint(tmp_path)
+def test_official_layout_loads_by_folder_or_file(copy_checkpoint):
+    folder = copy_checkpoint()
     spec = tiny_da3_spec("any-view")
     a, b = load_da3(folder, spec), load_da3(folder / "model.safetensors", spec)
     assert not a.training
@@ -59,8 +60,8 @@ def test_official_layout_loads_by_folder_or_file(tmp_path):
     assert torch.equal(a.state_dict()["head.norm.weight"], stored["model.head.norm.weight"].float())
 
 
-def test_wrong_model_name_is_refused(tmp_path):
-    folder = copy_checkpoint(tmp_path)
+def test_wrong_model_name_is_refused(copy_checkpoint):
+    folder = copy_checkpoint()
     with pytest.raises(CheckpointError, match="names model 'tiny-da3-any-view', expected 'tiny-da3-mono'"):
         load_da3(folder, tiny_da3_spec("mono"))
     (folder / "config.json").write_text(json.dumps({"model_name": "da3-giant"}))
@@ -74,8 +75,8 @@ def test_wrong_model_name_is_refused(tmp_path):
         load_da3(folder)
 
 
-def test_other_variant_weights_are_refused_with_missing_and_unexpected(tmp_path):
-    folder = copy_checkpoint(tmp_path, "mono")
+def test_other_variant_weights_are_refused_with_missing_and_unexpected(copy_checkpoint):
+    folder = copy_checkpoint("mono")
     (folder / "config.json").write_text(json.dumps({"model_name": "tiny-da3-any-view"}))
     with pytest.raises(CheckpointError) as error:
         load_da3(folder, tiny_da3_spec("any-view"))
@@ -86,8 +87,8 @@ def test_other_variant_weights_are_refused_with_missing_and_unexpected(tmp_path)
     assert "holds a mono/metric" in message
 
 
-def test_shape_mismatch_is_named(tmp_path):
-    folder = copy_checkpoint(tmp_path)
+def test_shape_mismatch_is_named(copy_checkpoint):
+    folder = copy_checkpoint()
     state = load_file(str(folder / "model.safetensors"))
     state["model.head.norm.weight"] = torch.zeros(3)
     save_file(state, str(folder / "model.safetensors"))
@@ -96,8 +97,8 @@ def test_shape_mismatch_is_named(tmp_path):
         load_da3(folder, tiny_da3_spec("any-view"))
 
 
-def test_foreign_files_are_refused(tmp_path):
-    folder = copy_checkpoint(tmp_path)
+def test_foreign_files_are_refused(copy_checkpoint):
+    folder = copy_checkpoint()
     save_file({"pretrained.cls_token": torch.zeros(1, 1, 32), "depth_head.projects.0.weight": torch.zeros(1)},
               str(folder / "model.safetensors"))
     with pytest.raises(CheckpointError, match="Depth Anything V1/V2 checkpoint"):
