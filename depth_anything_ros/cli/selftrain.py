@@ -37,7 +37,7 @@ def _teacher(args: argparse.Namespace):
     elif is_da3_checkpoint(args.teacher):
         weights, config_file = da3_checkpoint_files(args.teacher)
         model = read_model_name(config_file).lower()
-        config = PipelineConfig(checkpoint=str(args.teacher), model=model)
+        config = PipelineConfig(checkpoint=str(args.teacher))  # the factory reads config.json too
         sha = file_sha256(weights)
     else:
         if args.teacher_version is None:

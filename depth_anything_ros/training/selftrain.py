@@ -63,7 +63,7 @@ from depth_anything_ros.training.finetune import (
 from depth_anything_ros.training.labeled_frames import FrameStore, source_fingerprint
 from depth_anything_ros.training.loop import LoopSettings, run_epochs
 from depth_anything_ros.training.losses import affine_invariant_loss, feature_alignment_loss
-from depth_anything_ros.training.network import Da3TrainingNetwork, TrainingNetwork, training_network
+from depth_anything_ros.training.network import Da3TrainingNetwork, training_network
 from depth_anything_ros.training.options import FinetuneOptions, SelftrainOptions
 from depth_anything_ros.training.pseudo_labels import PseudoLabels, nominal_k
 from depth_anything_ros.training.unlabeled_frames import FrameRef, UnlabeledStore, camera_k
@@ -218,23 +218,22 @@ def network_focal(k: np.ndarray, network: Da3TrainingNetwork) -> float:
     return float((scaled[0, 0] + scaled[1, 1]) / 2.0)
 
 
-def make_student_optimizer(student: Student, network: TrainingNetwork | Da3TrainingNetwork,
-                           options: SelftrainOptions) -> torch.optim.Optimizer:
+def make_student_optimizer(student: Student, options: SelftrainOptions) -> torch.optim.Optimizer:
     """AdamW over what the forward pass uses: the head at ``lr``, the encoder at a tenth of it.
 
     DA3 models hold parameters the depth output never reaches (any-view camera encoder/decoder, the
     DualDPT ray branch, the DPT sky branch); DistributedDataParallel would wait forever for their
-    gradients, so one probe pass on a black frame finds the used parameters and the rest is frozen.
+    gradients, so one probe pass finds the used parameters and the rest is frozen. Which parameters a
+    pass uses does not depend on the input size, so the probe runs the network (what
+    ``Da3TrainingNetwork`` runs: backbone, head depth, deepest tokens) on a 4 x 4 patch input.
     """
     if not isinstance(student, Da3Model):
         return make_optimizer(student, FinetuneOptions(lr=options.lr, weight_decay=options.weight_decay,
                                                        unfreeze_encoder=True))
     student.requires_grad_(True)
-    device = next(student.parameters()).device
-    probe = torch.zeros((1, *network.image_hw, 3), device=device)
-    focal = torch.ones(1, device=device) if student.spec.metric else None
-    out, tokens = network(probe, features=True, focal=focal)
-    (out.sum() + tokens.sum()).backward()
+    p = student.spec.encoder.patch_size
+    tokens = student.backbone(torch.zeros((1, 3, 4 * p, 4 * p), device=next(student.parameters()).device))
+    (student.head(tokens, 4, 4, p)["depth"].sum() + tokens[-1].sum()).backward()
     for parameter in student.parameters():
         parameter.requires_grad_(parameter.grad is not None)
     student.zero_grad(set_to_none=True)
@@ -279,7 +278,7 @@ def _train_student(student: Student, initial: Student, request: SelftrainRequest
     student.to(device)
     network = training_network(student, data.image_hw, "bgr", options.input_size).to(device)
     frozen = frozen_encoder(initial, device)
-    optimizer = make_student_optimizer(student, network, options)
+    optimizer = make_student_optimizer(student, options)
     trained = dist.wrap(network)
     frames = FrameStore(request.work_dir)
     kind = output_kind(student)
