@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import math
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -27,6 +31,7 @@ from depth_anything_ros.training.pseudo_labels import PseudoLabels, nominal_k
 from depth_anything_ros.training.selftrain import (
     SelftrainOptions,
     SelftrainRequest,
+    _lidar_term,
     frozen_encoder,
     make_student_optimizer,
     selftrain,
@@ -160,3 +165,39 @@ def test_da3_teachers_and_students_through_the_command(tmp_path, short_bag, caps
     assert main(da3) == 0  # a rerun reuses the labels and the finished epoch
     again = capsys.readouterr().out
     assert " 0 computed" in again and "resuming after epoch 1 of 1" in again
+
+
+def test_relative_depth_students_learn_lidar_frames_up_to_scale():
+    lidar = torch.full((1, 6, 8), float("nan"))
+    lidar[0, ::2, ::2] = torch.linspace(1.0, 9.0, 12).view(3, 4)
+    for kind in ("relative-depth", "metric"):
+        exact, name = _lidar_term(torch.nan_to_num(lidar, nan=5.0) * 3.0, lidar, kind, 0.1, math.inf)
+        assert name == ("silog" if kind == "metric" else "lidar_affine")
+        if kind == "relative-depth":  # depth up to scale: three times the LiDAR depth is a perfect prediction
+            assert float(exact) < 1e-4
+    wrong, _ = _lidar_term(torch.nan_to_num(lidar, nan=5.0).flip(-1), lidar, "relative-depth", 0.1, math.inf)
+    assert float(wrong) > 0.1
+
+
+TORCHRUN = os.path.join(os.path.dirname(sys.executable), "torchrun")
+
+
+@pytest.mark.skipif(not os.path.exists(TORCHRUN), reason="torchrun (installed with torch) not beside this python")
+def test_da3_metric_teacher_and_student_with_lidar_under_torchrun(tmp_path, short_bag):
+    """Two processes: DDP gets gradients for every optimised DA3 parameter (no wait), focal comes from K."""
+    metric = tiny_da3_checkpoint(tmp_path / "metric", "metric", seed=4)
+    out = tmp_path / "student"
+    done = subprocess.run(
+        [TORCHRUN, "--standalone", "--nproc_per_node", "2", "-m", "depth_anything_ros.cli.main", "selftrain",
+         str(short_bag), "--image-topic", RIG_TOPICS["image"], "--camera-info-topic", RIG_TOPICS["camera_info"],
+         "--lidar-topic", RIG_TOPICS["lidar"], "--teacher", str(metric), "--backend", "onnxruntime",
+         "--student-checkpoint", str(metric), "--epochs", "1", "--device", "cpu", "--min-change", "0.5",
+         "--block", "1.5", "--holdout-every", "2", "--output", str(out)],
+        capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.count("wrote ") == 1  # rank 0 alone writes and reports
+    summary = json.loads((out / "selftrain.json").read_text())
+    assert list(summary["held_out"]) == ["teacher", "teacher + affine head", "student, self-trained"]
+    assert summary["held_out"]["teacher"]["abs_rel"] is not None  # the DA3 metric teacher got the camera's K
+    state = torch.load(tmp_path / "student.work" / "selftrain.pt", weights_only=True)
+    assert state["fingerprint"]["world_size"] == 2 and set(state["history"][0]) == {"silog", "pseudo", "feature"}
