@@ -19,26 +19,48 @@ from depth_anything_ros.cli.arguments import (
     training_options,
 )
 from depth_anything_ros.core.files import file_sha256
+from depth_anything_ros.export.graph_info import read_graph_info
+from depth_anything_ros.model.da3_spec import da3_checkpoint_files, is_da3_checkpoint, read_model_name
 from depth_anything_ros.model.spec import ENCODERS, model_spec
 from depth_anything_ros.node.config import PipelineConfig
 from depth_anything_ros.training.options import SelftrainOptions
 
 
 def _teacher(args: argparse.Namespace):
-    """(backend factory for an image size, SHA-256 of the teacher file) from --teacher and the backend flags."""
-    if not args.teacher.is_file():
+    """(backend factory for an image size, SHA-256 of the teacher's weights or graph, model name) from
+    --teacher and the backend flags: a fused graph, a V1/V2 .pth or a DA3 checkpoint (folder or .safetensors)."""
+    if not args.teacher.exists():
         raise ValueError(f"teacher {args.teacher} does not exist")
     if args.teacher.suffix == ".onnx":
         config = PipelineConfig(onnx=str(args.teacher))
+        sha, model = file_sha256(args.teacher), read_graph_info(args.teacher).model_name
+    elif is_da3_checkpoint(args.teacher):
+        weights, config_file = da3_checkpoint_files(args.teacher)
+        model = read_model_name(config_file).lower()
+        config = PipelineConfig(checkpoint=str(args.teacher))  # the factory reads config.json too
+        sha = file_sha256(weights)
     else:
         if args.teacher_version is None:
             raise ValueError("--teacher-version {1,2} is required with a .pth teacher (V1 and V2 share their keys)")
         config = PipelineConfig(checkpoint=str(args.teacher), encoder=args.teacher_encoder,
                                 version=args.teacher_version, metric=args.teacher_metric,
                                 max_depth=args.teacher_max_depth or 0.0)
+        sha, model = file_sha256(args.teacher), f"v{args.teacher_version}-{args.teacher_encoder}"
     config = dataclasses.replace(config, input_size=args.input_size, backend=args.backend,
                                  precision=args.precision, engine_cache_dir=str(args.engine_cache_dir or ""))
-    return backend_cache(config).get, file_sha256(args.teacher)
+    return backend_cache(config).get, sha, model
+
+
+def _student_spec(args: argparse.Namespace):
+    """The V1/V2 student's spec from the knobs, or None for a DA3 student (its config.json names it)."""
+    if not args.student_checkpoint.exists():
+        raise ValueError(f"student checkpoint {args.student_checkpoint} does not exist")
+    if is_da3_checkpoint(args.student_checkpoint):
+        return None
+    if args.version is None:
+        raise ValueError("--version {1,2} is required with a .pth student (V1 and V2 share their keys); "
+                         "a DA3 student is its folder (model.safetensors + config.json)")
+    return model_spec(args.encoder, args.version, args.metric, args.max_depth)
 
 
 def cmd_selftrain(args: argparse.Namespace) -> int:
@@ -47,20 +69,20 @@ def cmd_selftrain(args: argparse.Namespace) -> int:
     lidar = bool(args.lidar_topic)
     if lidar != bool(args.camera_info_topic):
         raise ValueError("give --lidar-topic and --camera-info-topic together (LiDAR-labelled frames), or neither")
-    if lidar and not args.max_depth:
-        raise ValueError("with LiDAR the student gets a metric head (Sigmoid x max depth): give --max-depth")
+    spec = _student_spec(args)
+    if lidar and spec is not None and not args.max_depth:
+        raise ValueError("with LiDAR a V1/V2 student gets a metric head (Sigmoid x max depth): give --max-depth")
     work_dir = args.work_dir or args.output.with_name(f"{args.output.name}.work")
     if args.restart:
         for name in ("selftrain.pt", "lidar_only.pt"):
             (work_dir / name).unlink(missing_ok=True)
-    teacher_for, teacher_sha = _teacher(args)
+    teacher_for, teacher_sha, teacher_model = _teacher(args)
     options = training_options(SelftrainOptions, args, feature_weight=args.feature_weight, margin=args.margin,
                                cutmix=args.cutmix, min_change=args.min_change, every=args.every,
                                baseline=not args.no_baseline)
     request = SelftrainRequest(args.bags, args.image_topic, ground_truth_options(args) if lidar else None,
-                               teacher_for, teacher_sha, args.student_checkpoint,
-                               model_spec(args.encoder, args.version, args.metric, args.max_depth),
-                               args.max_depth, args.output, work_dir, options, args.block, args.holdout_every)
+                               teacher_for, teacher_sha, args.student_checkpoint, spec, args.max_depth,
+                               args.output, work_dir, options, args.block, args.holdout_every, teacher_model)
     summary = selftrain(request, progress=lambda line: print(line, flush=True))
     if summary is None:  # a torchrun worker other than rank 0
         return 0
@@ -84,16 +106,21 @@ def add_selftrain_command(commands) -> dict[str, argparse.ArgumentParser]:
                                                    "frames (plus LiDAR frames), Depth Anything's recipe")
     add_ground_truth_arguments(parser, lidar_required=False)
     teacher = parser.add_argument_group("teacher (labels every selected frame once; labels are cached)")
-    teacher.add_argument("--teacher", type=Path, required=True, help="fused graph (.onnx) or checkpoint (.pth)")
+    teacher.add_argument("--teacher", type=Path, required=True,
+                         help="fused graph (.onnx), V1/V2 checkpoint (.pth) or DA3 checkpoint (folder with "
+                              "model.safetensors + config.json); a DA3 metric teacher labels with a nominal focal")
     teacher.add_argument("--teacher-encoder", choices=ENCODERS, default="vitl", help="with a .pth (default vitl)")
     teacher.add_argument("--teacher-version", type=int, choices=choices_of("version"),
                          help="with a .pth: Depth Anything version")
     teacher.add_argument("--teacher-metric", action="store_true", help="with a .pth: metric head")
     teacher.add_argument("--teacher-max-depth", type=float, help="with a metric .pth: its range")
     student = parser.add_argument_group("student (--input-size: both models)")
-    student.add_argument("--student-checkpoint", type=Path, required=True, help="the student's starting weights")
+    student.add_argument("--student-checkpoint", type=Path, required=True,
+                         help="the student's starting weights: V1/V2 .pth (give --version), or a DA3 folder "
+                              "(model.safetensors + config.json; the V1/V2 knobs are then ignored)")
     add_knob_arguments(student, ("encoder", "version", "metric", "max_depth", "input_size"),
-                       unset={"max_depth": "needed with LiDAR"}, required=("version",))
+                       unset={"max_depth": "needed with LiDAR for a V1/V2 student",
+                              "version": "required with a .pth student"})
     add_backend_arguments(parser)
     training = parser.add_argument_group("training (runs unchanged under torchrun)")
     add_training_arguments(training, defaults, "<output>.work")

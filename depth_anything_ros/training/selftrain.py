@@ -8,6 +8,12 @@ The student's deepest encoder tokens are pulled towards a frozen copy of its ini
 (1 - cosine per patch, patches above the margin alpha left free). Held-out time blocks then
 measure the teacher, a student trained on the LiDAR frames alone for the same number of steps,
 and the self-trained student, side by side.
+
+Teachers and students are V1/V2 or Depth Anything 3 (DA3): a DA3 student trains through
+``Da3TrainingNetwork`` and is written in the hub layout with its own fused graph. Its LiDAR frames
+train with SiLog when it is metric (each frame's focal from the camera_info K), and with the
+affine-invariant loss in disparity when it gives depth up to scale (DA3-SMALL/BASE, DA3MONO-LARGE).
+Students without metres of their own are measured after an affine head fitted on the training frames.
 """
 
 from __future__ import annotations
@@ -31,6 +37,9 @@ from depth_anything_ros.core.files import atomic_path, file_sha256
 from depth_anything_ros.core.head import depth_from_raw, disparity_from_raw
 from depth_anything_ros.model import DepthAnything, ModelSpec
 from depth_anything_ros.model.checkpoint import load_model, save_checkpoint
+from depth_anything_ros.model.da3 import Da3Model
+from depth_anything_ros.model.da3_checkpoint import load_da3_with_sha, save_da3
+from depth_anything_ros.model.da3_preprocess import scale_intrinsics
 from depth_anything_ros.runtime.backend import DepthBackend
 from depth_anything_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend
 from depth_anything_ros.training import distributed
@@ -44,6 +53,7 @@ from depth_anything_ros.training.augment import (
     random_hflip,
 )
 from depth_anything_ros.training.finetune import (
+    ENCODER_LR_FACTOR,
     epoch_generator,
     lidar_loss,
     make_optimizer,
@@ -53,10 +63,12 @@ from depth_anything_ros.training.finetune import (
 from depth_anything_ros.training.labeled_frames import FrameStore, source_fingerprint
 from depth_anything_ros.training.loop import LoopSettings, run_epochs
 from depth_anything_ros.training.losses import affine_invariant_loss, feature_alignment_loss
-from depth_anything_ros.training.network import TrainingNetwork
+from depth_anything_ros.training.network import Da3TrainingNetwork, training_network
 from depth_anything_ros.training.options import FinetuneOptions, SelftrainOptions
-from depth_anything_ros.training.pseudo_labels import PseudoLabels
-from depth_anything_ros.training.unlabeled_frames import FrameRef, UnlabeledStore
+from depth_anything_ros.training.pseudo_labels import PseudoLabels, nominal_k
+from depth_anything_ros.training.unlabeled_frames import FrameRef, UnlabeledStore, camera_k
+
+Student = DepthAnything | Da3Model
 
 
 @dataclass(frozen=True)
@@ -66,18 +78,19 @@ class SelftrainRequest:
     ground_truth: GroundTruthOptions | None  # None: no LiDAR, pseudo-labels only
     teacher_for: Callable[[tuple[int, int]], DepthBackend]  # the teacher's graph for an image size
     teacher_sha256: str
-    student_checkpoint: Path
-    student_spec: ModelSpec
-    max_depth: float | None  # the student's metric head (needed with LiDAR)
-    output: Path  # directory: student.pth, student_<H>x<W>.onnx, report/, selftrain.json
+    student_checkpoint: Path  # V1/V2 .pth, or a DA3 folder / model.safetensors
+    student_spec: ModelSpec | None  # None: a DA3 student (its config.json names the model)
+    max_depth: float | None  # a V1/V2 student's metric head (needed with LiDAR)
+    output: Path  # directory: student.pth (DA3: student/), student_<H>x<W>.onnx, report/, selftrain.json
     work_dir: Path  # frames, pseudo-labels, per-epoch checkpoints
     options: SelftrainOptions = field(default_factory=SelftrainOptions)
     block_s: float = 10.0
     holdout_every: int = 5
+    teacher_model: str = ""  # the teacher's model name (e.g. da3metric-large, v2-vitl): part of the label key
 
     def __post_init__(self) -> None:
-        if self.ground_truth is not None and self.max_depth is None:
-            raise ValueError("with LiDAR the student gets a metric head: give its max depth")
+        if self.ground_truth is not None and self.student_spec is not None and self.max_depth is None:
+            raise ValueError("with LiDAR a V1/V2 student gets a metric head: give its max depth")
 
 
 @dataclass
@@ -88,6 +101,7 @@ class _Data:
     camera_frame: str
     image_hw: tuple[int, int]
     held_unlabeled: int
+    k: np.ndarray | None = None  # the camera's K (camera_info) when LiDAR frames are used
 
 
 def selftrain(request: SelftrainRequest, progress: Callable[[str], None] = print) -> dict | None:
@@ -104,9 +118,10 @@ def _prepare(request: SelftrainRequest, store: UnlabeledStore, progress: Callabl
     options = request.options
     unlabeled = store.select(request.bags, request.image_topic, options.min_change,
                                                         options.every, progress)
-    stamps, camera_frame = [], ""
+    stamps, camera_frame, k = [], "", None
     if request.ground_truth is not None:
         stamps, camera_frame = FrameStore(request.work_dir).extract(request.bags, request.ground_truth, progress)
+        k = camera_k(request.bags, request.ground_truth.camera_info_topic)
     origin = min([r.stamp_ns for r in unlabeled] + stamps)
     held_u = time_block_split(np.array([r.stamp_ns for r in unlabeled]), request.block_s, request.holdout_every,
                               origin)
@@ -115,20 +130,21 @@ def _prepare(request: SelftrainRequest, store: UnlabeledStore, progress: Callabl
     train_u = [r for r, h in zip(unlabeled, held_u, strict=True) if not h]
     image_hw = store.image(unlabeled[0]).shape[:2]
     return _Data(train_u, [s for s, h in zip(stamps, held_l, strict=True) if not h],
-                 [s for s, h in zip(stamps, held_l, strict=True) if h], camera_frame, image_hw, int(held_u.sum()))
+                 [s for s, h in zip(stamps, held_l, strict=True) if h], camera_frame, image_hw, int(held_u.sum()), k)
 
 
 def _selftrain(request: SelftrainRequest, dist: distributed.Distributed,
                progress: Callable[[str], None]) -> dict | None:
     options = request.options
-    labels = PseudoLabels(ArrayCache(request.work_dir / "labels"), request.teacher_sha256)
+    labels = PseudoLabels(ArrayCache(request.work_dir / "labels"), request.teacher_sha256, request.teacher_model)
     unlabeled_store = UnlabeledStore(request.work_dir)
     data, error = None, ""
     if dist.is_main:
         try:
             data = _prepare(request, unlabeled_store, progress)
             reused, computed = labels.label_all(data.unlabeled, unlabeled_store.image, request.teacher_for, progress)
-            progress(f"pseudo-labels from teacher {request.teacher_sha256[:12]}: {computed} computed, {reused} "
+            teacher = f"{request.teacher_model} {request.teacher_sha256[:12]}".strip()
+            progress(f"pseudo-labels from teacher {teacher}: {computed} computed, {reused} "
                      f"reused; {len(data.unlabeled)} unlabeled and {len(data.labeled)} LiDAR training frames, "
                      f"{data.held_unlabeled} unlabeled and {len(data.held_labeled)} LiDAR frames held out")
         except (ValueError, OSError) as failure:
@@ -139,12 +155,13 @@ def _selftrain(request: SelftrainRequest, dist: distributed.Distributed,
     if not dist.is_main:
         data = _prepare(request, unlabeled_store, lambda _: None)  # frames stored by now: only indices are read
     torch.manual_seed(options.seed)  # a new metric head starts from the same weights on every run and rank
-    initial = (starting_model(request.student_checkpoint, request.student_spec, request.max_depth)
-               if request.ground_truth is not None else load_model(request.student_checkpoint, request.student_spec))
-    student_sha = file_sha256(request.student_checkpoint)
+    initial, student_sha = _starting_student(request)
     steps = options.epochs * _steps_per_epoch(data, options, dist)
     baseline = None
-    if request.ground_truth is not None and options.baseline and data.labeled:
+    if request.ground_truth is not None and options.baseline and data.labeled and isinstance(initial, Da3Model):
+        if dist.is_main:
+            progress("no LiDAR-only student for a DA3 student (calibrate --method finetune trains V1/V2 only here)")
+    elif request.ground_truth is not None and options.baseline and data.labeled:
         baseline = copy.deepcopy(initial)
         per_epoch = math.ceil(len(data.labeled) / (options.batch_size * dist.world_size))
         epochs = max(1, round(steps / per_epoch))
@@ -163,11 +180,87 @@ def _selftrain(request: SelftrainRequest, dist: distributed.Distributed,
     return _write_outputs(request, data, student.cpu().eval(), baseline, student_sha, history, steps, progress)
 
 
+def _starting_student(request: SelftrainRequest) -> tuple[Student, str]:
+    """The student's starting network and the SHA-256 of its weights file.
+
+    A V1/V2 student gets a metric head when LiDAR frames train it (``starting_model``); a DA3 student
+    keeps its own output (metres for DA3METRIC-LARGE, depth up to scale otherwise).
+    """
+    if request.student_spec is None:
+        return load_da3_with_sha(request.student_checkpoint)
+    sha = file_sha256(request.student_checkpoint)
+    if request.ground_truth is not None:
+        return starting_model(request.student_checkpoint, request.student_spec, request.max_depth), sha
+    return load_model(request.student_checkpoint, request.student_spec), sha
+
+
+def output_kind(model: Student) -> str:
+    """What the network's output (and its graph's ``raw``) is: a ``core.head.OUTPUT_KINDS`` value."""
+    if isinstance(model, Da3Model):
+        return "metric" if model.spec.metric else "relative-depth"
+    return model.spec.kind
+
+
+def frozen_encoder(initial: Student, device: torch.device) -> Callable[[torch.Tensor], torch.Tensor]:
+    """A frozen copy of the initial encoder: normalised network input -> the deepest tapped tokens (B, N, C),
+    the same tokens the training network returns with ``features=True``."""
+    if isinstance(initial, Da3Model):
+        encoder, taps = copy.deepcopy(initial.backbone), None
+    else:
+        encoder, taps = copy.deepcopy(initial.pretrained), initial.spec.taps
+    encoder.to(device).eval().requires_grad_(False)
+    return lambda x: (encoder(x) if taps is None else encoder(x, taps))[-1]
+
+
+def network_focal(k: np.ndarray, network: Da3TrainingNetwork) -> float:
+    """mean(fx, fy) of the camera's K scaled to the network input (the DA3 metric scaling's focal)."""
+    scaled = scale_intrinsics(np.asarray(k, np.float64).reshape(3, 3), network.image_hw, network.net_hw)
+    return float((scaled[0, 0] + scaled[1, 1]) / 2.0)
+
+
+def make_student_optimizer(student: Student, options: SelftrainOptions) -> torch.optim.Optimizer:
+    """AdamW over what the forward pass uses: the head at ``lr``, the encoder at a tenth of it.
+
+    DA3 models hold parameters the depth output never reaches (any-view camera encoder/decoder, the
+    DualDPT ray branch, the DPT sky branch); DistributedDataParallel would wait forever for their
+    gradients, so one probe pass finds the used parameters and the rest is frozen. Which parameters a
+    pass uses does not depend on the input size, so the probe runs the network (what
+    ``Da3TrainingNetwork`` runs: backbone, head depth, deepest tokens) on a 4 x 4 patch input.
+    """
+    if not isinstance(student, Da3Model):
+        return make_optimizer(student, FinetuneOptions(lr=options.lr, weight_decay=options.weight_decay,
+                                                       unfreeze_encoder=True))
+    student.requires_grad_(True)
+    p = student.spec.encoder.patch_size
+    tokens = student.backbone(torch.zeros((1, 3, 4 * p, 4 * p), device=next(student.parameters()).device))
+    (student.head(tokens, 4, 4, p)["depth"].sum() + tokens[-1].sum()).backward()
+    for parameter in student.parameters():
+        parameter.requires_grad_(parameter.grad is not None)
+    student.zero_grad(set_to_none=True)
+    groups = [{"params": [p for p in student.head.parameters() if p.requires_grad], "lr": options.lr},
+              {"params": [p for p in student.backbone.parameters() if p.requires_grad],
+               "lr": options.lr * ENCODER_LR_FACTOR}]
+    return torch.optim.AdamW(groups, lr=options.lr, betas=(0.9, 0.999), weight_decay=options.weight_decay)
+
+
+def _lidar_term(pred: torch.Tensor, lidar: torch.Tensor, kind: str, min_depth: float,
+                max_depth: float) -> tuple[torch.Tensor, str]:
+    """(loss, its name) of the LiDAR frames: SiLog for metres; for depth up to scale, the affine-invariant
+    loss in disparity against 1 / LiDAR depth (the same comparison as the pseudo-labels')."""
+    if kind == "metric":
+        return lidar_loss(pred, lidar, min_depth, max_depth), "silog"
+    valid = torch.isfinite(lidar) & (lidar >= min_depth) & (lidar <= max_depth)
+    target = 1.0 / torch.nan_to_num(lidar, nan=1.0).clamp_min(min_depth)
+    disparity = disparity_from_raw(pred, kind, floor=1e-3, xp=torch)
+    return affine_invariant_loss(disparity, target, valid).mean(), "lidar_affine"
+
+
 def _fingerprint(request: SelftrainRequest, data: _Data, dist: distributed.Distributed) -> dict:
     options = dataclasses.asdict(request.options)
     for key in ("device", "baseline"):
         options.pop(key)
-    return {**options, "teacher_sha256": request.teacher_sha256, "max_depth": request.max_depth,
+    return {**options, "teacher_sha256": request.teacher_sha256, "teacher_model": request.teacher_model,
+            "max_depth": request.max_depth,
             "unlabeled": len(data.unlabeled), "labeled": len(data.labeled), "world_size": dist.world_size,
             "ground_truth": source_fingerprint(request.bags, request.ground_truth) if request.ground_truth else None}
 
@@ -177,20 +270,25 @@ def _steps_per_epoch(data: _Data, options: SelftrainOptions, dist: distributed.D
     return math.ceil(len(data.unlabeled) / (2 * options.batch_size * dist.world_size))
 
 
-def _train_student(student: DepthAnything, initial: DepthAnything, request: SelftrainRequest, data: _Data,
+def _train_student(student: Student, initial: Student, request: SelftrainRequest, data: _Data,
                    labels: PseudoLabels, unlabeled_store: UnlabeledStore, student_sha: str,
                    dist: distributed.Distributed, progress: Callable[[str], None]) -> list[dict[str, float]]:
     options = request.options
     device = dist.device
     student.to(device)
-    network = TrainingNetwork(student, data.image_hw, "bgr", options.input_size).to(device)
-    frozen = copy.deepcopy(initial.pretrained).to(device).eval().requires_grad_(False)
-    taps = student.spec.taps
-    optimizer = make_optimizer(student, FinetuneOptions(lr=options.lr, weight_decay=options.weight_decay,
-                                                        unfreeze_encoder=True))
+    network = training_network(student, data.image_hw, "bgr", options.input_size).to(device)
+    frozen = frozen_encoder(initial, device)
+    optimizer = make_student_optimizer(student, options)
     trained = dist.wrap(network)
     frames = FrameStore(request.work_dir)
-    kind, max_depth = student.spec.kind, float(student.spec.max_depth or 0.0)
+    kind = output_kind(student)
+    max_depth = float(student.spec.max_depth or 0.0) if isinstance(student, DepthAnything) else math.inf
+    focal = None  # a DA3 metric student's (unlabeled, LiDAR) focal at the network input
+    if isinstance(student, Da3Model) and student.spec.metric:
+        if data.labeled and data.k is None:
+            raise ValueError("a DA3 metric student needs the camera's K for its LiDAR frames")
+        focal = (network_focal(nominal_k(data.image_hw), network),
+                 network_focal(data.k, network) if data.k is not None else 0.0)
     unlabeled_per_step = 2 * options.batch_size
     steps_per_epoch = _steps_per_epoch(data, options, dist)
 
@@ -229,7 +327,11 @@ def _train_student(student: DepthAnything, initial: DepthAnything, request: Self
         if lidar is not None:
             l_images, l_depth = random_hflip(lidar[0].to(device), lidar[1].to(device), generator=generator)
             inputs.insert(0, l_images.float())
-        out, tokens = net(torch.cat(inputs), features=True)
+        images = torch.cat(inputs)
+        extra = {}
+        if focal is not None:  # metres scale with it; the pseudo-label loss ignores the unlabeled frames' scale
+            extra["focal"] = torch.tensor([focal[1]] * (images.shape[0] - n) + [focal[0]] * n, device=device)
+        out, tokens = net(images, features=True, **extra)
         u_out, u_tokens = out[-n:], tokens[-n:]
         valid = torch.isfinite(target)
         target = torch.nan_to_num(target, nan=0.0)
@@ -238,14 +340,14 @@ def _train_student(student: DepthAnything, initial: DepthAnything, request: Self
         pseudo = (area * affine_invariant_loss(pred, target, valid & masks)
                   + (1 - area) * affine_invariant_loss(pred, target, valid & ~masks)).mean()
         with torch.no_grad():
-            reference = frozen(network.network_input(perturbed), taps)[-1]
+            reference = frozen(network.network_input(perturbed))
         feature = feature_alignment_loss(u_tokens, reference, options.margin)
         loss = pseudo + options.feature_weight * feature
         logged = {"pseudo": float(pseudo.detach()), "feature": float(feature.detach())}
         if lidar is not None:
-            labeled = lidar_loss(out[: out.shape[0] - n], l_depth, options.min_depth, max_depth)
+            labeled, name = _lidar_term(out[: out.shape[0] - n], l_depth, kind, options.min_depth, max_depth)
             loss = loss + labeled
-            logged = {"silog": float(labeled.detach()), **logged}
+            logged = {name: float(labeled.detach()), **logged}
         return loss, logged
 
     fingerprint = {"student_sha256": student_sha, "role": "self-trained", "epochs": options.epochs,
@@ -254,23 +356,48 @@ def _train_student(student: DepthAnything, initial: DepthAnything, request: Self
     return run_epochs(network, trained, optimizer, batches, step_loss, settings, dist, progress).history
 
 
-def _export(model: DepthAnything, name: str, request: SelftrainRequest, image_hw, extra: dict) -> tuple[Path, Path]:
+def _export(model: Student, name: str, request: SelftrainRequest, image_hw, extra: dict) -> tuple[Path, Path]:
+    """(checkpoint, fused graph): ``<name>.pth`` for V1/V2, the DA3 hub folder ``<name>/`` (config.json keeps
+    the model name and ``extra``); the graph ``<name>_<H>x<W>.onnx`` either way."""
+    graph = request.output / f"{name}_{image_hw[0]}x{image_hw[1]}.onnx"
+    if isinstance(model, Da3Model):
+        from depth_anything_ros.export.da3_onnx import export_da3_onnx  # torch.onnx
+
+        weights = save_da3(model, request.output / name, extra)
+        export_da3_onnx(model, image_hw, graph, "bgr", checkpoint_sha256=file_sha256(weights))
+        return weights.parent, graph
     from depth_anything_ros.export.onnx_export import export_onnx  # torch.onnx
 
     weights = save_checkpoint(model, request.output / f"{name}.pth", extra)
-    graph = request.output / f"{name}_{image_hw[0]}x{image_hw[1]}.onnx"
     export_onnx(model, image_hw, graph, "bgr", request.options.input_size, file_sha256(weights))
     return weights, graph
 
 
-def _write_outputs(request: SelftrainRequest, data: _Data, student: DepthAnything, baseline: DepthAnything | None,
+class _WithCamera:
+    """A backend that feeds the camera's K to every frame (what DA3 metric graphs need for metres)."""
+
+    def __init__(self, backend: DepthBackend, k: np.ndarray | None) -> None:
+        self.backend, self.k, self.info = backend, k, backend.info
+
+    def infer_bgr(self, bgr: np.ndarray, head=None, k: np.ndarray | None = None):
+        return self.backend.infer_bgr(bgr, head, self.k if k is None else k)
+
+
+def _with_camera(backend_for: Callable[[tuple[int, int]], DepthBackend],
+                 k: np.ndarray | None) -> Callable[[tuple[int, int]], DepthBackend]:
+    return lambda hw: _WithCamera(backend_for(hw), k)  # type: ignore[return-value]
+
+
+def _write_outputs(request: SelftrainRequest, data: _Data, student: Student, baseline: DepthAnything | None,
                    student_sha: str, history: list[dict[str, float]], steps: int,
                    progress: Callable[[str], None]) -> dict:
     """Weights and graphs of the students, the side-by-side report, and ``selftrain.json``."""
     request.output.mkdir(parents=True, exist_ok=True)
-    extra = {"teacher": request.teacher_sha256, "student_from": student_sha, "method": "selftrain"}
+    extra = {"teacher": request.teacher_sha256, "teacher_model": request.teacher_model, "student_from": student_sha,
+             "method": "selftrain"}
     weights, graph = _export(student, "student", request, data.image_hw, extra)
-    summary = {"teacher_sha256": request.teacher_sha256, "student_from": student_sha,
+    summary = {"teacher_sha256": request.teacher_sha256, "teacher_model": request.teacher_model,
+               "student_from": student_sha, "student_kind": output_kind(student),
                "unlabeled_train_frames": len(data.unlabeled), "lidar_train_frames": len(data.labeled),
                "lidar_held_out_frames": len(data.held_labeled), "steps": steps,
                "options": dataclasses.asdict(request.options), "loss_by_epoch": history,
@@ -279,7 +406,8 @@ def _write_outputs(request: SelftrainRequest, data: _Data, student: DepthAnythin
         store = FrameStore(request.work_dir)
         everything = sorted(data.labeled + data.held_labeled)
         held = np.isin(np.array(everything), np.array(data.held_labeled))
-        teacher = collect_samples(store.frames(everything, data.camera_frame), request.teacher_for, progress=progress)
+        teacher = collect_samples(store.frames(everything, data.camera_frame),
+                                  _with_camera(request.teacher_for, data.k), progress=progress)
         affine, teacher_fit = fit_calibration(teacher, "affine", [str(b) for b in request.bags], held=held)
         columns = {}
         held_teacher = [s for s, h in zip(teacher.samples, held, strict=True) if h]
@@ -300,11 +428,22 @@ def _write_outputs(request: SelftrainRequest, data: _Data, student: DepthAnythin
                 summary["outputs"]["lidar_only"] = {"checkpoint": f"{name}.pth", "onnx": path.name}
             else:
                 path = graph
+            kind = output_kind(model)
             with OnnxRuntimeBackend(path) as backend:
-                collected = collect_samples(store.frames(data.held_labeled, data.camera_frame), lambda hw: backend,
-                                            progress=progress)
-            columns[title] = measure(collected.samples, "metric", None)["before"]
-            densities.append((title, stacked(collected.samples, "truth"), stacked(collected.samples, "graph_depth")))
+                measured = everything if kind != "metric" else data.held_labeled
+                collected = collect_samples(store.frames(measured, data.camera_frame),
+                                            _with_camera(lambda hw: backend, data.k), progress=progress)
+            if kind == "metric":
+                columns[title] = measure(collected.samples, "metric", None)["before"]
+                densities.append((title, stacked(collected.samples, "truth"),
+                                  stacked(collected.samples, "graph_depth")))
+                continue
+            # depth up to scale: its best affine head, fitted on the training frames like the teacher's
+            head, fitted = fit_calibration(collected, "affine", [str(b) for b in request.bags], held=held)
+            held_student = [s for s, h in zip(collected.samples, held, strict=True) if h]
+            columns[f"{title} + affine head"] = fitted["held_out"]["after"]
+            densities.append((f"{title} + affine head", stacked(held_student, "truth"),
+                              depth_from_raw(stacked(held_student, "raw"), head.scale, head.shift, kind)))
         write_comparison_report(request.output / "report", columns, collected, [str(b) for b in request.bags],
                                 "Self-training on unlabeled frames: teacher and students on held-out time blocks",
                                 densities)
