@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -114,8 +115,8 @@ def lidar_loss(depth_pred: torch.Tensor, lidar: torch.Tensor, min_depth: float, 
 def unused_in_training(model: Network) -> list[torch.nn.Module]:
     """Modules the training forward pass never runs: DDP would wait forever for their gradients.
 
-    V1/V2: the mask token's holder is handled apart; the first residual unit of the deepest fusion block
-    (the official head has no skip input there). DA3: the camera encoder/decoder and the DualDPT ray
+    V1/V2: the first residual unit of the deepest fusion block (the official head has no skip input there;
+    the encoder's mask token is frozen apart). DA3: the camera encoder/decoder and the DualDPT ray
     branch of any-view models, the sky branch of mono/metric ones (only depth is trained).
     """
     if isinstance(model, Da3Model):
@@ -227,25 +228,21 @@ def _finetune(request: FinetuneRequest, dist: distributed.Distributed,
     weights_file = da3_checkpoint_files(request.checkpoint)[0] if is_da3_request(request) else request.checkpoint
     start_sha = file_sha256(weights_file)
 
-    baseline, gain = None, ""
+    baseline, gain, error = None, None, ""
     if dist.is_main:
-        progress(f"{len(train)} training and {len(test)} held-out frames; measuring the starting network")
-        start = load_start(request.checkpoint, request.start_spec)
-        collected = collect_samples(store.frames(stamps, camera_frame),
-                                    lambda hw: _torch_backend(start, hw, options, dist.device, start_sha),
-                                    progress=progress)
-        bags = [str(b) for b in request.bags]
-        _, baseline = fit_calibration(collected, "affine", bags, request.block_s, request.holdout_every)
-        scale_fit, scaled = fit_calibration(collected, "scale", bags, request.block_s, request.holdout_every)
-        baseline["held_out_scale"] = scaled["held_out"]["after"]
-        if isinstance(start, Da3Model) and not start.spec.metric:
-            gain = repr(metric_gain(scale_fit.scale, store, train, image_hw, start))
-        del start, collected
-    gain = dist.broadcast_text(gain)
+        try:
+            baseline, gain = _measure_start(request, store, stamps, train, test, camera_frame, image_hw, start_sha,
+                                            dist, progress)
+        except (ValueError, OSError) as failure:  # every rank stops with rank 0's message, none waits forever
+            error = str(failure)
+    shared = json.loads(dist.broadcast_text(json.dumps({"gain": gain, "error": error})))
+    if shared["error"]:
+        raise ValueError(shared["error"])
+    gain = shared["gain"]
 
     torch.manual_seed(options.seed)  # a new metric head starts from the same weights on every run and rank
     model = starting_model(request.checkpoint, request.start_spec, request.max_depth)
-    if gain:
+    if gain is not None:
         scale_depth_output(model, float(gain))
     fingerprint = {"checkpoint_sha256": start_sha, "max_depth": request.max_depth, "train_frames": len(train),
                    "image_hw": list(image_hw), **dataclasses.asdict(options), "world_size": dist.world_size}
@@ -257,6 +254,26 @@ def _finetune(request: FinetuneRequest, dist: distributed.Distributed,
         return None
     return _write_outputs(request, model.cpu().eval(), store, test, camera_frame, image_hw, baseline, result,
                           start_sha, len(train), progress)
+
+
+def _measure_start(request: FinetuneRequest, store: FrameStore, stamps: list[int], train: list[int],
+                   test: list[int], camera_frame: str, image_hw, start_sha: str, dist: distributed.Distributed,
+                   progress: Callable[[str], None]) -> tuple[dict, float | None]:
+    """(held-out metrics of the start, its own and with its best affine and scale heads; for a relative DA3
+    start, the factor that makes it metric) on rank 0."""
+    options = request.options
+    progress(f"{len(train)} training and {len(test)} held-out frames; measuring the starting network")
+    start = load_start(request.checkpoint, request.start_spec)
+    collected = collect_samples(store.frames(stamps, camera_frame),
+                                lambda hw: _torch_backend(start, hw, options, dist.device, start_sha),
+                                progress=progress)
+    bags = [str(b) for b in request.bags]
+    _, baseline = fit_calibration(collected, "affine", bags, request.block_s, request.holdout_every)
+    scale_fit, scaled = fit_calibration(collected, "scale", bags, request.block_s, request.holdout_every)
+    baseline["held_out_scale"] = scaled["held_out"]["after"]
+    if isinstance(start, Da3Model) and not start.spec.metric:
+        return baseline, metric_gain(scale_fit.scale, store, train, image_hw, start)
+    return baseline, None
 
 
 def metric_gain(scale: float, store: FrameStore, train: Sequence[int], image_hw: tuple[int, int],
