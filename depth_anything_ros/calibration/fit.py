@@ -31,6 +31,7 @@ class DepthFrame(Protocol):
     image: np.ndarray
     depth: np.ndarray
     camera_frame: str
+    k: np.ndarray | None  # (3, 3) intrinsics of ``image``: DA3 metric graphs need it (their focal input)
 
 
 @dataclass
@@ -38,7 +39,7 @@ class FrameSamples:
     stamp_ns: int
     raw: np.ndarray  # the graph's raw output at the LiDAR pixels
     truth: np.ndarray  # LiDAR metres at those pixels
-    graph_depth: np.ndarray  # the graph's own head without range limits (NaN for relative graphs)
+    graph_depth: np.ndarray  # the graph's own head without range limits (NaN for relative / relative-depth)
 
 
 @dataclass
@@ -62,9 +63,9 @@ def collect_samples(frames: Iterable[DepthFrame], backend_for: Callable[[tuple[i
     for frame in frames:
         backend = backend_for(frame.image.shape[:2])
         info, camera = backend.info, frame.camera_frame
-        raw = backend.infer_bgr(frame.image).raw
+        raw = backend.infer_bgr(frame.image, k=frame.k).raw
         valid = np.isfinite(frame.depth)
-        default = info.default_head()
+        default = info.default_head()  # metric graphs (V2 metric heads, DA3 metric) give metres; others none
         graph_depth = depth_from_raw(raw[valid], default.scale, default.shift, "metric") if info.kind == "metric" \
             else np.full(int(valid.sum()), np.nan)
         samples.append(FrameSamples(frame.stamp_ns, raw[valid].astype(np.float64),

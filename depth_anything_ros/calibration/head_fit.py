@@ -1,7 +1,8 @@
 """Robust fits of the metric head against sparse ground truth, and time-block splits.
 
-metric graphs: depth = scale * raw + shift, fitted in depth;
-relative graphs: depth = 1 / (scale * raw + shift), fitted in inverse depth.
+metric and relative-depth graphs (raw is depth: metres, or DA3's depth up to scale):
+depth = scale * raw + shift, fitted in depth;
+relative graphs (raw is V1/V2 inverse depth): depth = 1 / (scale * raw + shift), fitted in inverse depth.
 Residuals are relative to the ground truth (so near and far points weigh alike), and iteratively
 reweighted with Tukey's biweight at 4.685 robust standard deviations (MAD), so LiDAR points on the
 wrong surface, sky and moving objects do not pull the fit. ``scale`` fixes shift at 0.
@@ -12,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from depth_anything_ros.core.head import is_inverse
 
 METHODS = ("scale", "affine")
 TUKEY_C = 4.685
@@ -61,8 +64,7 @@ def fit_head(raw: np.ndarray, depth: np.ndarray, kind: str, method: str = "affin
     """Scale (and shift) mapping the graph's raw output to the ground-truth depth; see the module docstring."""
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    if kind not in ("metric", "relative"):
-        raise ValueError(f"kind must be metric or relative, got {kind!r}")
+    inverse = is_inverse(kind)  # refuses kinds it does not know
     raw, depth = np.asarray(raw, np.float64).ravel(), np.asarray(depth, np.float64).ravel()
     valid = np.isfinite(raw) & np.isfinite(depth) & (depth > 0)
     raw, depth = raw[valid], depth[valid]
@@ -70,7 +72,7 @@ def fit_head(raw: np.ndarray, depth: np.ndarray, kind: str, method: str = "affin
     if raw.size < max(10, needed):
         raise ValueError(f"only {raw.size} valid ground-truth points; a fit needs at least 10 (check the LiDAR "
                          f"topic, extrinsics and time overlap)")
-    target = depth if kind == "metric" else 1.0 / depth
+    target = 1.0 / depth if inverse else depth
     scale, shift = _robust_start(raw, target, method == "affine")
     weights = np.ones_like(raw)
     done = 0

@@ -114,11 +114,17 @@ def range_bars(measured: dict, path: Path) -> None:
     _save(figure, path)
 
 
+RELATIVE_LABELS = {"relative": "relative inverse depth (near = high)",
+                   "relative-depth": "depth up to scale (near = low)"}  # a graph kind's raw output, uncalibrated
+
+
 def example_panels(image_bgr: np.ndarray, predicted: np.ndarray | None, lidar: np.ndarray, title: str,
-                   path: Path, relative: np.ndarray | None = None) -> None:
+                   path: Path, relative: np.ndarray | None = None, relative_label: str = RELATIVE_LABELS["relative"],
+                   ) -> None:
     """Camera image | predicted depth (metres, colour bar) | LiDAR depth on the image | signed relative
     error at the LiDAR pixels (diverging, colour bar). ``predicted`` None: a relative graph without a
-    calibration; ``relative`` (its raw output) is shown instead and there is no error panel."""
+    calibration; ``relative`` (its raw output, named by ``relative_label``) is shown instead and there is no
+    error panel."""
     rgb = np.ascontiguousarray(image_bgr[..., ::-1])
     height, width = lidar.shape
     rows, cols = np.nonzero(np.isfinite(lidar))
@@ -142,7 +148,7 @@ def example_panels(image_bgr: np.ndarray, predicted: np.ndarray | None, lidar: n
         axes[1].set_title("predicted depth")
     else:
         shown = axes[1].imshow(relative, cmap="turbo")
-        figure.colorbar(shown, ax=axes[1], label="relative inverse depth (near = high)", fraction=0.05)
+        figure.colorbar(shown, ax=axes[1], label=relative_label, fraction=0.05)
         axes[1].set_title("relative output (no calibration: no metres)")
     axes[2].imshow(rgb, alpha=0.5)
     dots = axes[2].scatter(cols, rows, c=truth, s=1.5, cmap=DEPTH_CMAP, norm=norm, linewidths=0)

@@ -79,7 +79,7 @@ def write_report(directory: str | Path, measured: dict, collected: Collected, ca
                                  f"{calibration.method or 'given'} scale {calibration.scale:.6g} shift "
                                  f"{calibration.shift:.6g}"),
               "", "Official Depth Anything metric definitions; before = the graph's own head (NaN for relative "
-              "graphs, which have no metres of their own)."
+              "graphs: V1/V2 inverse depth and DA3 depth up to scale have no metres of their own)."
               + ("" if calibration is None else " Examples show the calibrated depth.")]
     head = (calibration.scale, calibration.shift) if calibration is not None else \
         ((1.0, 0.0) if collected.kind == "metric" else None)
@@ -114,7 +114,7 @@ def write_example(path: Path, frame, raw: np.ndarray, head: tuple[float, float] 
                   label: str = "") -> float:
     """One example figure (image | predicted | LiDAR | signed error); returns the frame's AbsRel (NaN
     without metres)."""
-    from depth_anything_ros.calibration.plots import example_panels
+    from depth_anything_ros.calibration.plots import RELATIVE_LABELS, example_panels
 
     predicted = depth_from_raw(raw, head[0], head[1], kind) if head is not None else None
     valid = np.isfinite(frame.depth)
@@ -122,7 +122,8 @@ def write_example(path: Path, frame, raw: np.ndarray, head: tuple[float, float] 
         else float("nan")
     title = (f"{label}{' ' if label else ''}stamp {stamp_text(frame.stamp_ns)}, AbsRel "
              + (f"{abs_rel:.3f}" if math.isfinite(abs_rel) else "n/a (no metres)"))
-    example_panels(frame.image, predicted, frame.depth, title, path, relative=raw if predicted is None else None)
+    example_panels(frame.image, predicted, frame.depth, title, path, relative=raw if predicted is None else None,
+                   relative_label=RELATIVE_LABELS.get(kind, RELATIVE_LABELS["relative"]))
     return abs_rel
 
 

@@ -24,6 +24,7 @@ from depth_anything_ros.cli.arguments import (
 )
 from depth_anything_ros.core.calibration_file import load_calibration, save_calibration
 from depth_anything_ros.core.files import atomic_directory, write_image
+from depth_anything_ros.model.da3_spec import da3_spec, is_da3_checkpoint
 from depth_anything_ros.model.spec import model_spec
 from depth_anything_ros.training.options import FinetuneOptions
 
@@ -73,9 +74,11 @@ def _finetune(args: argparse.Namespace) -> int:
     from depth_anything_ros.training.finetune import FinetuneRequest, finetune  # torch
 
     if args.onnx or not args.checkpoint:
-        raise ValueError("--method finetune trains weights: give --checkpoint (a .pth), not --onnx")
+        raise ValueError("--method finetune trains weights: give --checkpoint (a V1/V2 .pth or a DA3 checkpoint "
+                         "folder), not --onnx")
     require_version(args)
-    if not args.max_depth:
+    da3 = bool(args.model) or is_da3_checkpoint(args.checkpoint)
+    if not args.max_depth and not da3:
         raise ValueError("--method finetune writes a metric head (Sigmoid x max depth): give --max-depth "
                          "(80 outdoor, 20 indoor; at least the farthest LiDAR range you want to keep)")
     work_dir = args.work_dir or args.output.with_name(f"{args.output.stem}.finetune")
@@ -83,8 +86,9 @@ def _finetune(args: argparse.Namespace) -> int:
         (work_dir / "last.pt").unlink(missing_ok=True)
     options = training_options(FinetuneOptions, args, unfreeze_encoder=args.unfreeze_encoder, flip=not args.no_flip,
                                workers=args.workers)
-    request = FinetuneRequest(args.bags, ground_truth_options(args), args.checkpoint,
-                              model_spec(args.encoder, args.version, args.metric, args.max_depth), args.max_depth,
+    spec = (da3_spec(args.model) if args.model else None) if da3 else \
+        model_spec(args.encoder, args.version, args.metric, args.max_depth)
+    request = FinetuneRequest(args.bags, ground_truth_options(args), args.checkpoint, spec, args.max_depth,
                               args.output, work_dir, options, args.block, args.holdout_every)
     calibration = finetune(request, progress=lambda line: print(line, flush=True))
     if calibration is None:  # a torchrun worker other than rank 0
@@ -106,6 +110,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     _require_model(args)
     calibration = load_calibration(args.calibration) if args.calibration else None
     collected = _collect(args)
+    if calibration is not None:  # a calibration of another graph kind is refused (its head equation differs)
+        warning = calibration.check_applies_to(collected.kind, collected.checkpoint_sha256)
+        if warning:
+            print(f"warning: {warning}", flush=True)
     measured = measure(collected.samples, collected.kind, calibration)
     write_report(args.output, measured, collected, calibration, [str(b) for b in args.bags])
     overall = {k: v["overall"] for k, v in measured.items()}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import Counter
 from pathlib import Path
@@ -77,10 +78,24 @@ def check_state_dict(state: dict[str, torch.Tensor], model: Da3Model, source: st
     return {k: v.float() for k, v in found.items()}
 
 
+OUR_CONFIG = "depth_anything_ros"  # config.json field of checkpoints we write: {"metric": true, "finetuned_from": sha}
+
+
+def trained_metric(config: Path) -> bool:
+    """True when config.json says these weights were trained to metres (``calibrate --method finetune`` of a
+    relative DA3 model): same architecture and ``model_name``, depth * focal / 300 is metric."""
+    try:
+        ours = json.loads(config.read_text()).get(OUR_CONFIG)
+    except (OSError, ValueError, AttributeError):
+        return False
+    return isinstance(ours, dict) and ours.get("metric") is True
+
+
 def load_da3(path: str | Path, spec: Da3Spec | None = None) -> Da3Model:
     """Load an official DA3 checkpoint strictly; ``spec`` defaults to the one its config.json names.
 
-    With ``spec`` given, config.json's ``model_name`` must name the same model.
+    With ``spec`` given, config.json's ``model_name`` must name the same model. Weights whose config.json
+    says ``"depth_anything_ros": {"metric": true}`` load as the metric variant of that model.
     """
     weights, config = da3_checkpoint_files(path)
     name = read_model_name(config)
@@ -91,6 +106,8 @@ def load_da3(path: str | Path, spec: Da3Spec | None = None) -> Da3Model:
             raise CheckpointError(f"{config}: {error}") from error
     elif name.lower() != spec.name:
         raise CheckpointError(f"{config} names model {name!r}, expected {spec.name!r}")
+    if trained_metric(config) and not spec.metric:
+        spec = dataclasses.replace(spec, metric=True)
     model = Da3Model(spec)
     model.load_state_dict(check_state_dict(_read_tensors(weights), model, str(weights)), strict=True)
     return model.eval()

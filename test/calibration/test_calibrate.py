@@ -13,7 +13,7 @@ from depth_anything_ros.calibration.fit import collect_samples, fit_calibration,
 from depth_anything_ros.calibration.ground_truth import GroundTruthOptions, read_ground_truth
 from depth_anything_ros.cli.main import main
 from depth_anything_ros.core.calibration_file import load_calibration
-from depth_anything_ros.core.head import MetricHead, depth_from_raw
+from depth_anything_ros.core.head import MetricHead, depth_from_raw, is_inverse
 from depth_anything_ros.export.graph_info import GraphInfo
 from depth_anything_ros.export.onnx_export import export_onnx
 from depth_anything_ros.model.build import untrained_model
@@ -38,7 +38,7 @@ class TruthBackend(DepthBackend):
         super().__init__(GraphInfo(rig.height, rig.width, "bgr", 56, 70, "tiny", 2, kind,
                                    20.0 if kind == "metric" else None, "abc123"))
         depth = rig.true_depth().astype(np.float64)
-        target = depth if kind == "metric" else 1.0 / depth
+        target = 1.0 / depth if is_inverse(kind) else depth
         self.raw = ((target - shift) / scale).astype(np.float32)
 
     def _run(self, image, head, focal):
@@ -50,6 +50,7 @@ class TruthBackend(DepthBackend):
 
 @pytest.mark.parametrize(("kind", "method", "scale", "shift"), [
     ("relative", "affine", 0.37, 0.012), ("relative", "scale", 0.37, 0.0), ("metric", "affine", 1.15, 0.4),
+    ("relative-depth", "affine", 2.5, 0.3), ("relative-depth", "scale", 2.5, 0.0),
 ])
 def test_calibration_recovers_a_known_head_from_a_rig_bag(tmp_path, kind, method, scale, shift):
     rig = SyntheticRig()

@@ -43,11 +43,25 @@ def test_metric_fit_recovers_a_known_depth_transform():
     assert math.isclose(fit.scale, 1.15, rel_tol=0.005) and math.isclose(fit.shift, 0.4, rel_tol=0.005, abs_tol=0.01)
 
 
+@pytest.mark.parametrize(("method", "shift"), [("scale", 0.0), ("affine", 0.8)])
+def test_relative_depth_fit_recovers_a_known_depth_transform_in_depth(method, shift):
+    depth = ground_truth()
+    raw = (depth - shift) / 2.5  # DA3 relative-depth output: depth up to scale, not inverse depth
+    fit = fit_head(raw, with_outliers(depth, seed=2), "relative-depth", method)
+    assert math.isclose(fit.scale, 2.5, rel_tol=0.005) and abs(fit.shift - shift) < 0.01
+    assert 0.85 < fit.inliers < 0.95
+    inverse = fit_head(raw, depth, "relative", method)  # read as V2 inverse depth, the same numbers fit badly
+    predicted = 1.0 / (inverse.scale * raw + inverse.shift)
+    assert np.median(np.abs(predicted - depth) / depth) > 0.05
+
+
 def test_fit_refuses_too_few_points_and_bad_methods():
     with pytest.raises(ValueError, match="only 3 valid"):
         fit_head(np.ones(3), np.ones(3), "metric")
     with pytest.raises(ValueError, match="method"):
         fit_head(np.ones(30), np.ones(30), "metric", "median")
+    with pytest.raises(ValueError, match="output kind must be one of metric, relative, relative-depth"):
+        fit_head(np.ones(30), np.ones(30), "disparity")
 
 
 def test_metrics_against_hand_computed_values():

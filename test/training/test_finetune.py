@@ -24,7 +24,7 @@ from depth_anything_ros.synthetic.rig import RIG_TOPICS, SyntheticRig, write_rig
 from depth_anything_ros.training.finetune import FinetuneOptions, FinetuneRequest, finetune
 from depth_anything_ros.training.loop import ResumeMismatchError
 
-from conftest import tiny_spec
+from conftest import tiny_da3_checkpoint, tiny_spec
 
 TOPIC_ARGS = ["--image-topic", RIG_TOPICS["image"], "--camera-info-topic", RIG_TOPICS["camera_info"],
               "--lidar-topic", RIG_TOPICS["lidar"]]
@@ -39,8 +39,9 @@ from depth_anything_ros.synthetic.rig import RIG_TOPICS
 from depth_anything_ros.training.finetune import FinetuneOptions, FinetuneRequest, finetune
 s = json.loads(pathlib.Path({settings!r}).read_text())
 topics = GroundTruthOptions(RIG_TOPICS["image"], RIG_TOPICS["camera_info"], RIG_TOPICS["lidar"])
-request = FinetuneRequest([pathlib.Path(s["bag"])], topics, pathlib.Path(s["checkpoint"]),
-                          tiny_spec("metric", max_depth=80.0), 80.0, pathlib.Path(s["output"]),
+spec, max_depth = (None, None) if s["da3"] else (tiny_spec("metric", max_depth=80.0), 80.0)  # DA3: its config
+request = FinetuneRequest([pathlib.Path(s["bag"])], topics, pathlib.Path(s["checkpoint"]), spec, max_depth,
+                          pathlib.Path(s["output"]),
                           pathlib.Path(s["work_dir"]), FinetuneOptions(**s["options"]), 2.0, 3)
 result = finetune(request)
 print("RESULT", torch.distributed.is_initialized(), result is None)
@@ -159,12 +160,17 @@ TORCHRUN = os.path.join(os.path.dirname(sys.executable), "torchrun")
 
 
 @pytest.mark.skipif(not os.path.exists(TORCHRUN), reason="torchrun (installed with torch) not beside this python")
-def test_finetune_runs_unchanged_under_torchrun_with_two_processes(tmp_path, driving_bag):
+@pytest.mark.parametrize(("family", "epochs"), [("v2", 3), ("da3", 2)])
+def test_finetune_runs_unchanged_under_torchrun_with_two_processes(tmp_path, driving_bag, family, epochs):
+    """V2, and a relative any-view DA3 (camera encoder/decoder and ray branch unused: DDP must not wait)."""
     spec = tiny_spec("metric", max_depth=80.0)
-    checkpoint = save_checkpoint(untrained_model(spec, seed=3), tmp_path / "tiny.pth")
-    request = _request(tmp_path, driving_bag, checkpoint, spec, epochs=3, batch_size=2)
+    if family == "da3":
+        checkpoint = tiny_da3_checkpoint(tmp_path / "tiny_da3", "any-view", seed=2)
+    else:
+        checkpoint = save_checkpoint(untrained_model(spec, seed=3), tmp_path / "tiny.pth")
+    request = _request(tmp_path, driving_bag, checkpoint, spec, epochs=epochs, batch_size=2)
     settings = tmp_path / "request.json"
-    settings.write_text(json.dumps({"bag": str(driving_bag), "checkpoint": str(checkpoint),
+    settings.write_text(json.dumps({"bag": str(driving_bag), "checkpoint": str(checkpoint), "da3": family == "da3",
                                     "output": str(request.output), "work_dir": str(request.work_dir),
                                     "options": dataclasses.asdict(request.options)}))
     script = tmp_path / "run.py"
@@ -176,8 +182,8 @@ def test_finetune_runs_unchanged_under_torchrun_with_two_processes(tmp_path, dri
     results = sorted(line for line in done.stdout.splitlines() if line.startswith("RESULT"))
     assert results == ["RESULT False False", "RESULT False True"]  # rank 0 wrote, rank 1 returned None
     state = torch.load(request.work_dir / "last.pt", weights_only=True)
-    assert state["fingerprint"]["world_size"] == 2 and state["epoch"] == 3
-    assert state["step"] == 3 * 4  # 16 training frames / (2 processes x batch 2) = 4 steps per epoch
+    assert state["fingerprint"]["world_size"] == 2 and state["epoch"] == epochs
+    assert state["step"] == epochs * 4  # 16 training frames / (2 processes x batch 2) = 4 steps per epoch
     assert load_calibration(request.output).statistics["frames_train"] == 16
 
 
