@@ -21,7 +21,6 @@ from depth_anything_ros.cli.arguments import (
     parse_image_size,
     require_version,
 )
-from depth_anything_ros.core.camera import CameraModel
 from depth_anything_ros.core.files import file_sha256, save_array, save_image
 from depth_anything_ros.core.head import MetricHead
 from depth_anything_ros.core.visualize import preview_of
@@ -91,7 +90,6 @@ def _write_outputs(stem: Path, output, kind: str) -> list[Path]:
 def cmd_infer(args: argparse.Namespace) -> int:
     if not (args.checkpoint or args.onnx):
         raise UsageError("give --checkpoint or --onnx")
-    camera = CameraModel.from_yaml(args.camera_info) if args.camera_info else None
     backends = backend_cache(args)
     failures = 0
     for index, image_path in enumerate(args.images, start=1):
@@ -100,22 +98,14 @@ def cmd_infer(args: argparse.Namespace) -> int:
             LOG.error("%s: not a readable image, skipped", image_path)
             failures += 1
             continue
-        if camera is not None and (camera.height, camera.width) != image.shape[:2]:
-            LOG.error("%s is %dx%d but --camera-info %s describes %dx%d images, skipped", image_path,
-                      image.shape[1], image.shape[0], args.camera_info, camera.width, camera.height)
-            failures += 1
-            continue
         backend = backends.get(image.shape[:2])
-        if backend.info.uses_focal and camera is None:
-            raise UsageError(f"{backend.info.model} gives metres from the camera's focal length: give "
-                             "--camera-info FILE (the camera_info YAML of camera_calibration)")
         head = backend.info.default_head()
         if args.min_depth is not None or args.max_range is not None:
             head = MetricHead(head.scale, head.shift,
                               head.min_depth if args.min_depth is None else args.min_depth,
                               head.max_depth if args.max_range is None else args.max_range)
         started = time.monotonic()
-        output = backend.infer(image, head, camera.k if camera is not None else None)
+        output = backend.infer(image, head)
         elapsed = time.monotonic() - started
         written = _write_outputs(args.output / image_path.stem, output, backend.info.kind)
         print(f"[{index}/{len(args.images)}] {image_path.name} {image.shape[0]}x{image.shape[1]} "
@@ -123,9 +113,6 @@ def cmd_infer(args: argparse.Namespace) -> int:
     if any(b.info.kind == "relative" for b in backends.opened()):
         LOG.warning("relative checkpoint: *_relative.npy is inverse depth up to scale and shift, not metres; "
                     "a metric calibration (or a metric checkpoint with --metric) gives metres")
-    if any(b.info.kind == "relative-depth" for b in backends.opened()):
-        LOG.warning("relative DA3 model: *_relative.npy is depth up to scale (sky +Inf), not metres; a calibration "
-                    "(calibrate --method scale) or da3metric-large gives metres")
     return 1 if failures else 0
 
 
@@ -167,7 +154,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
             opener = _untrained_opener(args, Path(workdir))
         else:
             def opener(image_hw):
-                return open_backend(config.backend_config(), image_hw)
+                return open_backend(config, image_hw)
         started = time.monotonic()
         summary = replay(args.in_bag, args.out_bag, args.image_topic, config, opener, args.camera_info_topic,
                          args.previews, args.preview_every, progress=lambda line: print(line, flush=True))
@@ -211,9 +198,6 @@ def add_inference_commands(commands) -> dict[str, argparse.ArgumentParser]:
     infer.add_argument("images", type=Path, nargs="+", help="image files (any OpenCV format)")
     add_model_arguments(infer)
     infer.add_argument("--onnx", type=Path, help="fused graph to run with onnxruntime instead of a checkpoint")
-    infer.add_argument("--camera-info", type=Path,
-                       help="camera_info YAML (camera_calibration's format) of the images: DA3 metric models take "
-                            "their focal length from it")
     add_backend_arguments(infer)
     add_knob_arguments(infer, ("min_depth", "max_range"),
                        unset={"min_depth": "not given: the graph's own", "max_range": "not given: the graph's own"})

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -100,33 +99,6 @@ class CameraModel:
         p[1, [1, 2, 3]] /= by
         model = cls(int(msg.width), int(msg.height), k, p, d, str(msg.distortion_model) or "plumb_bob", r)
         model.validate()
-        return model
-
-    @classmethod
-    def from_yaml(cls, path: str | Path) -> CameraModel:
-        """The camera_info YAML that camera_calibration writes and camera_info_manager reads (image_width,
-        image_height, camera_matrix, distortion_model, distortion_coefficients, rectification_matrix,
-        projection_matrix; each matrix as ``{rows, cols, data}``); ValueError naming what is wrong."""
-        import yaml
-
-        path = Path(path)
-        try:
-            data = yaml.safe_load(path.read_text())
-            width, height = int(data["image_width"]), int(data["image_height"])
-            k = np.asarray(data["camera_matrix"]["data"], np.float64).reshape(3, 3)
-            d = np.asarray((data.get("distortion_coefficients") or {}).get("data", []), np.float64)
-            r = np.asarray((data.get("rectification_matrix") or {}).get("data", np.eye(3).ravel()),
-                           np.float64).reshape(3, 3)
-            projection = (data.get("projection_matrix") or {}).get("data")
-            p = np.asarray(projection, np.float64).reshape(3, 4) if projection is not None else np.c_[k, np.zeros(3)]
-        except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError) as error:
-            raise ValueError(f"{path} is not a camera_info YAML (image_width, image_height, camera_matrix.data "
-                             f"with 9 values, ...): {error}") from error
-        model = cls(width, height, k, p, d, str(data.get("distortion_model") or "plumb_bob"), r)
-        try:
-            model.validate()
-        except InputError as error:
-            raise ValueError(f"{path}: {error}") from error
         return model
 
     @classmethod

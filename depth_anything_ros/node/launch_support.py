@@ -13,7 +13,7 @@ import yaml
 NAMESPACE = re.compile(r"^(/[A-Za-z_][A-Za-z0-9_]*)+$")
 
 # launch arguments forwarded as parameter overrides when given (empty: the params file decides)
-OVERRIDABLE = ("checkpoint", "model", "onnx", "calibration_file", "backend")
+OVERRIDABLE = ("checkpoint", "onnx", "calibration_file", "backend")
 BOOL_ARGUMENTS = ("use_compressed",)
 
 
@@ -85,10 +85,7 @@ def launch_arguments():
                               description="image topic relative to the camera namespace"),
         DeclareLaunchArgument("use_compressed", default_value="",
                               description="true: subscribe <image>/compressed (empty: params file)"),
-        DeclareLaunchArgument("checkpoint", default_value="",
-                              description="V1/V2 .pth or DA3 checkpoint folder (empty: params file)"),
-        DeclareLaunchArgument("model", default_value="",
-                              description="DA3 model, e.g. da3metric-large (empty: params file / the checkpoint)"),
+        DeclareLaunchArgument("checkpoint", default_value="", description="model .pth (empty: params file)"),
         DeclareLaunchArgument("onnx", default_value="", description="fused ONNX graph (empty: params file)"),
         DeclareLaunchArgument("calibration_file", default_value="",
                               description="metric-head calibration YAML (empty: params file)"),
@@ -99,8 +96,8 @@ def launch_arguments():
     ]
 
 
-ARGUMENT_NAMES = ("params_file", "image", "use_compressed", "checkpoint", "model", "onnx", "calibration_file",
-                  "backend", "lifecycle", "node_name")
+ARGUMENT_NAMES = ("params_file", "image", "use_compressed", "checkpoint", "onnx", "calibration_file", "backend",
+                  "lifecycle", "node_name")
 
 
 def argument_values(context) -> dict[str, str]:

@@ -25,10 +25,9 @@ from depth_anything_ros.runtime.backend import DepthBackend
 from depth_anything_ros.runtime.backend_cache import BackendCache
 
 LOG = logging.getLogger(__name__)
-CALIBRATE_HINT = ("{model} is relative ({what}) and has no calibration: publishing depth/relative only. For metres, "
-                  "set calibration_file to a calibration from `depth-anything-ros calibrate` (format in "
-                  "calibration/README.md), or use a metric model ({metric})")
-RELATIVE_OUTPUT = {"relative": "inverse depth up to scale and shift", "relative-depth": "depth up to scale"}
+CALIBRATE_HINT = ("relative checkpoint without a calibration: publishing depth/relative only (inverse depth up to "
+                  "scale and shift). For metres, set calibration_file to a metric-head calibration (format in "
+                  "calibration/README.md), or use a metric checkpoint with metric: true and max_depth")
 
 
 @dataclass
@@ -37,17 +36,11 @@ class FrameResult:
 
     metric: bool
     depth: np.ndarray | None  # metres, REP 117 values (metric, or relative with a calibration)
-    relative: np.ndarray | None  # raw output of a relative graph without a calibration (see RELATIVE_OUTPUT)
+    relative: np.ndarray | None  # raw inverse depth (relative without a calibration)
     camera: CameraModel | None
     cloud: CloudPayload | None
     image: np.ndarray  # BGR at the published resolution (cloud colour, previews)
     inference_s: float
-    kind: str = "relative"  # the graph's output kind (core.head.OUTPUT_KINDS)
-
-    @property
-    def preview_kind(self) -> str:
-        """What the preview shows: metres when metric (or calibrated), else the graph's relative output."""
-        return "metric" if self.metric else self.kind
 
 
 class DepthPipeline:
@@ -149,22 +142,13 @@ class DepthPipeline:
             raise InputError("camera_info", f"camera_info is {camera.width}x{camera.height}, the image "
                                             f"{image_hw[1]}x{image_hw[0]}")
         backend = self._backend_for(image_hw)
-        k = camera.k if camera is not None else None
-        if backend.info.uses_focal:  # DA3 metric: metres scale with this frame's focal length
-            try:
-                backend.info.focal_input(k)
-            except ValueError as error:
-                raise InputError("intrinsics", f"{error}; frame skipped") from error
         started = time.monotonic()
-        output = backend.infer_bgr(bgr, self.head(backend), k)
+        output = backend.infer_bgr(bgr, self.head(backend))
         inference_s = time.monotonic() - started
         f = self.config.output_downscale
         metric = self.metric
         if not metric and not self._warned_relative:
-            info = backend.info
-            LOG.warning("%s", CALIBRATE_HINT.format(
-                model=info.model_name, what=RELATIVE_OUTPUT[info.kind],
-                metric="da3metric-large" if info.is_da3 else "a metric checkpoint with metric: true and max_depth"))
+            LOG.warning("%s", CALIBRATE_HINT)
             self._warned_relative = True
         depth = output.depth[::f, ::f] if metric else None
         relative = None if metric else output.raw[::f, ::f]
@@ -174,8 +158,7 @@ class DepthPipeline:
         if metric and out_camera is not None and self.config.publish_cloud and want_cloud:
             cloud = self._cloud_builder.build(depth, out_camera, self.cloud_options,
                                               small if self.cloud_options.colour else None)
-        return FrameResult(metric, depth, relative, out_camera, cloud, np.ascontiguousarray(small), inference_s,
-                           backend.info.kind)
+        return FrameResult(metric, depth, relative, out_camera, cloud, np.ascontiguousarray(small), inference_s)
 
     def _output_camera(self, camera: CameraModel) -> CameraModel:
         """The published camera, reused while camera_info is unchanged (its rays are computed once)."""

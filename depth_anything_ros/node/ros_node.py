@@ -36,7 +36,6 @@ from depth_anything_ros.core.errors import InputError
 from depth_anything_ros.core.stamps import stamp_ns
 from depth_anything_ros.core.sync import StampSynchronizer
 from depth_anything_ros.export.graph_info import read_graph_info
-from depth_anything_ros.model.da3_spec import DA3_NAMES, da3_spec
 from depth_anything_ros.msgs.images import decode_frame
 from depth_anything_ros.msgs.messages import MessageKit, rclpy_kit
 from depth_anything_ros.node.config import Knob, PipelineConfig, knobs
@@ -85,8 +84,6 @@ def graph_values(onnx: str) -> dict[str, object]:
         info = read_graph_info(onnx)
     except Exception:  # a missing or foreign file: reported when the backend loads
         return {}
-    if info.is_da3:  # metric/max_depth/input_size describe V1/V2 heads and resizing; DA3 names its model
-        return {"input_order": info.input_order, "model": info.model if info.model in DA3_NAMES else ""}
     values = {"metric": info.kind == "metric", "input_size": int(min(info.network_height, info.network_width)),
               "input_order": info.input_order}
     if info.kind == "metric" and info.max_depth:
@@ -97,7 +94,7 @@ def graph_values(onnx: str) -> dict[str, object]:
 def declare_parameters(node: Node) -> PipelineConfig:
     """Declare every pipeline parameter on ``node``; the validated config of their values.
 
-    With ``onnx`` set, the read-only parameters the graph fixes (model, metric, max_depth, input_size,
+    With ``onnx`` set, the read-only parameters the graph fixes (metric, max_depth, input_size,
     input_order) default to the graph's own values, so they describe what is loaded.
     """
     specs = knobs()
@@ -223,8 +220,7 @@ class DepthNodeCore:
         """Outputs (depth/relative only where the graph can give relative depth) and the two inputs."""
         overrides = QoSOverridingOptions.with_default_policies()
         backend = self.pipeline.backend if self.pipeline is not None else None
-        metric_graph = backend.info.kind == "metric" if backend is not None else \
-            (self.config.metric or (bool(self.config.model) and da3_spec(self.config.model).metric))
+        metric_graph = backend.info.kind == "metric" if backend is not None else self.config.metric
         # copies: rclpy writes QoS overrides into the profile it is given
         self.publishers = {name: create_publisher(msg_type, f"depth/{name}", copy.copy(OUTPUT_QOS),
                                                   qos_overriding_options=overrides)

@@ -33,8 +33,6 @@ def test_bad_camera_lists_are_refused(text, message):
 def test_only_given_arguments_override_the_params_file():
     assert overrides_from({"checkpoint": "", "onnx": "/m.onnx", "use_compressed": ""}) == {"onnx": "/m.onnx"}
     assert overrides_from({"use_compressed": "True"}) == {"use_compressed": True}
-    assert overrides_from({"model": "da3metric-large", "checkpoint": "/da3"}) == {"model": "da3metric-large",
-                                                                                  "checkpoint": "/da3"}
     with pytest.raises(ValueError, match="true or false"):
         overrides_from({"use_compressed": "yes"})
     assert remappings("image_raw", False) == [("image", "image_raw"), ("image/compressed", "image_raw/compressed")]

@@ -375,30 +375,3 @@ def test_checkpoint_fp16_builds_from_the_fp16_graph_and_self_checks_against_fp32
     assert 0 < record.self_check_error < 0.02  # FP16 network vs FP32 graph on onnxruntime
     timing = list((tmp_path / "cache").glob("timing-*.cache"))
     assert [p.name for p in timing] == ["timing-Fake_Orin-sm8.7-trt10.3.0.cache"]
-
-
-def test_da3_metric_graph_builds_and_runs_with_its_focal_input(fakes, tmp_path, capsys):
-    from depth_anything_ros.export.da3_onnx import export_da3_onnx
-    from depth_anything_ros.model.da3_checkpoint import load_da3
-
-    from conftest import tiny_da3_checkpoint
-
-    graph = tmp_path / "da3.onnx"
-    export_da3_onnx(load_da3(tiny_da3_checkpoint(tmp_path / "tiny", "metric", seed=4)), HW, graph)
-    output = tmp_path / "da3.engine"
-    assert main(["build-engine", "--onnx", str(graph), "--output", str(output), "--precision", "fp32"]) == 0
-    assert "wrote" in capsys.readouterr().out
-    backend = TensorRTBackend(output)
-    assert backend.info.model == "tiny-da3-metric" and backend.tensors["focal"].shape == (1,)
-    assert backend.tensors["focal"].is_input and backend.tensors["head"].is_input
-    k = np.array([[40.0, 0, 21], [0, 40.0, 14], [0, 0, 1]])
-    with OnnxRuntimeBackend(graph) as reference:
-        expected, zoomed = reference.infer(_image(), k=k), reference.infer(_image(), k=2 * k)
-    actual = backend.infer(_image(), k=k)
-    np.testing.assert_array_equal(actual.raw, expected.raw)
-    np.testing.assert_array_equal(backend.infer(_image(), k=2 * k).depth, zoomed.depth)  # focal reaches the engine
-    finite = np.isfinite(expected.raw)
-    np.testing.assert_allclose(zoomed.raw[finite], 2 * expected.raw[finite], rtol=1e-5)  # fx and fy doubled
-    with pytest.raises(ValueError, match="camera_info"):
-        backend.infer(_image())
-    backend.close()
