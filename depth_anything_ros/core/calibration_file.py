@@ -1,8 +1,9 @@
 """Metric-head calibrations: the YAML the offline tool writes and the node loads.
 
     depth_anything_ros_calibration: 1
-    model_kind: relative          # the graph kind it was fitted for: relative | metric
-    scale: 0.0123                 # metric: depth = scale * raw + shift; relative: depth = 1 / (scale * raw + shift)
+    model_kind: relative          # the graph kind it was fitted for: relative | relative-depth | metric
+    scale: 0.0123                 # metric, relative-depth (DA3): depth = scale * raw + shift;
+                                  # relative (V1/V2 inverse depth): depth = 1 / (scale * raw + shift)
     shift: 0.0045
     checkpoint_sha256: 3f9a...    # the weights it was fitted on ("" when unknown)
     camera: /front/camera
@@ -19,7 +20,7 @@ from typing import Any
 import yaml
 
 from depth_anything_ros.core.files import atomic_path
-from depth_anything_ros.core.head import MetricHead
+from depth_anything_ros.core.head import OUTPUT_KINDS, MetricHead
 
 FORMAT_KEY = "depth_anything_ros_calibration"
 FORMAT_VERSION = 1
@@ -44,7 +45,9 @@ class Calibration:
     def check_applies_to(self, kind: str, checkpoint_sha256: str) -> str | None:
         """None when this calibration fits a graph of ``kind`` and weights; else a warning text."""
         if kind != self.model_kind:
-            raise ValueError(f"this calibration was fitted for a {self.model_kind} model, the graph is {kind}")
+            raise ValueError(f"this calibration was fitted for a {self.model_kind} model, the graph is {kind} "
+                             f"(relative: inverse depth, relative-depth: DA3 depth up to scale); calibrate this "
+                             f"graph's model instead")
         if self.checkpoint_sha256 and checkpoint_sha256 not in ("untrained", self.checkpoint_sha256):
             if self.weights:
                 return (f"this calibration comes with fine-tuned weights ({', '.join(self.weights.values())}), "
@@ -73,8 +76,9 @@ def load_calibration(path: str | Path) -> Calibration:
                                   weights={str(k): str(v) for k, v in (data.get("weights") or {}).items()})
     except (KeyError, TypeError, ValueError) as error:
         raise ValueError(f"{path}: calibration field missing or mistyped: {error}") from error
-    if calibration.model_kind not in ("relative", "metric"):
-        raise ValueError(f"{path}: model_kind must be relative or metric, got {calibration.model_kind!r}")
+    if calibration.model_kind not in OUTPUT_KINDS:
+        raise ValueError(f"{path}: model_kind must be one of {', '.join(OUTPUT_KINDS)}, got "
+                         f"{calibration.model_kind!r}")
     calibration.head(0.0, float("inf"))  # validates scale and shift
     return calibration
 
