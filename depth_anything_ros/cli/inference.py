@@ -154,7 +154,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
             opener = _untrained_opener(args, Path(workdir))
         else:
             def opener(image_hw):
-                return open_backend(config, image_hw)
+                return open_backend(config.backend_config(), image_hw)
         started = time.monotonic()
         summary = replay(args.in_bag, args.out_bag, args.image_topic, config, opener, args.camera_info_topic,
                          args.previews, args.preview_every, progress=lambda line: print(line, flush=True))
