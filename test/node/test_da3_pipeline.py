@@ -55,6 +55,32 @@ def test_metric_depth_scales_with_the_focal_of_each_frame(da3_graphs):
     pipe.close()
 
 
+def test_sky_is_infinite_in_depth_and_left_out_of_the_cloud(tmp_path):
+    """A tiny metric network whose sky branch is shifted to call about half of this frame sky."""
+    from depth_anything_ros.export.da3_fused import Da3FusedModel
+    from depth_anything_ros.model.da3_preprocess import SKY_THRESHOLD
+
+    torch.manual_seed(3)
+    net = Da3Model(tiny_da3_spec("metric")).eval()
+    bgr = frame(2)
+    last = net.head.scratch.sky_output_conv2[-1]
+    fused = Da3FusedModel(net, (H, W), "bgr").eval()
+    with torch.no_grad():
+        last.weight.mul_(1000.0)
+        last.bias.zero_()
+        sky = net(fused.preprocess(torch.from_numpy(bgr)), fused.pos_embed)["sky"]
+        last.bias.fill_(SKY_THRESHOLD - float(sky.median()))
+    export_da3_onnx(net, (H, W), tmp_path / "sky.onnx")
+    pipe = pipeline(tmp_path / "sky.onnx", cloud_organized=False)
+    result = pipe.process(bgr, CameraModel.pinhole(W, H, 40.0))
+    sky = np.isposinf(result.depth)
+    assert 0.1 < sky.mean() < 0.9
+    assert result.cloud.width == np.isfinite(result.depth).sum()  # +Inf (sky) pixels have no point
+    points = result.cloud.data.view(np.float32).reshape(-1, 4)
+    assert np.isfinite(points[:, :3]).all()
+    pipe.close()
+
+
 def test_metric_graph_without_a_camera_is_an_input_error(da3_graphs):
     pipe = pipeline(da3_graphs["metric"])
     with pytest.raises(InputError, match="focal length") as error:
