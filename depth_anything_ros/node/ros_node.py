@@ -377,7 +377,8 @@ class DepthNodeCore:
             if not any(info_msg.k):
                 info_msg = None  # uncalibrated camera (K = 0): depth still, without camera_info and cloud
                 self.warn("uncalibrated", "camera_info has K = 0 (an uncalibrated camera): publishing depth "
-                                          "without depth/camera_info and depth/points; calibrate the camera for them")
+                                          "without depth/camera_info and depth/points (a DA3 metric model, which "
+                                          "needs the focal length, skips the frame); calibrate the camera")
             bgr, camera = decode_frame(image_msg, info_msg)
             want_cloud = self.subscribed("points")
             with self._pipeline_lock:
