@@ -220,7 +220,8 @@ class DepthNodeCore:
         backend = self._open_backend(self.config.backend_config(), image_hw)
         device = getattr(backend, "device", None) or getattr(backend, "providers", None) or \
             f"cuda:{self.config.device_index}"
-        self.backend_text = f"{backend.name} on {device} for {image_hw[1]}x{image_hw[0]}"
+        self.backend_text = (f"{backend.name} on {device} for {image_hw[1]}x{image_hw[0]} "
+                             f"({backend.info.model_name}, {backend.info.kind})")
         self.logger.info(f"backend ready: {self.backend_text}")
         return backend
 
