@@ -2,6 +2,7 @@
 
 Subscribes ``<camera>/<image>`` (default image_rect) and ``<camera>/camera_info``; publishes
 ``<camera>/depth/image``, ``depth/camera_info``, ``depth/points``. Arguments: see ``--show-args``.
+Depth Anything 3: ``model:=da3metric-large checkpoint:=checkpoints/da3metric-large`` (focal from camera_info).
 """
 
 from launch.actions import DeclareLaunchArgument, OpaqueFunction

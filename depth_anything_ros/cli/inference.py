@@ -21,6 +21,7 @@ from depth_anything_ros.cli.arguments import (
     parse_image_size,
     require_version,
 )
+from depth_anything_ros.core.camera_info_file import load_camera_info
 from depth_anything_ros.core.files import file_sha256, save_array, save_image
 from depth_anything_ros.core.head import MetricHead
 from depth_anything_ros.core.visualize import preview_of
@@ -87,9 +88,25 @@ def _write_outputs(stem: Path, output, kind: str) -> list[Path]:
             save_image(stem.with_name(f"{stem.name}_preview.png"), preview_of(output.raw, output.depth, kind))]
 
 
+def _intrinsics(args: argparse.Namespace, info, image_path: Path, image_hw: tuple[int, int]):
+    """K of ``--camera-info`` for this image (a size mismatch refused); None without it, unless the graph
+    needs a focal length (DA3 metric), then a usage error naming the flag."""
+    camera = args.camera_info_model
+    if camera is None:
+        if info.uses_focal:
+            raise UsageError(f"{info.model} gives metres only with the camera's focal length: give --camera-info "
+                             f"FILE (the camera_info YAML of camera_calibration / camera_info_manager)")
+        return None
+    if (camera.height, camera.width) != tuple(image_hw):
+        raise UsageError(f"--camera-info {args.camera_info} is for {camera.width}x{camera.height} images, "
+                         f"{image_path.name} is {image_hw[1]}x{image_hw[0]}; give the camera_info of that size")
+    return camera.k
+
+
 def cmd_infer(args: argparse.Namespace) -> int:
     if not (args.checkpoint or args.onnx):
         raise UsageError("give --checkpoint or --onnx")
+    args.camera_info_model = load_camera_info(args.camera_info) if args.camera_info else None
     backends = backend_cache(args)
     failures = 0
     for index, image_path in enumerate(args.images, start=1):
@@ -104,8 +121,9 @@ def cmd_infer(args: argparse.Namespace) -> int:
             head = MetricHead(head.scale, head.shift,
                               head.min_depth if args.min_depth is None else args.min_depth,
                               head.max_depth if args.max_range is None else args.max_range)
+        k = _intrinsics(args, backend.info, image_path, image.shape[:2])
         started = time.monotonic()
-        output = backend.infer(image, head)
+        output = backend.infer_bgr(image, head, k)
         elapsed = time.monotonic() - started
         written = _write_outputs(args.output / image_path.stem, output, backend.info.kind)
         print(f"[{index}/{len(args.images)}] {image_path.name} {image.shape[0]}x{image.shape[1]} "
@@ -113,6 +131,9 @@ def cmd_infer(args: argparse.Namespace) -> int:
     if any(b.info.kind == "relative" for b in backends.opened()):
         LOG.warning("relative checkpoint: *_relative.npy is inverse depth up to scale and shift, not metres; "
                     "a metric calibration (or a metric checkpoint with --metric) gives metres")
+    if any(b.info.kind == "relative-depth" for b in backends.opened()):
+        LOG.warning("relative DA3 model: *_relative.npy is depth up to scale (not inverse depth; sky +Inf), not "
+                    "metres; da3metric-large with --camera-info gives metres")
     return 1 if failures else 0
 
 
@@ -154,7 +175,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
             opener = _untrained_opener(args, Path(workdir))
         else:
             def opener(image_hw):
-                return open_backend(config, image_hw)
+                return open_backend(config.backend_config(), image_hw)
         started = time.monotonic()
         summary = replay(args.in_bag, args.out_bag, args.image_topic, config, opener, args.camera_info_topic,
                          args.previews, args.preview_every, progress=lambda line: print(line, flush=True))
@@ -201,6 +222,8 @@ def add_inference_commands(commands) -> dict[str, argparse.ArgumentParser]:
     add_backend_arguments(infer)
     add_knob_arguments(infer, ("min_depth", "max_range"),
                        unset={"min_depth": "not given: the graph's own", "max_range": "not given: the graph's own"})
+    infer.add_argument("--camera-info", type=Path, help="camera_info YAML (camera_calibration's image_width, "
+                       "image_height, camera_matrix) of the images: the focal length DA3 metric models need")
     infer.add_argument("--output", type=Path, required=True, help="output directory")
     infer.set_defaults(func=cmd_infer)
 

@@ -3,7 +3,8 @@
     depth_anything_ros_calibration: 1
     model_kind: relative          # the graph kind it was fitted for: relative | relative-depth | metric
     scale: 0.0123                 # metric, relative-depth (DA3): depth = scale * raw + shift;
-    shift: 0.0045                 # relative (V1/V2 inverse depth): depth = 1 / (scale * raw + shift)
+                                  # relative (V1/V2 inverse depth): depth = 1 / (scale * raw + shift)
+    shift: 0.0045
     checkpoint_sha256: 3f9a...    # the weights it was fitted on ("" when unknown)
     camera: /front/camera
     statistics: {abs_rel_before: 0.31, abs_rel_after: 0.07, frames: 412}
@@ -44,8 +45,9 @@ class Calibration:
     def check_applies_to(self, kind: str, checkpoint_sha256: str) -> str | None:
         """None when this calibration fits a graph of ``kind`` and weights; else a warning text."""
         if kind != self.model_kind:  # the head equations differ (inverse vs linear), so kinds never mix
-            raise ValueError(f"this calibration was fitted for a {self.model_kind} model, the graph is {kind}; "
-                             f"calibrate this graph itself")
+            raise ValueError(f"this calibration was fitted for a {self.model_kind} model, the graph is {kind} "
+                             f"(relative: inverse depth, relative-depth: DA3 depth up to scale); calibrate this "
+                             f"graph itself")
         if self.checkpoint_sha256 and checkpoint_sha256 not in ("untrained", self.checkpoint_sha256):
             if self.weights:
                 return (f"this calibration comes with fine-tuned weights ({', '.join(self.weights.values())}), "

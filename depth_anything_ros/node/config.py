@@ -123,7 +123,7 @@ class PipelineConfig:
             spec.check(getattr(self, spec.name))
         if self.input_size % PATCH_SIZE:
             raise ValueError(f"input_size must be a positive multiple of {PATCH_SIZE}, got {self.input_size}")
-        if self.metric and self.max_depth <= 0:
+        if self.metric and self.max_depth <= 0 and not self.onnx and not self.backend_config().da3_checkpoint:
             raise ValueError("metric: true needs max_depth > 0 (20 indoor, 80 outdoor)")
         self.cloud_options()  # validates stride and depth limits
         if (self.image_width == 0) != (self.image_height == 0):

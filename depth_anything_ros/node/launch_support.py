@@ -10,10 +10,12 @@ import re
 
 import yaml
 
+from depth_anything_ros.model.da3_spec import DA3_NAMES
+
 NAMESPACE = re.compile(r"^(/[A-Za-z_][A-Za-z0-9_]*)+$")
 
 # launch arguments forwarded as parameter overrides when given (empty: the params file decides)
-OVERRIDABLE = ("checkpoint", "onnx", "calibration_file", "backend")
+OVERRIDABLE = ("checkpoint", "model", "onnx", "calibration_file", "backend")
 BOOL_ARGUMENTS = ("use_compressed",)
 
 
@@ -40,6 +42,8 @@ def parse_cameras(text: str) -> list[str]:
 def overrides_from(arguments: dict[str, str]) -> dict[str, object]:
     """Parameter overrides for the launch arguments that were given (non-empty)."""
     out: dict[str, object] = {name: arguments[name] for name in OVERRIDABLE if arguments.get(name)}
+    if "model" in out and out["model"] not in DA3_NAMES:
+        raise ValueError(f"model must be one of {', '.join(DA3_NAMES)} (empty: params file), got {out['model']!r}")
     for name in BOOL_ARGUMENTS:
         text = arguments.get(name, "").strip().lower()
         if text:
@@ -85,7 +89,10 @@ def launch_arguments():
                               description="image topic relative to the camera namespace"),
         DeclareLaunchArgument("use_compressed", default_value="",
                               description="true: subscribe <image>/compressed (empty: params file)"),
-        DeclareLaunchArgument("checkpoint", default_value="", description="model .pth (empty: params file)"),
+        DeclareLaunchArgument("checkpoint", default_value="",
+                              description="V1/V2 .pth or DA3 checkpoint folder (empty: params file)"),
+        DeclareLaunchArgument("model", default_value="",
+                              description=f"Depth Anything 3 model: {' | '.join(DA3_NAMES)} (empty: params file)"),
         DeclareLaunchArgument("onnx", default_value="", description="fused ONNX graph (empty: params file)"),
         DeclareLaunchArgument("calibration_file", default_value="",
                               description="metric-head calibration YAML (empty: params file)"),
@@ -96,8 +103,8 @@ def launch_arguments():
     ]
 
 
-ARGUMENT_NAMES = ("params_file", "image", "use_compressed", "checkpoint", "onnx", "calibration_file", "backend",
-                  "lifecycle", "node_name")
+ARGUMENT_NAMES = ("params_file", "image", "use_compressed", "checkpoint", "model", "onnx", "calibration_file",
+                  "backend", "lifecycle", "node_name")
 
 
 def argument_values(context) -> dict[str, str]:

@@ -28,6 +28,15 @@ LOG = logging.getLogger(__name__)
 CALIBRATE_HINT = ("relative checkpoint without a calibration: publishing depth/relative only (inverse depth up to "
                   "scale and shift). For metres, set calibration_file to a metric-head calibration (format in "
                   "calibration/README.md), or use a metric checkpoint with metric: true and max_depth")
+CALIBRATE_HINT_DA3 = ("relative Depth Anything 3 model without a calibration: publishing depth/relative only (depth "
+                      "up to scale, not inverse depth; sky +Inf). For metres, set calibration_file to a calibration "
+                      "fitted on this model (model_kind relative-depth, format in calibration/README.md), or use "
+                      "model: da3metric-large")
+
+
+def calibrate_hint(kind: str) -> str:
+    """What depth/relative carries for a graph of ``kind`` and how to get metres instead."""
+    return CALIBRATE_HINT_DA3 if kind == "relative-depth" else CALIBRATE_HINT
 
 
 @dataclass
@@ -36,7 +45,7 @@ class FrameResult:
 
     metric: bool
     depth: np.ndarray | None  # metres, REP 117 values (metric, or relative with a calibration)
-    relative: np.ndarray | None  # raw inverse depth (relative without a calibration)
+    relative: np.ndarray | None  # raw output without a calibration: inverse depth (relative), depth (relative-depth)
     camera: CameraModel | None
     cloud: CloudPayload | None
     image: np.ndarray  # BGR at the published resolution (cloud colour, previews)
@@ -133,7 +142,8 @@ class DepthPipeline:
         return MetricHead(default.scale, default.shift, self.config.min_depth, max_depth)
 
     def process(self, bgr: np.ndarray, camera: CameraModel | None, want_cloud: bool = True) -> FrameResult:
-        """Depth for one BGR frame; ``camera`` (from camera_info) is needed for the cloud.
+        """Depth for one BGR frame; ``camera`` (from camera_info) is needed for the cloud, and its K for the
+        focal length of a DA3 metric graph (InputError without it).
 
         ``want_cloud`` False skips building the cloud (the node passes whether anyone subscribes).
         """
@@ -142,13 +152,19 @@ class DepthPipeline:
             raise InputError("camera_info", f"camera_info is {camera.width}x{camera.height}, the image "
                                             f"{image_hw[1]}x{image_hw[0]}")
         backend = self._backend_for(image_hw)
+        k = camera.k if camera is not None else None
+        if backend.info.uses_focal:
+            try:
+                backend.info.focal_input(k)
+            except ValueError as error:  # no or uncalibrated camera_info: this frame has no metres
+                raise InputError("intrinsics", f"{error} (DA3 metric depth scales with the focal length)") from error
         started = time.monotonic()
-        output = backend.infer_bgr(bgr, self.head(backend))
+        output = backend.infer_bgr(bgr, self.head(backend), k)
         inference_s = time.monotonic() - started
         f = self.config.output_downscale
         metric = self.metric
         if not metric and not self._warned_relative:
-            LOG.warning("%s", CALIBRATE_HINT)
+            LOG.warning("%s", calibrate_hint(backend.info.kind))
             self._warned_relative = True
         depth = output.depth[::f, ::f] if metric else None
         relative = None if metric else output.raw[::f, ::f]

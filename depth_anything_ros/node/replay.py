@@ -2,7 +2,8 @@
 
 The output holds every input topic plus ``<camera ns>/depth/image``, ``depth/camera_info`` and
 ``depth/points`` (``depth/relative`` for relative models without a calibration), stamped with the
-input's stamps. It is written under a temporary name and renamed at the end; an interrupted run
+input's stamps. DA3 metric graphs take each frame's focal length from its camera_info (frames without
+one are skipped and counted). It is written under a temporary name and renamed at the end; an interrupted run
 still leaves a readable bag of the frames done so far.
 """
 

@@ -35,7 +35,8 @@ from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2
 from depth_anything_ros.core.errors import InputError
 from depth_anything_ros.core.stamps import stamp_ns
 from depth_anything_ros.core.sync import StampSynchronizer
-from depth_anything_ros.export.graph_info import read_graph_info
+from depth_anything_ros.export.graph_info import GraphInfo, read_graph_info
+from depth_anything_ros.model.da3_spec import DA3_NAMES, da3_spec
 from depth_anything_ros.msgs.images import decode_frame
 from depth_anything_ros.msgs.messages import MessageKit, rclpy_kit
 from depth_anything_ros.node.config import Knob, PipelineConfig, knobs
@@ -84,17 +85,37 @@ def graph_values(onnx: str) -> dict[str, object]:
         info = read_graph_info(onnx)
     except Exception:  # a missing or foreign file: reported when the backend loads
         return {}
+    return info_values(info)
+
+
+def info_values(info: GraphInfo) -> dict[str, object]:
+    """The read-only parameter values a graph fixes: metric (its kind), max_depth, input size and order, and
+    ``model`` for an official DA3 graph (the tiny test networks have no parameter value)."""
     values = {"metric": info.kind == "metric", "input_size": int(min(info.network_height, info.network_width)),
               "input_order": info.input_order}
     if info.kind == "metric" and info.max_depth:
         values["max_depth"] = float(info.max_depth)
+    if info.model in DA3_NAMES:
+        values["model"] = info.model
     return values
+
+
+def expects_metric(config: PipelineConfig) -> bool:
+    """Whether the configured network gives metres before its graph is loaded (a DA3 checkpoint's name
+    decides; else the ``metric`` parameter)."""
+    backend_config = config.backend_config()
+    if backend_config.da3_checkpoint:
+        try:
+            return da3_spec(factory.da3_model_name(backend_config)).metric
+        except (ValueError, OSError):  # a broken checkpoint: reported when the backend loads
+            return False
+    return config.metric
 
 
 def declare_parameters(node: Node) -> PipelineConfig:
     """Declare every pipeline parameter on ``node``; the validated config of their values.
 
-    With ``onnx`` set, the read-only parameters the graph fixes (metric, max_depth, input_size,
+    With ``onnx`` set, the read-only parameters the graph fixes (model, metric, max_depth, input_size,
     input_order) default to the graph's own values, so they describe what is loaded.
     """
     specs = knobs()
@@ -199,7 +220,8 @@ class DepthNodeCore:
         backend = self._open_backend(self.config.backend_config(), image_hw)
         device = getattr(backend, "device", None) or getattr(backend, "providers", None) or \
             f"cuda:{self.config.device_index}"
-        self.backend_text = f"{backend.name} on {device} for {image_hw[1]}x{image_hw[0]}"
+        self.backend_text = (f"{backend.name} on {device} for {image_hw[1]}x{image_hw[0]} "
+                             f"({backend.info.model_name}, {backend.info.kind})")
         self.logger.info(f"backend ready: {self.backend_text}")
         return backend
 
@@ -217,10 +239,11 @@ class DepthNodeCore:
 
     # ---- endpoints --------------------------------------------------------------------------------
     def create_endpoints(self, create_publisher: Callable) -> None:
-        """Outputs (depth/relative only where the graph can give relative depth) and the two inputs."""
+        """Outputs (depth/relative only where the graph is not metric: V1/V2 relative, DA3 relative-depth) and
+        the two inputs."""
         overrides = QoSOverridingOptions.with_default_policies()
         backend = self.pipeline.backend if self.pipeline is not None else None
-        metric_graph = backend.info.kind == "metric" if backend is not None else self.config.metric
+        metric_graph = backend.info.kind == "metric" if backend is not None else expects_metric(self.config)
         # copies: rclpy writes QoS overrides into the profile it is given
         self.publishers = {name: create_publisher(msg_type, f"depth/{name}", copy.copy(OUTPUT_QOS),
                                                   qos_overriding_options=overrides)
@@ -355,7 +378,8 @@ class DepthNodeCore:
             if not any(info_msg.k):
                 info_msg = None  # uncalibrated camera (K = 0): depth still, without camera_info and cloud
                 self.warn("uncalibrated", "camera_info has K = 0 (an uncalibrated camera): publishing depth "
-                                          "without depth/camera_info and depth/points; calibrate the camera for them")
+                                          "without depth/camera_info and depth/points (a DA3 metric model, which "
+                                          "needs the focal length, skips the frame); calibrate the camera")
             bgr, camera = decode_frame(image_msg, info_msg)
             want_cloud = self.subscribed("points")
             with self._pipeline_lock:

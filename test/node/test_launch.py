@@ -33,10 +33,21 @@ def test_bad_camera_lists_are_refused(text, message):
 def test_only_given_arguments_override_the_params_file():
     assert overrides_from({"checkpoint": "", "onnx": "/m.onnx", "use_compressed": ""}) == {"onnx": "/m.onnx"}
     assert overrides_from({"use_compressed": "True"}) == {"use_compressed": True}
+    assert overrides_from({"model": "da3metric-large", "checkpoint": "/ckpt/da3metric-large"}) == \
+        {"model": "da3metric-large", "checkpoint": "/ckpt/da3metric-large"}
+    with pytest.raises(ValueError, match="model must be one of da3-small"):
+        overrides_from({"model": "da3-giant"})
     with pytest.raises(ValueError, match="true or false"):
         overrides_from({"use_compressed": "yes"})
     assert remappings("image_raw", False) == [("image", "image_raw"), ("image/compressed", "image_raw/compressed")]
     assert remappings("image_raw", True) == [("image/compressed", "image_raw/compressed")]
+
+
+def test_launch_arguments_include_model():
+    from depth_anything_ros.node.launch_support import ARGUMENT_NAMES, OVERRIDABLE
+
+    assert "model" in ARGUMENT_NAMES and "model" in OVERRIDABLE
+    assert "model" in {spec.name for spec in knobs()}  # the launch argument sets the node parameter
 
 
 def test_launch_files_define_generate_launch_description():

@@ -22,7 +22,7 @@ from depth_anything_ros.export.onnx_export import export_onnx
 from depth_anything_ros.model.build import untrained_model
 from depth_anything_ros.synthetic.scene import render_sample_scene
 
-from conftest import tiny_spec
+from conftest import tiny_da3_checkpoint, tiny_spec
 from ros_graph import H, Probe, W, header, image_msg, info_msg
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,11 +68,12 @@ class Running:
     def wait_for_node(self, timeout: float = 30.0) -> None:
         assert self.probe.spin_until(lambda: self.image_pub.get_subscription_count() > 0, timeout), self.output()
 
-    def send(self, bgr: np.ndarray | None = None, encoding: str = "bgr8", info_hw: tuple[int, int] | None = None):
+    def send(self, bgr: np.ndarray | None = None, encoding: str = "bgr8", info_hw: tuple[int, int] | None = None,
+             k: np.ndarray | None = None):
         hdr = header(self.probe.node)
         image = image_msg(hdr, bgr, encoding=encoding)
         height, width = info_hw or (image.height, image.width)
-        self.info_pub.publish(info_msg(hdr, height, width))
+        self.info_pub.publish(info_msg(hdr, height, width, k=k))
         self.image_pub.publish(image)
         return hdr
 
@@ -106,12 +107,12 @@ class Running:
 
         return self.service(GetState, "get_state", GetState.Request()).current_state.label
 
-    def stream(self, got: list, count: int, period: float = 0.02, timeout: float = 10.0) -> None:
-        """Send frames until ``got`` has ``count`` more messages."""
+    def stream(self, got: list, count: int, period: float = 0.02, timeout: float = 10.0, **frame) -> None:
+        """Send frames (``send``'s keywords) until ``got`` has ``count`` more messages."""
         target = len(got) + count
         deadline = time.monotonic() + timeout
         while len(got) < target and time.monotonic() < deadline:
-            self.send()
+            self.send(**frame)
             self.probe.spin_for(period)
         assert len(got) >= target, self.output()
 
@@ -375,3 +376,53 @@ def test_no_backlog_at_2x_and_5x_the_throughput(start):
         return 0
 
     assert node.probe.spin_until(lambda: superseded() > 0, timeout=3.0)  # drops are counted
+
+
+def test_da3_checkpoints_over_dds_focal_per_frame_and_relative_depth(ros, tmp_path):
+    """DA3 metric: metres scaled by each frame's camera_info focal (no re-export, same process); DA3 relative:
+    depth/relative (depth up to scale) and no depth/image until calibrated."""
+    from sensor_msgs.msg import Image
+
+    from depth_anything_ros.core.calibration_file import Calibration, save_calibration
+
+    k = np.array([[30.0, 0, (W - 1) / 2], [0, 30.0, (H - 1) / 2], [0, 0, 1]])
+    zoomed = k.copy()
+    zoomed[0, 0] = zoomed[1, 1] = 60.0  # fx, fy doubled: the camera zoomed in
+    bgr = render_sample_scene(H, W)[0]
+    metric = Running("depth_node", None, f"checkpoint:={tiny_da3_checkpoint(tmp_path / 'metric', 'metric')}",
+                     "image_width:=32", "image_height:=24")
+    try:
+        metric.wait_for_node()
+        assert metric.probe.spin_until(lambda: metric.probe.node.count_publishers(f"{NS}/depth/image") == 1)
+        assert metric.probe.node.count_publishers(f"{NS}/depth/relative") == 0  # a metric model: metres only
+        depth = metric.probe.listen(f"{NS}/depth/image", Image)
+        metric.stream(depth, 1, timeout=60.0, bgr=bgr, k=k)
+        metric.stream(depth, 3, bgr=bgr, k=zoomed)  # frames of the first focal may still be in flight
+        near, far = (np.frombuffer(bytes(m.data), np.float32).reshape(H, W) for m in (depth[0], depth[-1]))
+        assert not np.isnan(near).any() and np.all((near > 0) | np.isinf(near))  # REP 117; sky +Inf
+        finite = np.isfinite(near) & np.isfinite(far)
+        assert finite.mean() > 0.3
+        np.testing.assert_allclose(far[finite], 2 * near[finite], rtol=1e-4)
+        code, err = metric.stop()
+        assert code == 0 and err.count("exported DA3") == 1 and "Traceback" not in err, err
+    finally:
+        metric.stop()
+    folder = tiny_da3_checkpoint(tmp_path / "relative", "any-view")
+    calibration = save_calibration(tmp_path / "cal.yaml", Calibration("relative-depth", 2.0, 0.0))
+    relative = Running("depth_node", None, f"checkpoint:={folder}", "image_width:=32", "image_height:=24")
+    try:
+        relative.wait_for_node()
+        assert relative.probe.spin_until(lambda: relative.probe.node.count_publishers(f"{NS}/depth/relative") == 1)
+        raw = relative.probe.listen(f"{NS}/depth/relative", Image)
+        depth = relative.probe.listen(f"{NS}/depth/image", Image)
+        relative.stream(raw, 1, timeout=60.0, bgr=bgr, k=k)
+        assert depth == [] and raw[-1].encoding == "32FC1"
+        assert relative.set_parameter("calibration_file", str(calibration)).successful
+        relative.stream(depth, 1, bgr=bgr, k=k)  # metres now: 2 x the relative depth, a linear head
+        before = np.frombuffer(bytes(raw[-1].data), np.float32)
+        after = np.frombuffer(bytes(depth[-1].data), np.float32)
+        inside = np.isfinite(before) & np.isfinite(after)
+        assert inside.mean() > 0.3
+        np.testing.assert_allclose(after[inside], 2.0 * before[inside], rtol=1e-4)
+    finally:
+        relative.stop()

@@ -191,3 +191,33 @@ def test_camera_namespace():
     assert camera_namespace("/front/image_rect") == "/front"
     assert camera_namespace("/front/image_raw/compressed") == "/front"
     assert camera_namespace("/image") == ""
+
+
+def test_da3_metric_replay_takes_the_focal_from_the_bags_camera_info(tmp_path, capsys):
+    from depth_anything_ros.runtime.config import BackendConfig
+    from depth_anything_ros.runtime.factory import open_backend
+
+    from conftest import tiny_da3_checkpoint
+
+    folder = tiny_da3_checkpoint(tmp_path / "da3", "metric", seed=1)
+    bag = write_sample_bag(tmp_path / "in", frames=2, size=SIZE)
+    code = main(["replay", str(bag), str(tmp_path / "out"), "--image-topic", "/camera/image_rect",
+                 "--checkpoint", str(folder), "--backend", "onnxruntime"])
+    assert code == 0 and "2 frames" in capsys.readouterr().out
+    topics = read_bag(tmp_path / "out")
+    assert "/camera/depth/relative" not in topics and len(topics["/camera/depth/points"]) == 2
+    (_, image), (_, info), (_, depth) = (topics[t][0] for t in ("/camera/image_rect", "/camera/camera_info",
+                                                                   "/camera/depth/image"))
+    bgr = np.frombuffer(image.data, np.uint8).reshape(*SIZE, 3)
+    k = np.asarray(info.k, np.float64).reshape(3, 3)
+    with open_backend(BackendConfig(checkpoint=str(folder), backend="onnxruntime"), SIZE) as backend:
+        assert backend.info.uses_focal
+        expected = backend.infer_bgr(bgr, k=k).depth  # the bag's K, no other focal
+        doubled = backend.infer_bgr(bgr, k=k * [[2], [2], [1]]).depth
+    got = np.frombuffer(depth.data, np.float32).reshape(SIZE)
+    np.testing.assert_array_equal(np.isinf(got), np.isinf(expected))
+    finite = np.isfinite(got) & np.isfinite(doubled)
+    assert finite.mean() > 0.3 and not np.isnan(got).any()
+    np.testing.assert_allclose(got[finite], expected[finite], rtol=1e-5)
+    assert not np.allclose(got[finite], doubled[finite], rtol=1e-2)  # the focal matters
+

@@ -375,3 +375,43 @@ def test_checkpoint_fp16_builds_from_the_fp16_graph_and_self_checks_against_fp32
     assert 0 < record.self_check_error < 0.02  # FP16 network vs FP32 graph on onnxruntime
     timing = list((tmp_path / "cache").glob("timing-*.cache"))
     assert [p.name for p in timing] == ["timing-Fake_Orin-sm8.7-trt10.3.0.cache"]
+
+
+@pytest.fixture
+def da3_graph16(tmp_path) -> Path:
+    import torch
+
+    from depth_anything_ros.export.da3_onnx import export_da3_onnx
+    from depth_anything_ros.model.da3 import Da3Model
+    from depth_anything_ros.model.da3_spec import tiny_da3_spec
+
+    torch.manual_seed(5)
+    path = tmp_path / "da3_16.onnx"
+    export_da3_onnx(Da3Model(tiny_da3_spec("metric")), HW, path, precision="fp16")
+    return path
+
+
+def test_da3_engine_has_focal_and_runs_through_the_backend(fakes, da3_graph16, tmp_path, capsys):
+    """build-engine on a DA3 graph: the record is the DA3 graph, the engine's third input is focal, and the
+    backend feeds it from K (metres scale with the focal length, as on onnxruntime)."""
+    from depth_anything_ros.runtime.tensorrt_backend import expected_tensors
+
+    out = tmp_path / "da3.engine"
+    assert main(["build-engine", "--onnx", str(da3_graph16), "--precision", "fp16", "--output", str(out)]) == 0
+    assert f"wrote {out}" in capsys.readouterr().out
+    record = read_record(out)
+    assert record.graph.model == "tiny-da3-metric" and record.graph.uses_focal and record.key.precision == "fp16"
+    focal = expected_tensors(record.graph)["focal"]
+    assert focal.is_input and focal.shape == (1,) and focal.dtype == np.float32
+    k = np.array([[30.0, 0, 20.5], [0, 30.0, 13.5], [0, 0, 1]])
+    image = _image()
+    with TensorRTBackend(out) as backend, OnnxRuntimeBackend(da3_graph16) as reference:
+        assert set(backend.tensors) == {"image", "head", "focal", "raw", "depth"}  # as the engine reports them
+        near, far = backend.infer(image, k=k), backend.infer(image, k=k * [[2], [2], [1]])
+        expected = reference.infer(image, k=k)
+        with pytest.raises(ValueError, match="focal length"):
+            backend.infer(image)  # a metric DA3 engine without K
+    finite = np.isfinite(near.depth) & np.isfinite(far.depth) & np.isfinite(expected.depth)
+    assert finite.mean() > 0.3
+    np.testing.assert_allclose(near.depth[finite], expected.depth[finite], rtol=2e-3)  # fp16 outputs
+    np.testing.assert_allclose(far.depth[finite], 2 * near.depth[finite], rtol=2e-3)

@@ -1,0 +1,143 @@
+"""Depth Anything 3 graphs in the node's pipeline (ROS-free): focal from camera_info K per frame, the
+InputError without a calibrated camera, relative-depth output and its calibrations, the parameters a
+DA3 graph reports. Tiny random DA3 networks of the official architecture on onnxruntime."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from depth_anything_ros.core.calibration_file import Calibration, load_calibration, save_calibration
+from depth_anything_ros.core.camera import CameraModel
+from depth_anything_ros.core.errors import InputError
+from depth_anything_ros.export.da3_onnx import export_da3_onnx
+from depth_anything_ros.model.da3 import Da3Model
+from depth_anything_ros.model.da3_spec import tiny_da3_spec
+from depth_anything_ros.node.config import PipelineConfig
+from depth_anything_ros.node.pipeline import CALIBRATE_HINT_DA3, DepthPipeline, calibrate_hint
+from depth_anything_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend
+
+H, W = 48, 64
+
+
+@pytest.fixture(scope="module")
+def da3_graphs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("da3")
+    torch.manual_seed(3)
+    export_da3_onnx(Da3Model(tiny_da3_spec("metric")), (H, W), root / "metric.onnx")
+    torch.manual_seed(4)
+    export_da3_onnx(Da3Model(tiny_da3_spec("any-view")), (H, W), root / "relative.onnx")
+    return {"metric": root / "metric.onnx", "relative-depth": root / "relative.onnx"}
+
+
+def pipeline(graph, **values) -> DepthPipeline:
+    config = PipelineConfig(onnx=str(graph), backend="onnxruntime", **values)
+    return DepthPipeline(config, lambda hw: OnnxRuntimeBackend(graph))
+
+
+def frame(seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (H, W, 3), dtype=np.uint8)
+
+
+def test_metric_depth_scales_with_the_focal_of_each_frame(da3_graphs):
+    pipe = pipeline(da3_graphs["metric"])
+    bgr = frame()
+    near = pipe.process(bgr, CameraModel.pinhole(W, H, 40.0))
+    far = pipe.process(bgr, CameraModel.pinhole(W, H, 80.0))  # zoomed in: twice the focal, same graph
+    assert near.metric and near.relative is None and near.cloud is not None
+    finite = np.isfinite(near.depth) & np.isfinite(far.depth) & (near.depth > 0.2) & (far.depth < 1e3)
+    assert finite.mean() > 0.3
+    np.testing.assert_allclose(far.depth[finite], 2 * near.depth[finite], rtol=1e-4)
+    assert not np.isnan(near.depth).any()
+    pipe.close()
+
+
+def test_sky_is_infinite_in_depth_and_left_out_of_the_cloud(tmp_path):
+    """A tiny metric network whose sky branch is shifted to call about half of this frame sky."""
+    from depth_anything_ros.export.da3_fused import Da3FusedModel
+    from depth_anything_ros.model.da3_preprocess import SKY_THRESHOLD
+
+    torch.manual_seed(3)
+    net = Da3Model(tiny_da3_spec("metric")).eval()
+    bgr = frame(2)
+    last = net.head.scratch.sky_output_conv2[-1]
+    fused = Da3FusedModel(net, (H, W), "bgr").eval()
+    with torch.no_grad():
+        last.weight.mul_(1000.0)
+        last.bias.zero_()
+        sky = net(fused.preprocess(torch.from_numpy(bgr)), fused.pos_embed)["sky"]
+        last.bias.fill_(SKY_THRESHOLD - float(sky.median()))
+    export_da3_onnx(net, (H, W), tmp_path / "sky.onnx")
+    pipe = pipeline(tmp_path / "sky.onnx", cloud_organized=False)
+    result = pipe.process(bgr, CameraModel.pinhole(W, H, 40.0))
+    sky = np.isposinf(result.depth)
+    assert 0.1 < sky.mean() < 0.9
+    assert result.cloud.width == np.isfinite(result.depth).sum()  # +Inf (sky) pixels have no point
+    points = result.cloud.data.view(np.float32).reshape(-1, 4)
+    assert np.isfinite(points[:, :3]).all()
+    pipe.close()
+
+
+def test_metric_graph_without_a_camera_is_an_input_error(da3_graphs):
+    pipe = pipeline(da3_graphs["metric"])
+    with pytest.raises(InputError, match="focal length") as error:
+        pipe.process(frame(), None)
+    assert error.value.kind == "intrinsics"
+    assert pipe.process(frame(), CameraModel.pinhole(W, H, 50.0)).depth is not None  # still serving
+    pipe.close()
+
+
+def test_relative_depth_graph_publishes_relative_until_calibrated(da3_graphs, tmp_path, caplog):
+    graph = da3_graphs["relative-depth"]
+    pipe = pipeline(graph)
+    bgr = frame(1)
+    with caplog.at_level("WARNING"):
+        result = pipe.process(bgr, None)  # no camera needed: depth up to scale ignores focal
+    assert not result.metric and result.depth is None and result.relative.shape == (H, W)
+    assert CALIBRATE_HINT_DA3 in caplog.text and "not inverse depth" in calibrate_hint("relative-depth")
+    assert "inverse depth up to scale and shift" in calibrate_hint("relative")
+    path = tmp_path / "cal.yaml"
+    path.write_text("depth_anything_ros_calibration: 1\nmodel_kind: relative-depth\nscale: 2.5\nshift: 0.5\n")
+    pipe.load_calibration(path)
+    calibrated = pipe.process(bgr, None)
+    raw = result.relative
+    expected = 2.5 * raw + 0.5  # linear head: DA3 relative output is depth, not inverse depth
+    inside = np.isfinite(raw) & (expected > 0.2) & (expected < 1e3)
+    assert calibrated.metric and inside.mean() > 0.3
+    np.testing.assert_allclose(calibrated.depth[inside], expected[inside], rtol=1e-4)
+    pipe.close()
+
+
+def test_calibrations_of_another_kind_are_refused(da3_graphs, tmp_path):
+    inverse = save_calibration(tmp_path / "v2.yaml", Calibration("relative", 0.05, 0.01))
+    linear = save_calibration(tmp_path / "da3.yaml", Calibration("relative-depth", 1.5, 0.0))
+    assert load_calibration(linear).model_kind == "relative-depth"
+    pipe = pipeline(da3_graphs["relative-depth"])
+    pipe.process(frame(), None)
+    with pytest.raises(ValueError, match="relative model, the graph is relative-depth"):
+        pipe.load_calibration(inverse)
+    pipe.close()
+    with pytest.raises(ValueError, match="relative-depth model, the graph is relative"):
+        load_calibration(linear).check_applies_to("relative", "")
+    (tmp_path / "bad.yaml").write_text("depth_anything_ros_calibration: 1\nmodel_kind: disparity\nscale: 1\nshift: 0\n")
+    with pytest.raises(ValueError, match="model_kind must be one of metric, relative, relative-depth"):
+        load_calibration(tmp_path / "bad.yaml")
+
+
+def test_parameters_report_the_da3_model_and_kind(da3_graphs):
+    pytest.importorskip("rclpy", reason="needs the ros extra")
+    from depth_anything_ros.export.graph_info import read_graph_info
+    from depth_anything_ros.node.ros_node import expects_metric, info_values
+
+    info = read_graph_info(da3_graphs["metric"])
+    values = info_values(dataclasses.replace(info, model="da3metric-large"))
+    assert values["model"] == "da3metric-large" and values["metric"] is True and "max_depth" not in values
+    PipelineConfig(**values)  # valid parameter values
+    relative = info_values(dataclasses.replace(read_graph_info(da3_graphs["relative-depth"]), model="da3-small"))
+    assert relative["model"] == "da3-small" and relative["metric"] is False
+    assert "model" not in info_values(info)  # tiny test networks have no parameter value
+    assert expects_metric(PipelineConfig(model="da3metric-large", checkpoint="x"))
+    assert not expects_metric(PipelineConfig(model="da3-base", checkpoint="x"))
