@@ -57,15 +57,7 @@ class GroundTruthFrame:
     depth: np.ndarray  # (H, W) float32 metres, NaN where no LiDAR point
     camera_frame: str
     scans: int
-    k: np.ndarray | None = None  # (3, 3) intrinsics of ``image`` as given (``image_k``): DA3 metric focal
-
-
-def image_k(camera: CameraModel, rectified: bool) -> np.ndarray:
-    """The 3x3 intrinsics of the image as published: P's left 3x3 for rectified images (when P is set),
-    K for raw ones; what a DA3 metric graph's focal input is computed from."""
-    if rectified and camera.p[0, 0] > 0 and camera.p[1, 1] > 0:
-        return np.asarray(camera.p[:, :3], np.float64).copy()
-    return np.asarray(camera.k, np.float64).copy()
+    k: np.ndarray | None = None  # (3, 3) intrinsics of ``image`` as given (``CameraModel.image_k``): DA3 metric focal
 
 
 def _nearest(stamps: list[int], stamp: int) -> int | None:
@@ -159,4 +151,4 @@ def _frame(stamp: int, image_msg, info_msg, scan_stamps: list[int], scans: dict,
     points = np.concatenate(clouds) if clouds else np.zeros((0, 3))
     depth = sparse_depth(points, camera, options.rectified, options.occlusion, options.min_depth)
     return GroundTruthFrame(stamp, bgr, camera, depth, camera_frame, len(scan_stamps),
-                            image_k(camera, options.rectified))
+                            camera.image_k(options.rectified))

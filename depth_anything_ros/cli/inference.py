@@ -100,7 +100,7 @@ def _intrinsics(args: argparse.Namespace, info, image_path: Path, image_hw: tupl
     if (camera.height, camera.width) != tuple(image_hw):
         raise UsageError(f"--camera-info {args.camera_info} is for {camera.width}x{camera.height} images, "
                          f"{image_path.name} is {image_hw[1]}x{image_hw[0]}; give the camera_info of that size")
-    return camera.k
+    return camera.image_k(rectified=True)  # P's intrinsics where given, as the node's default
 
 
 def cmd_infer(args: argparse.Namespace) -> int:

@@ -135,6 +135,13 @@ class CameraModel:
                                            f"of {', '.join(DISTORTION_MODELS)}")
         return _DISTORTIONS[self.distortion_model]
 
+    def image_k(self, rectified: bool = True) -> np.ndarray:
+        """The 3x3 intrinsics of the image as published: P's left 3x3 for rectified images (when P is set), K
+        for raw ones; what a DA3 metric graph's focal input is computed from (node, replay, calibration)."""
+        if rectified and self.p[0, 0] > 0 and self.p[1, 1] > 0:
+            return np.asarray(self.p[:, :3], np.float64).copy()
+        return np.asarray(self.k, np.float64).copy()
+
     def pixel_rays(self, u: np.ndarray, v: np.ndarray, rectified: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """x/z and y/z (float64) of the rays through pixels (u, v): image_geometry's projectPixelTo3dRay.
 

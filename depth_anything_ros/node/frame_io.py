@@ -37,6 +37,5 @@ def output_messages(kit: MessageKit, header, result: FrameResult, preview: bool 
     if result.cloud is not None:
         out["points"] = point_cloud_msg(kit, header, result.cloud)
     if preview:
-        out["preview"] = bgr_image_msg(kit, header, preview_of(result.relative, result.depth,
-                                                               "metric" if result.metric else "relative"))
+        out["preview"] = bgr_image_msg(kit, header, preview_of(result.relative, result.depth, result.preview_kind))
     return out

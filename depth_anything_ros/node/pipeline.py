@@ -50,6 +50,12 @@ class FrameResult:
     cloud: CloudPayload | None
     image: np.ndarray  # BGR at the published resolution (cloud colour, previews)
     inference_s: float
+    kind: str = "relative"  # the graph's output kind (core.head.OUTPUT_KINDS)
+
+    @property
+    def preview_kind(self) -> str:
+        """What the preview shows: metres when metric (or calibrated), else the graph's own relative output."""
+        return "metric" if self.metric else self.kind
 
 
 class DepthPipeline:
@@ -152,7 +158,7 @@ class DepthPipeline:
             raise InputError("camera_info", f"camera_info is {camera.width}x{camera.height}, the image "
                                             f"{image_hw[1]}x{image_hw[0]}")
         backend = self._backend_for(image_hw)
-        k = camera.k if camera is not None else None
+        k = camera.image_k(self.config.rectified) if camera is not None else None
         if backend.info.uses_focal:
             try:
                 backend.info.focal_input(k)
@@ -174,7 +180,8 @@ class DepthPipeline:
         if metric and out_camera is not None and self.config.publish_cloud and want_cloud:
             cloud = self._cloud_builder.build(depth, out_camera, self.cloud_options,
                                               small if self.cloud_options.colour else None)
-        return FrameResult(metric, depth, relative, out_camera, cloud, np.ascontiguousarray(small), inference_s)
+        return FrameResult(metric, depth, relative, out_camera, cloud, np.ascontiguousarray(small), inference_s,
+                           backend.info.kind)
 
     def _output_camera(self, camera: CameraModel) -> CameraModel:
         """The published camera, reused while camera_info is unchanged (its rays are computed once)."""

@@ -135,5 +135,5 @@ def _process(pipeline: DepthPipeline, image_msg, info, summary: ReplaySummary) -
 def _save_preview(directory: Path, index: int, result: FrameResult) -> None:
     import cv2
 
-    panel = preview_of(result.relative, result.depth, "metric" if result.metric else "relative")
+    panel = preview_of(result.relative, result.depth, result.preview_kind)
     save_image(directory / f"frame_{index:05d}.png", cv2.hconcat([result.image, panel]))

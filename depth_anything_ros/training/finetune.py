@@ -44,7 +44,7 @@ from depth_anything_ros.training.augment import random_hflip
 from depth_anything_ros.training.labeled_frames import FrameStore, LabeledFrames, source_fingerprint
 from depth_anything_ros.training.loop import LoopSettings, run_epochs
 from depth_anything_ros.training.losses import silog_loss
-from depth_anything_ros.training.network import training_network
+from depth_anything_ros.training.network import network_focal, training_network
 from depth_anything_ros.training.options import FinetuneOptions
 
 ENCODER_LR_FACTOR = 0.1  # an unfrozen encoder learns at a tenth of the head's rate
@@ -142,14 +142,6 @@ def make_optimizer(model: Network, options: FinetuneOptions) -> torch.optim.Opti
         groups.append({"params": [p for p in encoder.parameters() if p.requires_grad],
                        "lr": options.lr * ENCODER_LR_FACTOR})
     return torch.optim.AdamW(groups, lr=options.lr, betas=(0.9, 0.999), weight_decay=options.weight_decay)
-
-
-def network_focal(k: torch.Tensor, image_hw: tuple[int, int], net_hw: tuple[int, int]) -> torch.Tensor:
-    """(B,) mean of fx and fy of each (B, 3, 3) camera K scaled to the network input (``GraphInfo.focal_input``)."""
-    k = k.double()
-    fx = k[:, 0, 0] * net_hw[1] / image_hw[1]
-    fy = k[:, 1, 1] * net_hw[0] / image_hw[0]
-    return ((fx + fy) / 2).float()
 
 
 def train_on_frames(model: Network, store: FrameStore, stamps: Sequence[int], image_hw: tuple[int, int],

@@ -80,6 +80,15 @@ class Da3TrainingNetwork(nn.Module):
         return (out, tokens[-1]) if features else out
 
 
+def network_focal(k, image_hw: tuple[int, int], net_hw: tuple[int, int]) -> torch.Tensor:
+    """(B,) mean of fx and fy of each camera K ((B, 3, 3) or (3, 3), numpy or torch) scaled to the network
+    input: the DA3 metric scaling's focal, by ``GraphInfo.focal_input``'s rule, for training batches."""
+    k = torch.as_tensor(k).double().reshape(-1, 3, 3)
+    fx = k[:, 0, 0] * net_hw[1] / image_hw[1]
+    fy = k[:, 1, 1] * net_hw[0] / image_hw[0]
+    return ((fx + fy) / 2).float()
+
+
 def training_network(model: DepthAnything | Da3Model, image_hw: tuple[int, int], input_order: InputOrder = "bgr",
                      input_size: int = DEFAULT_INPUT_SIZE) -> TrainingNetwork | Da3TrainingNetwork:
     """The training network of ``model``'s family (``input_size`` is V1/V2's; DA3 resizes to its process_res)."""

@@ -39,7 +39,6 @@ from depth_anything_ros.model import DepthAnything, ModelSpec
 from depth_anything_ros.model.checkpoint import load_model, save_checkpoint
 from depth_anything_ros.model.da3 import Da3Model
 from depth_anything_ros.model.da3_checkpoint import load_da3_with_sha, save_da3
-from depth_anything_ros.model.da3_preprocess import scale_intrinsics
 from depth_anything_ros.runtime.backend import DepthBackend
 from depth_anything_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend
 from depth_anything_ros.training import distributed
@@ -63,10 +62,10 @@ from depth_anything_ros.training.finetune import (
 from depth_anything_ros.training.labeled_frames import FrameStore, source_fingerprint
 from depth_anything_ros.training.loop import LoopSettings, run_epochs
 from depth_anything_ros.training.losses import affine_invariant_loss, feature_alignment_loss
-from depth_anything_ros.training.network import Da3TrainingNetwork, training_network
+from depth_anything_ros.training.network import network_focal, training_network
 from depth_anything_ros.training.options import FinetuneOptions, SelftrainOptions
 from depth_anything_ros.training.pseudo_labels import PseudoLabels, nominal_k
-from depth_anything_ros.training.unlabeled_frames import FrameRef, UnlabeledStore, camera_k
+from depth_anything_ros.training.unlabeled_frames import FrameRef, UnlabeledStore
 
 Student = DepthAnything | Da3Model
 
@@ -121,7 +120,7 @@ def _prepare(request: SelftrainRequest, store: UnlabeledStore, progress: Callabl
     stamps, camera_frame, k = [], "", None
     if request.ground_truth is not None:
         stamps, camera_frame = FrameStore(request.work_dir).extract(request.bags, request.ground_truth, progress)
-        k = camera_k(request.bags, request.ground_truth.camera_info_topic)
+        k = FrameStore(request.work_dir).frame(stamps[0]).k  # the stored frames carry their camera's K
     origin = min([r.stamp_ns for r in unlabeled] + stamps)
     held_u = time_block_split(np.array([r.stamp_ns for r in unlabeled]), request.block_s, request.holdout_every,
                               origin)
@@ -212,12 +211,6 @@ def frozen_encoder(initial: Student, device: torch.device) -> Callable[[torch.Te
     return lambda x: (encoder(x) if taps is None else encoder(x, taps))[-1]
 
 
-def network_focal(k: np.ndarray, network: Da3TrainingNetwork) -> float:
-    """mean(fx, fy) of the camera's K scaled to the network input (the DA3 metric scaling's focal)."""
-    scaled = scale_intrinsics(np.asarray(k, np.float64).reshape(3, 3), network.image_hw, network.net_hw)
-    return float((scaled[0, 0] + scaled[1, 1]) / 2.0)
-
-
 def make_student_optimizer(student: Student, options: SelftrainOptions) -> torch.optim.Optimizer:
     """AdamW over what the forward pass uses: the head at ``lr``, the encoder at a tenth of it.
 
@@ -287,8 +280,8 @@ def _train_student(student: Student, initial: Student, request: SelftrainRequest
     if isinstance(student, Da3Model) and student.spec.metric:
         if data.labeled and data.k is None:
             raise ValueError("a DA3 metric student needs the camera's K for its LiDAR frames")
-        focal = (network_focal(nominal_k(data.image_hw), network),
-                 network_focal(data.k, network) if data.k is not None else 0.0)
+        focal = tuple(float(network_focal(k, network.image_hw, network.net_hw)[0]) if k is not None else 0.0
+                      for k in (nominal_k(data.image_hw), data.k))
     unlabeled_per_step = 2 * options.batch_size
     steps_per_epoch = _steps_per_epoch(data, options, dist)
 

@@ -9,7 +9,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from depth_anything_ros.core.camera import CameraModel
 from depth_anything_ros.msgs.bags import header_stamp, open_bags, require_topic
 from depth_anything_ros.msgs.images import decode_frame
 from depth_anything_ros.training.array_cache import ArrayCache, read_index, write_index
@@ -60,17 +59,6 @@ def iter_images(bags: Sequence[str | Path], topic: str) -> Iterator[tuple[FrameR
                 stamp = header_stamp(raw, reader.is2)
                 bgr, _ = decode_frame(reader.deserialize(raw, conn.msgtype))
                 yield FrameRef(name, topic, stamp), bgr
-
-
-def camera_k(bags: Sequence[str | Path], topic: str) -> np.ndarray:
-    """The camera's 3x3 K from the first camera_info message of the bags (one camera, one resolution per run):
-    what a DA3 metric network needs to give its LiDAR-labelled frames metres."""
-    for bag in bags:
-        with open_bags([bag]) as reader:
-            connections = require_topic(reader, topic, "camera_info")
-            for conn, _, raw in reader.messages(connections=connections):
-                return CameraModel.from_msg(reader.deserialize(raw, conn.msgtype)).k
-    raise ValueError(f"no camera_info message on {topic}")
 
 
 class UnlabeledStore:

@@ -122,3 +122,13 @@ def test_rectified_rays_live_in_the_rectified_frame_that_projection_rotates_into
     pu, pv, _ = camera.project(rectified_points @ r)  # R^T: back into the optical frame
     np.testing.assert_allclose(pu, u, atol=1e-9)
     np.testing.assert_allclose(pv, v, atol=1e-9)
+
+
+def test_image_k_is_p_for_rectified_images_and_k_for_raw_ones():
+    k = np.array([[500.0, 0, 320], [0, 510.0, 240], [0, 0, 1]])
+    p = np.array([[450.0, 0, 330, 0], [0, 450.0, 235, 0], [0, 0, 1, 0]])
+    camera = CameraModel(640, 480, k, p)
+    np.testing.assert_array_equal(camera.image_k(rectified=True), p[:, :3])
+    np.testing.assert_array_equal(camera.image_k(rectified=False), k)
+    unset = CameraModel(640, 480, k, np.zeros((3, 4)))  # P not given: K is all there is
+    np.testing.assert_array_equal(unset.image_k(rectified=True), k)

@@ -97,6 +97,7 @@ def test_relative_depth_graph_publishes_relative_until_calibrated(da3_graphs, tm
     with caplog.at_level("WARNING"):
         result = pipe.process(bgr, None)  # no camera needed: depth up to scale ignores focal
     assert not result.metric and result.depth is None and result.relative.shape == (H, W)
+    assert result.preview_kind == "relative-depth"  # the preview inverts depth up to scale (near warm)
     assert CALIBRATE_HINT_DA3 in caplog.text and "not inverse depth" in calibrate_hint("relative-depth")
     assert "inverse depth up to scale and shift" in calibrate_hint("relative")
     path = tmp_path / "cal.yaml"
@@ -106,7 +107,7 @@ def test_relative_depth_graph_publishes_relative_until_calibrated(da3_graphs, tm
     raw = result.relative
     expected = 2.5 * raw + 0.5  # linear head: DA3 relative output is depth, not inverse depth
     inside = np.isfinite(raw) & (expected > 0.2) & (expected < 1e3)
-    assert calibrated.metric and inside.mean() > 0.3
+    assert calibrated.metric and inside.mean() > 0.3 and calibrated.preview_kind == "metric"
     np.testing.assert_allclose(calibrated.depth[inside], expected[inside], rtol=1e-4)
     pipe.close()
 
