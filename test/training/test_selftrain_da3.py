@@ -165,6 +165,18 @@ def test_da3_teachers_and_students_through_the_command(tmp_path, short_bag, caps
     again = capsys.readouterr().out
     assert " 0 computed" in again and "resuming after epoch 1 of 1" in again
 
+    # relative-depth teacher and student with LiDAR frames: measured after an affine head fitted in depth
+    lidar = [*common, "--teacher", str(mono), "--student-checkpoint", str(any_view), "--camera-info-topic",
+             RIG_TOPICS["camera_info"], "--lidar-topic", RIG_TOPICS["lidar"], "--output", str(tmp_path / "lidar")]
+    assert main(lidar) == 0
+    capsys.readouterr()
+    measured = json.loads((tmp_path / "lidar" / "selftrain.json").read_text())
+    assert measured["student_kind"] == "relative-depth" and measured["lidar_held_out_frames"] >= 1
+    columns = measured["held_out"]
+    assert set(columns) == {"teacher + affine head", "student, self-trained + affine head"}
+    for metrics in columns.values():  # an affine head fitted in depth gives real metres on the held-out frames
+        assert metrics["points"] > 1000 and 0 < metrics["abs_rel"] < 1 and 0 < metrics["d1"] <= 1
+
 
 def test_relative_depth_students_learn_lidar_frames_up_to_scale():
     lidar = torch.full((1, 6, 8), float("nan"))
