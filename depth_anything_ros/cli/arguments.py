@@ -13,7 +13,7 @@ from pathlib import Path
 
 from depth_anything_ros.calibration.ground_truth import GroundTruthOptions
 from depth_anything_ros.calibration.lidar import OcclusionFilter
-from depth_anything_ros.model.da3_spec import is_da3_checkpoint
+from depth_anything_ros.model.da3_spec import uses_da3
 from depth_anything_ros.node.config import Knob, PipelineConfig, config_from_parameters, knobs
 from depth_anything_ros.node.parameters import integer_range
 from depth_anything_ros.runtime.backend import DepthBackend
@@ -111,7 +111,7 @@ def add_backend_arguments(parser: argparse.ArgumentParser) -> None:
 
 def require_version(args: argparse.Namespace) -> None:
     """A V1/V2 checkpoint needs --version: their checkpoints cannot be told apart by their keys (DA3 ones can)."""
-    da3 = getattr(args, "model", None) or (args.checkpoint is not None and is_da3_checkpoint(args.checkpoint))
+    da3 = uses_da3(args.checkpoint, getattr(args, "model", None) or "")
     if args.checkpoint is not None and args.version is None and not da3:
         raise ValueError("--version {1,2} is required with --checkpoint: V1 and V2 checkpoints have identical "
                          "keys, and the version decides which encoder blocks feed the depth head")

@@ -24,7 +24,7 @@ from depth_anything_ros.cli.arguments import (
 )
 from depth_anything_ros.core.calibration_file import load_calibration, save_calibration
 from depth_anything_ros.core.files import atomic_directory, write_image
-from depth_anything_ros.model.da3_spec import da3_spec, is_da3_checkpoint
+from depth_anything_ros.model.da3_spec import da3_spec, uses_da3
 from depth_anything_ros.model.spec import model_spec
 from depth_anything_ros.training.options import FinetuneOptions
 
@@ -77,7 +77,7 @@ def _finetune(args: argparse.Namespace) -> int:
         raise ValueError("--method finetune trains weights: give --checkpoint (a V1/V2 .pth or a DA3 checkpoint "
                          "folder), not --onnx")
     require_version(args)
-    da3 = bool(args.model) or is_da3_checkpoint(args.checkpoint)
+    da3 = uses_da3(args.checkpoint, args.model)
     if not args.max_depth and not da3:
         raise ValueError("--method finetune writes a metric head (Sigmoid x max depth): give --max-depth "
                          "(80 outdoor, 20 indoor; at least the farthest LiDAR range you want to keep)")

@@ -25,7 +25,7 @@ from depth_anything_ros.core.camera_info_file import load_camera_info
 from depth_anything_ros.core.files import file_sha256, save_array, save_image
 from depth_anything_ros.core.head import MetricHead
 from depth_anything_ros.core.visualize import preview_of
-from depth_anything_ros.model.da3_spec import DA3_NAMES, is_da3_checkpoint
+from depth_anything_ros.model.da3_spec import DA3_NAMES, uses_da3
 from depth_anything_ros.model.download import (
     HUB_SIZES,
     METRIC_DATASETS,
@@ -51,7 +51,7 @@ def _load(args: argparse.Namespace):
 
 
 def _export_da3(args: argparse.Namespace) -> int:
-    """DA3 fused graph: (image uint8, focal) -> metres (metric) or depth up to scale; sky +Inf."""
+    """DA3 fused graph: (image uint8, head, focal) -> metres (metric) or depth up to scale; mono/metric sky +Inf."""
     from depth_anything_ros.export.da3_onnx import export_da3_onnx  # torch.onnx
     from depth_anything_ros.model.da3_checkpoint import load_da3_with_sha
 
@@ -70,7 +70,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     if args.checkpoint is None:
         raise ValueError("export needs --checkpoint (or 'checkpoint:' in the --params file)")
-    if args.model or (args.checkpoint and is_da3_checkpoint(args.checkpoint)):
+    if uses_da3(args.checkpoint, args.model):
         return _export_da3(args)
     model, sha = _load(args)
     started = time.monotonic()
@@ -132,8 +132,8 @@ def cmd_infer(args: argparse.Namespace) -> int:
         LOG.warning("relative checkpoint: *_relative.npy is inverse depth up to scale and shift, not metres; "
                     "a metric calibration (or a metric checkpoint with --metric) gives metres")
     if any(b.info.kind == "relative-depth" for b in backends.opened()):
-        LOG.warning("relative DA3 model: *_relative.npy is depth up to scale (not inverse depth; sky +Inf), not "
-                    "metres; da3metric-large with --camera-info gives metres")
+        LOG.warning("relative DA3 model: *_relative.npy is depth up to scale (not inverse depth; DA3MONO-LARGE's "
+                    "sky +Inf), not metres; da3metric-large with --camera-info gives metres")
     return 1 if failures else 0
 
 

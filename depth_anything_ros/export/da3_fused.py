@@ -149,8 +149,8 @@ class Da3FusedModel(nn.Module):
             raise ValueError(f"expected a {self.image_hw[0]}x{self.image_hw[1]}x3 image, got {tuple(image.shape)}")
         out = self.model(self.preprocess(image).to(self.pos_embed.dtype), self.pos_embed)  # fp16 network if half
         raw = out["depth"].float().unsqueeze(1)
-        if self.metric:
-            raw = metric_depth(raw, focal[0], focal[0])
+        # relative graphs consume focal (x 0) so the input survives export and TensorRT, which drop unused inputs
+        raw = metric_depth(raw, focal[0], focal[0]) if self.metric else raw + focal[0] * 0.0
         if tuple(raw.shape[-2:]) != self.image_hw:
             raw = upsample(raw, self.image_hw)
         if "sky" in out:

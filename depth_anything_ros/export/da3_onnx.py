@@ -20,7 +20,6 @@ from depth_anything_ros.export.da3_fused import Da3FusedModel
 from depth_anything_ros.export.fused import InputOrder
 from depth_anything_ros.export.graph_info import (
     DEPTH_OUTPUT,
-    FOCAL_INPUT,
     METADATA_KEY,
     RAW_OUTPUT,
     GraphInfo,
@@ -83,9 +82,9 @@ def export_da3_onnx(
             output_names=[RAW_OUTPUT, DEPTH_OUTPUT], opset_version=OPSET, dynamo=False, do_constant_folding=True,
         )
         graph = onnx.load(str(tmp))
-        if FOCAL_INPUT not in {i.name for i in graph.graph.input}:
-            # A relative graph ignores focal and the tracer drops it; keep one interface for every DA3 graph.
-            graph.graph.input.append(onnx.helper.make_tensor_value_info(FOCAL_INPUT, onnx.TensorProto.FLOAT, [1]))
+        if [i.name for i in graph.graph.input] != list(info.input_names):
+            raise RuntimeError(f"the exported DA3 graph has inputs {[i.name for i in graph.graph.input]}, expected "
+                               f"{list(info.input_names)}")
         entry = graph.metadata_props.add()
         entry.key, entry.value = METADATA_KEY, info.to_json()
         graph.producer_name = "depth_anything_ros"

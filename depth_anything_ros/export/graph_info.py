@@ -82,11 +82,9 @@ class GraphInfo:
                                  "camera_info (K) with the image")
             return np.ones(1, dtype=np.float32)
         k = np.asarray(k, dtype=np.float64).reshape(3, 3)
-        fx = k[0, 0] * self.network_width / self.image_width
-        fy = k[1, 1] * self.network_height / self.image_height
-        if not (np.isfinite(fx) and np.isfinite(fy) and fx > 0 and fy > 0):
+        if not (np.isfinite(k[:2, :2]).all() and k[0, 0] > 0 and k[1, 1] > 0):
             raise ValueError(f"{self.model} needs a calibrated camera: K has fx {k[0, 0]:g}, fy {k[1, 1]:g}")
-        return np.array([(fx + fy) / 2.0], dtype=np.float32)
+        return focal_at_network(k, self.image_hw, (self.network_height, self.network_width))
 
     @property
     def image_hw(self) -> tuple[int, int]:
@@ -107,6 +105,16 @@ class GraphInfo:
             return cls(**json.loads(text))
         except (TypeError, ValueError) as error:
             raise ValueError(f"graph metadata is not a depth_anything_ros GraphInfo: {error}") from error
+
+
+def focal_at_network(k, image_hw: tuple[int, int], network_hw: tuple[int, int]) -> np.ndarray:
+    """float32 (B,): mean(fx, fy) of each camera K ((3, 3) or (B, 3, 3)) scaled from the image to the network
+    input. Both DA3 resize steps scale the intrinsics by the same overall ratio per axis, so this equals the
+    official intrinsics after its input processor; THE focal of DA3's metric scaling (graph, training)."""
+    k = np.asarray(k, dtype=np.float64).reshape(-1, 3, 3)
+    fx = k[:, 0, 0] * network_hw[1] / image_hw[1]
+    fy = k[:, 1, 1] * network_hw[0] / image_hw[0]
+    return ((fx + fy) / 2.0).astype(np.float32)
 
 
 def info_from_metadata(path: str | Path, metadata: dict[str, str]) -> GraphInfo:

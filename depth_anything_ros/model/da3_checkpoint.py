@@ -20,6 +20,7 @@ from depth_anything_ros.model.da3_spec import (
     da3_checkpoint_files,
     da3_spec,
     read_model_name,
+    trained_metric,
 )
 
 PREFIX = "model."
@@ -76,19 +77,6 @@ def check_state_dict(state: dict[str, torch.Tensor], model: Da3Model, source: st
             f"{source} does not fit {model.spec.name} (expected {len(expected)} tensors under '{PREFIX}', "
             f"found {len(state)}): {'; '.join(problems)}.{_foreign_hint(list(state), model.spec.any_view)}")
     return {k: v.float() for k, v in found.items()}
-
-
-OUR_CONFIG = "depth_anything_ros"  # config.json field of checkpoints we write: {"metric": true, "finetuned_from": sha}
-
-
-def trained_metric(config: Path) -> bool:
-    """True when config.json says these weights were trained to metres (``calibrate --method finetune`` of a
-    relative DA3 model): same architecture and ``model_name``, depth * focal / 300 is metric."""
-    try:
-        ours = json.loads(config.read_text()).get(OUR_CONFIG)
-    except (OSError, ValueError, AttributeError):
-        return False
-    return isinstance(ours, dict) and ours.get("metric") is True
 
 
 def load_da3(path: str | Path, spec: Da3Spec | None = None) -> Da3Model:

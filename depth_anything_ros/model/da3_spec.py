@@ -151,3 +151,28 @@ def read_model_name(config: Path) -> str:
     if not isinstance(name, str):
         raise CheckpointError(f"{config} has no 'model_name' string; expected one of {', '.join(DA3_NAMES)}")
     return name
+
+
+OUR_CONFIG = "depth_anything_ros"  # config.json field of checkpoints we write: {"metric": true, "finetuned_from": sha}
+
+
+def trained_metric(config: Path) -> bool:
+    """True when config.json says these weights were trained to metres (``calibrate --method finetune`` of a
+    relative DA3 model): same architecture and ``model_name``, depth * focal / 300 is metric."""
+    try:
+        ours = json.loads(config.read_text()).get(OUR_CONFIG)
+    except (OSError, ValueError, AttributeError):
+        return False
+    return isinstance(ours, dict) and ours.get("metric") is True
+
+
+def uses_da3(checkpoint: str | Path | None, model: str = "") -> bool:
+    """A Depth Anything 3 network is meant: ``model`` names one, or the checkpoint is in DA3's layout."""
+    return bool(model) or (bool(checkpoint) and is_da3_checkpoint(checkpoint))
+
+
+def checkpoint_is_metric(checkpoint: str | Path, model: str = "") -> bool:
+    """Whether a DA3 checkpoint gives metres: its model is metric (da3metric-large), or we trained it to metres
+    (``trained_metric``); read from config.json without loading the weights."""
+    config = da3_checkpoint_files(checkpoint)[1]
+    return da3_spec(model or read_model_name(config)).metric or trained_metric(config)

@@ -29,9 +29,9 @@ CALIBRATE_HINT = ("relative checkpoint without a calibration: publishing depth/r
                   "scale and shift). For metres, set calibration_file to a metric-head calibration (format in "
                   "calibration/README.md), or use a metric checkpoint with metric: true and max_depth")
 CALIBRATE_HINT_DA3 = ("relative Depth Anything 3 model without a calibration: publishing depth/relative only (depth "
-                      "up to scale, not inverse depth; sky +Inf). For metres, set calibration_file to a calibration "
-                      "fitted on this model (model_kind relative-depth, format in calibration/README.md), or use "
-                      "model: da3metric-large")
+                      "up to scale, not inverse depth; DA3MONO-LARGE's sky +Inf). For metres, set calibration_file to "
+                      "a calibration fitted on this model (model_kind relative-depth, format in "
+                      "calibration/README.md), or use model: da3metric-large")
 
 
 def calibrate_hint(kind: str) -> str:

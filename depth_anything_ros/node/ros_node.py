@@ -36,7 +36,7 @@ from depth_anything_ros.core.errors import InputError
 from depth_anything_ros.core.stamps import stamp_ns
 from depth_anything_ros.core.sync import StampSynchronizer
 from depth_anything_ros.export.graph_info import GraphInfo, read_graph_info
-from depth_anything_ros.model.da3_spec import DA3_NAMES, da3_spec
+from depth_anything_ros.model.da3_spec import DA3_NAMES, checkpoint_is_metric, uses_da3
 from depth_anything_ros.msgs.images import decode_frame
 from depth_anything_ros.msgs.messages import MessageKit, rclpy_kit
 from depth_anything_ros.node.config import Knob, PipelineConfig, knobs
@@ -101,12 +101,11 @@ def info_values(info: GraphInfo) -> dict[str, object]:
 
 
 def expects_metric(config: PipelineConfig) -> bool:
-    """Whether the configured network gives metres before its graph is loaded (a DA3 checkpoint's name
-    decides; else the ``metric`` parameter)."""
-    backend_config = config.backend_config()
-    if backend_config.da3_checkpoint:
+    """Whether the configured network gives metres before its graph is loaded (a DA3 checkpoint's config.json
+    decides: its model, or our fine-tuning to metres; else the ``metric`` parameter)."""
+    if uses_da3(config.checkpoint, config.model) and config.checkpoint:
         try:
-            return da3_spec(factory.da3_model_name(backend_config)).metric
+            return checkpoint_is_metric(config.checkpoint, config.model)
         except (ValueError, OSError):  # a broken checkpoint: reported when the backend loads
             return False
     return config.metric

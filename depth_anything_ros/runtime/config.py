@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from depth_anything_ros.model.da3_spec import da3_checkpoint_files, is_da3_checkpoint
+from depth_anything_ros.model.da3_spec import da3_checkpoint_files, uses_da3
 from depth_anything_ros.model.spec import DEFAULT_INPUT_SIZE
 
 BACKENDS = ("auto", "tensorrt", "onnxruntime", "torch")
@@ -46,7 +46,7 @@ class BackendConfig:
     def da3_checkpoint(self) -> bool:
         """The checkpoint is a Depth Anything 3 one: ``model`` names a DA3 variant, or the checkpoint is a
         folder or a .safetensors file (the official DA3 layout)."""
-        return bool(self.model) or (bool(self.checkpoint) and is_da3_checkpoint(self.checkpoint))
+        return uses_da3(self.checkpoint, self.model)
 
     @property
     def weights_path(self) -> Path:

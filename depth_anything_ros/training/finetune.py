@@ -35,8 +35,14 @@ from depth_anything_ros.core.files import file_sha256
 from depth_anything_ros.model import DepthAnything, ModelSpec
 from depth_anything_ros.model.checkpoint import load_model, save_checkpoint
 from depth_anything_ros.model.da3 import Da3Model
-from depth_anything_ros.model.da3_checkpoint import OUR_CONFIG, load_da3, save_da3
-from depth_anything_ros.model.da3_spec import METRIC_FOCAL_DIVISOR, Da3Spec, da3_checkpoint_files, is_da3_checkpoint
+from depth_anything_ros.model.da3_checkpoint import load_da3, save_da3
+from depth_anything_ros.model.da3_spec import (
+    METRIC_FOCAL_DIVISOR,
+    OUR_CONFIG,
+    Da3Spec,
+    da3_checkpoint_files,
+    is_da3_checkpoint,
+)
 from depth_anything_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend
 from depth_anything_ros.runtime.torch_backend import TorchBackend
 from depth_anything_ros.training import distributed

@@ -78,7 +78,7 @@ class FrameStore:
                                  f"per run")
             shape = frame.image.shape
             self.cache.put((frame.stamp_ns,), image=frame.image, depth=frame.depth,
-                           k=(frame.k if frame.k is not None else frame.camera.k).astype(np.float64))
+                           k=(frame.k if frame.k is not None else frame.camera.image_k()).astype(np.float64))
             stamps.append(frame.stamp_ns)
             camera_frame = frame.camera_frame
             if len(stamps) % 50 == 0:

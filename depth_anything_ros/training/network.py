@@ -11,6 +11,7 @@ from torch import nn
 
 from depth_anything_ros.export.da3_fused import Da3Preprocess
 from depth_anything_ros.export.fused import InputOrder, Preprocess
+from depth_anything_ros.export.graph_info import focal_at_network
 from depth_anything_ros.export.preprocess import network_input_size
 from depth_anything_ros.model import DepthAnything
 from depth_anything_ros.model.da3 import Da3Model
@@ -81,12 +82,9 @@ class Da3TrainingNetwork(nn.Module):
 
 
 def network_focal(k, image_hw: tuple[int, int], net_hw: tuple[int, int]) -> torch.Tensor:
-    """(B,) mean of fx and fy of each camera K ((B, 3, 3) or (3, 3), numpy or torch) scaled to the network
-    input: the DA3 metric scaling's focal, by ``GraphInfo.focal_input``'s rule, for training batches."""
-    k = torch.as_tensor(k).double().reshape(-1, 3, 3)
-    fx = k[:, 0, 0] * net_hw[1] / image_hw[1]
-    fy = k[:, 1, 1] * net_hw[0] / image_hw[0]
-    return ((fx + fy) / 2).float()
+    """(B,) float32 tensor of ``export.graph_info.focal_at_network`` for training batches (numpy or torch K)."""
+    k = k.detach().cpu().numpy() if isinstance(k, torch.Tensor) else k
+    return torch.from_numpy(focal_at_network(k, image_hw, net_hw))
 
 
 def training_network(model: DepthAnything | Da3Model, image_hw: tuple[int, int], input_order: InputOrder = "bgr",

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from depth_anything_ros.core.camera import CameraModel
 from depth_anything_ros.core.head import disparity_from_raw
 from depth_anything_ros.runtime.backend import DepthBackend
 from depth_anything_ros.training.array_cache import ArrayCache
@@ -31,7 +32,7 @@ def nominal_k(image_hw: tuple[int, int]) -> np.ndarray:
     gives the same training signal as the camera's true one.
     """
     h, w = image_hw
-    return np.array([[w, 0.0, (w - 1) / 2.0], [0.0, w, (h - 1) / 2.0], [0.0, 0.0, 1.0]])
+    return CameraModel.pinhole(w, h, float(w)).k
 
 
 class PseudoLabels:

@@ -100,7 +100,6 @@ class _Data:
     camera_frame: str
     image_hw: tuple[int, int]
     held_unlabeled: int
-    k: np.ndarray | None = None  # the camera's K (camera_info) when LiDAR frames are used
 
 
 def selftrain(request: SelftrainRequest, progress: Callable[[str], None] = print) -> dict | None:
@@ -117,10 +116,9 @@ def _prepare(request: SelftrainRequest, store: UnlabeledStore, progress: Callabl
     options = request.options
     unlabeled = store.select(request.bags, request.image_topic, options.min_change,
                                                         options.every, progress)
-    stamps, camera_frame, k = [], "", None
+    stamps, camera_frame = [], ""
     if request.ground_truth is not None:
         stamps, camera_frame = FrameStore(request.work_dir).extract(request.bags, request.ground_truth, progress)
-        k = FrameStore(request.work_dir).frame(stamps[0]).k  # the stored frames carry their camera's K
     origin = min([r.stamp_ns for r in unlabeled] + stamps)
     held_u = time_block_split(np.array([r.stamp_ns for r in unlabeled]), request.block_s, request.holdout_every,
                               origin)
@@ -129,7 +127,7 @@ def _prepare(request: SelftrainRequest, store: UnlabeledStore, progress: Callabl
     train_u = [r for r, h in zip(unlabeled, held_u, strict=True) if not h]
     image_hw = store.image(unlabeled[0]).shape[:2]
     return _Data(train_u, [s for s, h in zip(stamps, held_l, strict=True) if not h],
-                 [s for s, h in zip(stamps, held_l, strict=True) if h], camera_frame, image_hw, int(held_u.sum()), k)
+                 [s for s, h in zip(stamps, held_l, strict=True) if h], camera_frame, image_hw, int(held_u.sum()))
 
 
 def _selftrain(request: SelftrainRequest, dist: distributed.Distributed,
@@ -159,7 +157,7 @@ def _selftrain(request: SelftrainRequest, dist: distributed.Distributed,
     baseline = None
     if request.ground_truth is not None and options.baseline and data.labeled and isinstance(initial, Da3Model):
         if dist.is_main:
-            progress("no LiDAR-only student for a DA3 student (calibrate --method finetune trains V1/V2 only here)")
+            progress("no LiDAR-only baseline for a DA3 student here (calibrate --method finetune trains one)")
     elif request.ground_truth is not None and options.baseline and data.labeled:
         baseline = copy.deepcopy(initial)
         per_epoch = math.ceil(len(data.labeled) / (options.batch_size * dist.world_size))
@@ -276,12 +274,11 @@ def _train_student(student: Student, initial: Student, request: SelftrainRequest
     frames = FrameStore(request.work_dir)
     kind = output_kind(student)
     max_depth = float(student.spec.max_depth or 0.0) if isinstance(student, DepthAnything) else math.inf
-    focal = None  # a DA3 metric student's (unlabeled, LiDAR) focal at the network input
-    if isinstance(student, Da3Model) and student.spec.metric:
-        if data.labeled and data.k is None:
-            raise ValueError("a DA3 metric student needs the camera's K for its LiDAR frames")
-        focal = tuple(float(network_focal(k, network.image_hw, network.net_hw)[0]) if k is not None else 0.0
-                      for k in (nominal_k(data.image_hw), data.k))
+    # a DA3 metric student's focal at the network input: nominal for unlabeled frames (the pseudo-label loss
+    # ignores their scale), each LiDAR frame's own (stored with it) for metres
+    needs_focal = isinstance(student, Da3Model) and student.spec.metric
+    nominal_focal = float(network_focal(nominal_k(data.image_hw), network.image_hw, network.net_hw)[0]) \
+        if needs_focal else 1.0
     unlabeled_per_step = 2 * options.batch_size
     steps_per_epoch = _steps_per_epoch(data, options, dist)
 
@@ -304,8 +301,10 @@ def _train_student(student: Student, initial: Student, request: SelftrainRequest
                 first = ((step * dist.world_size + dist.rank) * options.batch_size) % len(labeled)
                 chosen = [labeled[(first + k) % len(labeled)] for k in range(options.batch_size)]
                 stored = [frames.frame(s) for s in chosen]
+                focal = network_focal(np.stack([f.k for f in stored]), network.image_hw, network.net_hw) \
+                    if needs_focal else torch.ones(len(stored))
                 lidar = (torch.from_numpy(np.stack([f.image for f in stored])),
-                         torch.from_numpy(np.stack([f.depth for f in stored])))
+                         torch.from_numpy(np.stack([f.depth for f in stored])), focal)
             yield u_images, u_labels, lidar, generator
 
     def step_loss(net, batch, epoch: int):
@@ -317,13 +316,13 @@ def _train_student(student: Student, initial: Student, request: SelftrainRequest
         perturbed = apply_cutmix(perturbed, masks)
         target = torch.where(masks, u_labels[partners(n).to(device)], u_labels)  # each region's own teacher label
         inputs = [perturbed]
+        focals = [torch.full((n,), nominal_focal)]
         if lidar is not None:
             l_images, l_depth = random_hflip(lidar[0].to(device), lidar[1].to(device), generator=generator)
             inputs.insert(0, l_images.float())
+            focals.insert(0, lidar[2])
         images = torch.cat(inputs)
-        extra = {}
-        if focal is not None:  # metres scale with it; the pseudo-label loss ignores the unlabeled frames' scale
-            extra["focal"] = torch.tensor([focal[1]] * (images.shape[0] - n) + [focal[0]] * n, device=device)
+        extra = {"focal": torch.cat(focals).to(device)} if needs_focal else {}
         out, tokens = net(images, features=True, **extra)
         u_out, u_tokens = out[-n:], tokens[-n:]
         valid = torch.isfinite(target)
@@ -366,21 +365,6 @@ def _export(model: Student, name: str, request: SelftrainRequest, image_hw, extr
     return weights, graph
 
 
-class _WithCamera:
-    """A backend that feeds the camera's K to every frame (what DA3 metric graphs need for metres)."""
-
-    def __init__(self, backend: DepthBackend, k: np.ndarray | None) -> None:
-        self.backend, self.k, self.info = backend, k, backend.info
-
-    def infer_bgr(self, bgr: np.ndarray, head=None, k: np.ndarray | None = None):
-        return self.backend.infer_bgr(bgr, head, self.k if k is None else k)
-
-
-def _with_camera(backend_for: Callable[[tuple[int, int]], DepthBackend],
-                 k: np.ndarray | None) -> Callable[[tuple[int, int]], DepthBackend]:
-    return lambda hw: _WithCamera(backend_for(hw), k)  # type: ignore[return-value]
-
-
 def _write_outputs(request: SelftrainRequest, data: _Data, student: Student, baseline: DepthAnything | None,
                    student_sha: str, history: list[dict[str, float]], steps: int,
                    progress: Callable[[str], None]) -> dict:
@@ -400,7 +384,7 @@ def _write_outputs(request: SelftrainRequest, data: _Data, student: Student, bas
         everything = sorted(data.labeled + data.held_labeled)
         held = np.isin(np.array(everything), np.array(data.held_labeled))
         teacher = collect_samples(store.frames(everything, data.camera_frame),
-                                  _with_camera(request.teacher_for, data.k), progress=progress)
+                                  request.teacher_for, progress=progress)
         affine, teacher_fit = fit_calibration(teacher, "affine", [str(b) for b in request.bags], held=held)
         columns = {}
         held_teacher = [s for s, h in zip(teacher.samples, held, strict=True) if h]
@@ -425,7 +409,7 @@ def _write_outputs(request: SelftrainRequest, data: _Data, student: Student, bas
             with OnnxRuntimeBackend(path) as backend:
                 measured = everything if kind != "metric" else data.held_labeled
                 collected = collect_samples(store.frames(measured, data.camera_frame),
-                                            _with_camera(lambda hw: backend, data.k), progress=progress)
+                                            lambda hw: backend, progress=progress)
             if kind == "metric":
                 columns[title] = measure(collected.samples, "metric", None)["before"]
                 densities.append((title, stacked(collected.samples, "truth"),

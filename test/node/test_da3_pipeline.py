@@ -142,3 +142,42 @@ def test_parameters_report_the_da3_model_and_kind(da3_graphs):
     assert "model" not in info_values(info)  # tiny test networks have no parameter value
     assert expects_metric(PipelineConfig(model="da3metric-large", checkpoint="x"))
     assert not expects_metric(PipelineConfig(model="da3-base", checkpoint="x"))
+
+
+def test_metric_metres_are_the_network_depth_times_focal_over_300(tmp_path):
+    """Absolute, not only proportional: the same weights as mono (relative-depth) and metric graphs."""
+    from depth_anything_ros.export.graph_info import focal_at_network
+
+    graphs = {}
+    for kind in ("mono", "metric"):
+        torch.manual_seed(5)  # identical weights: DA3METRIC-LARGE is DA3MONO-LARGE's network
+        graphs[kind] = tmp_path / f"{kind}.onnx"
+        export_da3_onnx(Da3Model(tiny_da3_spec(kind)), (H, W), graphs[kind])
+    camera = CameraModel.pinhole(W, H, 37.0)
+    p = camera.p.copy()
+    p[0, 0] = p[1, 1] = 41.0  # a rectified camera: P's focal differs from K's, and P's is the image's
+    camera = dataclasses.replace(camera, p=p)
+    image = frame(7)
+    relative = pipeline(graphs["mono"]).process(image, camera).relative
+    metric = pipeline(graphs["metric"]).process(image, camera)
+    info = OnnxRuntimeBackend(graphs["metric"]).info
+    net_focal = focal_at_network(p[:, :3], (H, W), (info.network_height, info.network_width))[0]
+    assert net_focal == pytest.approx((41.0 * info.network_width / W + 41.0 * info.network_height / H) / 2)
+    finite = np.isfinite(relative) & np.isfinite(metric.depth)
+    assert finite.mean() > 0.5
+    np.testing.assert_allclose(metric.depth[finite], relative[finite] * net_focal / 300.0, rtol=1e-4)
+    raw_k = pipeline(graphs["metric"], rectified=False).process(image, camera).depth  # K's focal for raw images
+    np.testing.assert_allclose(raw_k[finite], metric.depth[finite] * 37.0 / 41.0, rtol=1e-4)
+
+
+def test_a_da3_checkpoint_fine_tuned_to_metres_is_expected_metric_before_it_loads(tmp_path):
+    from depth_anything_ros.model.da3_checkpoint import save_da3
+    from depth_anything_ros.model.da3_spec import OUR_CONFIG
+    from depth_anything_ros.node.ros_node import expects_metric
+
+    torch.manual_seed(6)
+    model = Da3Model(tiny_da3_spec("mono"))
+    save_da3(model, tmp_path / "mono")
+    assert not expects_metric(PipelineConfig(checkpoint=str(tmp_path / "mono")))
+    save_da3(model, tmp_path / "tuned", {OUR_CONFIG: {"metric": True, "finetuned_from": "x"}})
+    assert expects_metric(PipelineConfig(checkpoint=str(tmp_path / "tuned")))

@@ -117,7 +117,7 @@ def test_v2_teacher_to_da3_metric_student_with_lidar(tmp_path, short_bag):
     assert summary["student_kind"] == "metric" and summary["lidar_train_frames"] >= 1
     assert set(summary["loss_by_epoch"][0]) == {"silog", "pseudo", "feature"}
     assert all(np.isfinite(v) for v in summary["loss_by_epoch"][0].values())
-    assert any("no LiDAR-only student for a DA3 student" in line for line in lines)
+    assert any("no LiDAR-only baseline for a DA3 student" in line for line in lines)
     out = tmp_path / "out"
     config = json.loads((out / "student" / "config.json").read_text())
     assert config["model_name"] == "tiny-da3-metric" and config["teacher_model"] == "oracle"
