@@ -3,6 +3,8 @@
 All are computed over the pixels where both prediction and ground truth are valid (finite, > 0):
 d1/d2/d3 (max(pred/gt, gt/pred) < 1.25^k), abs_rel, sq_rel, rmse, rmse_log, log10 and silog
 (sqrt(mean(dlog^2) - 0.5 mean(dlog)^2), natural log). ``by_range`` splits by ground-truth depth.
+Those pairs leave out predictions of +Inf (DA3 sky, beyond the range), so ``no_return`` counts them: the
+fraction of valid ground-truth points the prediction called "no return" (a LiDAR-hit wall taken for sky).
 """
 
 from __future__ import annotations
@@ -22,10 +24,14 @@ def valid_pairs(pred: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.nd
 
 
 def depth_metrics(pred: np.ndarray, target: np.ndarray) -> dict[str, float]:
-    """The official metrics plus ``points`` (how many pairs); NaN metrics when there are none."""
+    """The official metrics plus ``points`` (how many pairs) and ``no_return``; NaN metrics when there are none."""
+    truth = np.asarray(target, np.float64).ravel()
+    measured = np.isfinite(truth) & (truth > 0)
+    no_return = float(np.isposinf(np.asarray(pred, np.float64).ravel()[measured]).mean()) if measured.any() \
+        else float("nan")
     pred, target = valid_pairs(pred, target)
     if pred.size == 0:
-        return {**dict.fromkeys(METRICS, float("nan")), "points": 0}
+        return {**dict.fromkeys(METRICS, float("nan")), "points": 0, "no_return": no_return}
     thresh = np.maximum(target / pred, pred / target)
     diff, diff_log = pred - target, np.log(pred) - np.log(target)
     out = {
@@ -35,7 +41,7 @@ def depth_metrics(pred: np.ndarray, target: np.ndarray) -> dict[str, float]:
         "log10": np.mean(np.abs(np.log10(pred) - np.log10(target))),
         "silog": np.sqrt(max(np.mean(diff_log ** 2) - 0.5 * np.mean(diff_log) ** 2, 0.0)),
     }
-    return {**{k: float(v) for k, v in out.items()}, "points": int(pred.size)}
+    return {**{k: float(v) for k, v in out.items()}, "points": int(pred.size), "no_return": no_return}
 
 
 def by_range(pred: np.ndarray, target: np.ndarray,

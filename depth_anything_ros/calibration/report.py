@@ -45,7 +45,7 @@ def _table(measured: dict) -> list[str]:
     """Markdown tables, one column per entry of ``measured`` (in order): overall, then by range."""
     columns = list(measured)
     lines = ["| metric | " + " | ".join(columns) + " |", "|---|" + "---:|" * len(columns)]
-    for name in (*METRICS, "points"):
+    for name in (*METRICS, "points", "no_return"):
         cells = [measured[c]["overall"][name] for c in columns]
         lines.append(f"| {name} | " + " | ".join(f"{v:.4f}" if isinstance(v, float) else str(v) for v in cells) + " |")
     lines += ["", "By LiDAR range (abs_rel / RMSE m / points):", "",

@@ -79,6 +79,17 @@ def test_metrics_against_hand_computed_values():
     assert (m["d1"], m["d2"], m["d3"]) == (1 / 3, 2 / 3, 2 / 3)  # ratios 2, 1, 1.25; thresholds are strict
     bands = by_range(pred, gt)
     assert bands["0-10"]["points"] == 3 and bands["10-20"]["points"] == 0
+    assert m["no_return"] == 0.0
+
+
+def test_no_return_counts_infinite_predictions_on_lidar_points():
+    """DA3 sky (+Inf) on a point LiDAR measured is not in the official metrics' pairs; ``no_return`` shows it."""
+    pred = np.array([2.0, np.inf, np.inf, 4.0, np.inf])
+    gt = np.array([2.0, 6.0, 8.0, 4.0, np.nan])  # the last: no LiDAR point, so its +Inf is no error
+    m = depth_metrics(pred, gt)
+    assert m["points"] == 2 and m["abs_rel"] == 0.0  # the official metrics see only the finite pairs
+    assert m["no_return"] == pytest.approx(2 / 4)
+    assert math.isnan(depth_metrics(pred, np.full(5, np.nan))["no_return"])
 
 
 def test_time_block_split_holds_out_whole_blocks():
