@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 import warnings
@@ -15,6 +16,7 @@ from depth_anything_ros.core.files import atomic_path, file_lock
 from depth_anything_ros.export.fused import FusedDepthModel, InputOrder
 from depth_anything_ros.export.graph_info import (
     DEPTH_OUTPUT,
+    FOCAL_INPUT,
     HEAD_INPUT,
     IMAGE_INPUT,
     METADATA_KEY,
@@ -46,6 +48,38 @@ def graph_info(fused: FusedDepthModel, checkpoint_sha256: str, precision: str = 
     )
 
 
+def model_for_precision(model, precision: str):
+    """The model to export: itself for fp32, a copy for fp16 (``half_network`` must not touch the caller's)."""
+    if precision not in GRAPH_PRECISIONS:
+        raise ValueError(f"precision must be one of {GRAPH_PRECISIONS}, got {precision!r}")
+    return copy.deepcopy(model) if precision == "fp16" else model
+
+
+def write_fused_graph(fused: torch.nn.Module, info: GraphInfo, output: str | Path) -> None:
+    """THE writer of a fused graph (V1/V2 and DA3): traced with example inputs of ``info.input_names`` (a uint8
+    image, the graph's default head, focal 1), checked to keep exactly those inputs, ``info`` in the metadata,
+    written atomically."""
+    import onnx
+
+    examples = {IMAGE_INPUT: torch.zeros((*info.image_hw, 3), dtype=torch.uint8),
+                HEAD_INPUT: torch.tensor(info.default_head().as_array()),
+                FOCAL_INPUT: torch.ones(1, dtype=torch.float32)}
+    names = list(info.input_names)
+    with atomic_path(output) as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tracer warnings about constant shapes are expected here
+        torch.onnx.export(fused, tuple(examples[n] for n in names), str(tmp), input_names=names,
+                          output_names=[RAW_OUTPUT, DEPTH_OUTPUT], opset_version=OPSET, dynamo=False,
+                          do_constant_folding=True)
+        graph = onnx.load(str(tmp))
+        if [i.name for i in graph.graph.input] != names:
+            raise RuntimeError(f"the exported graph has inputs {[i.name for i in graph.graph.input]}, expected {names}")
+        entry = graph.metadata_props.add()
+        entry.key, entry.value = METADATA_KEY, info.to_json()
+        graph.producer_name = "depth_anything_ros"
+        onnx.checker.check_model(graph)
+        onnx.save(graph, str(tmp))
+
+
 def export_onnx(
     model: DepthAnything,
     image_hw: tuple[int, int],
@@ -61,39 +95,13 @@ def export_onnx(
     LayerNorm, attention scores and softmax) as explicit Casts: what a strongly typed TensorRT builds.
     The model itself is left as it was (the export runs on a copy).
     """
-    import copy
-
-    import onnx
-
-    if precision not in GRAPH_PRECISIONS:
-        raise ValueError(f"precision must be one of {GRAPH_PRECISIONS}, got {precision!r}")
-    if precision == "fp16":
-        model = copy.deepcopy(model)
+    model = model_for_precision(model, precision)
     fused = FusedDepthModel(model.eval(), image_hw, input_order, input_size).eval()
     if precision == "fp16":
         fused.half_network()
     info = graph_info(fused, checkpoint_sha256, precision)
-    image = torch.zeros((*fused.image_hw, 3), dtype=torch.uint8)
-    head = torch.tensor(info.default_head().as_array())
     started = time.monotonic()
-    output = Path(output)
-    with atomic_path(output) as tmp, warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # tracer warnings about constant shapes are expected here
-        torch.onnx.export(
-            fused,
-            (image, head),
-            str(tmp),
-            input_names=[IMAGE_INPUT, HEAD_INPUT],
-            output_names=[RAW_OUTPUT, DEPTH_OUTPUT],
-            opset_version=OPSET,
-            dynamo=False,
-            do_constant_folding=True,
-        )
-        graph = onnx.load(str(tmp))
-        entry = graph.metadata_props.add()
-        entry.key, entry.value = METADATA_KEY, info.to_json()
-        graph.producer_name = "depth_anything_ros"
-        onnx.save(graph, str(tmp))
+    write_fused_graph(fused, info, output)
     LOG.info("exported %s (%dx%d -> network %dx%d) in %.1f s", output, *info.image_hw, *fused.net_hw,
              time.monotonic() - started)
     return info
