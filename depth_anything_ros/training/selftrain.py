@@ -52,7 +52,6 @@ from depth_anything_ros.training.augment import (
     random_hflip,
 )
 from depth_anything_ros.training.finetune import (
-    ENCODER_LR_FACTOR,
     epoch_generator,
     lidar_loss,
     make_optimizer,
@@ -210,28 +209,10 @@ def frozen_encoder(initial: Student, device: torch.device) -> Callable[[torch.Te
 
 
 def make_student_optimizer(student: Student, options: SelftrainOptions) -> torch.optim.Optimizer:
-    """AdamW over what the forward pass uses: the head at ``lr``, the encoder at a tenth of it.
-
-    DA3 models hold parameters the depth output never reaches (any-view camera encoder/decoder, the
-    DualDPT ray branch, the DPT sky branch); DistributedDataParallel would wait forever for their
-    gradients, so one probe pass finds the used parameters and the rest is frozen. Which parameters a
-    pass uses does not depend on the input size, so the probe runs the network (what
-    ``Da3TrainingNetwork`` runs: backbone, head depth, deepest tokens) on a 4 x 4 patch input.
-    """
-    if not isinstance(student, Da3Model):
-        return make_optimizer(student, FinetuneOptions(lr=options.lr, weight_decay=options.weight_decay,
-                                                       unfreeze_encoder=True))
-    student.requires_grad_(True)
-    p = student.spec.encoder.patch_size
-    tokens = student.backbone(torch.zeros((1, 3, 4 * p, 4 * p), device=next(student.parameters()).device))
-    (student.head(tokens, 4, 4, p)["depth"].sum() + tokens[-1].sum()).backward()
-    for parameter in student.parameters():
-        parameter.requires_grad_(parameter.grad is not None)
-    student.zero_grad(set_to_none=True)
-    groups = [{"params": [p for p in student.head.parameters() if p.requires_grad], "lr": options.lr},
-              {"params": [p for p in student.backbone.parameters() if p.requires_grad],
-               "lr": options.lr * ENCODER_LR_FACTOR}]
-    return torch.optim.AdamW(groups, lr=options.lr, betas=(0.9, 0.999), weight_decay=options.weight_decay)
+    """Finetune's optimizer with the encoder trained (at a tenth of the head's rate): one rule of which
+    parameters train, for V1/V2 and DA3 (``finetune.unused_in_training``)."""
+    return make_optimizer(student, FinetuneOptions(lr=options.lr, weight_decay=options.weight_decay,
+                                                   unfreeze_encoder=True))
 
 
 def _lidar_term(pred: torch.Tensor, lidar: torch.Tensor, kind: str, min_depth: float,
