@@ -20,9 +20,10 @@ from depth_anything_ros.cli.arguments import (
 )
 from depth_anything_ros.core.files import file_sha256
 from depth_anything_ros.export.graph_info import read_graph_info
-from depth_anything_ros.model.da3_spec import da3_checkpoint_files, is_da3_checkpoint, read_model_name
+from depth_anything_ros.model.da3_spec import is_da3_checkpoint
 from depth_anything_ros.model.spec import ENCODERS, model_spec
 from depth_anything_ros.node.config import PipelineConfig
+from depth_anything_ros.runtime.factory import da3_model_name
 from depth_anything_ros.training.options import SelftrainOptions
 
 
@@ -35,10 +36,9 @@ def _teacher(args: argparse.Namespace):
         config = PipelineConfig(onnx=str(args.teacher))
         sha, model = file_sha256(args.teacher), read_graph_info(args.teacher).model_name
     elif is_da3_checkpoint(args.teacher):
-        weights, config_file = da3_checkpoint_files(args.teacher)
-        model = read_model_name(config_file).lower()
         config = PipelineConfig(checkpoint=str(args.teacher))  # the factory reads config.json too
-        sha = file_sha256(weights)
+        backend_config = config.backend_config()
+        sha, model = file_sha256(backend_config.weights_path), da3_model_name(backend_config)
     else:
         if args.teacher_version is None:
             raise ValueError("--teacher-version {1,2} is required with a .pth teacher (V1 and V2 share their keys)")
