@@ -4,8 +4,8 @@
 to a dict: ``depth`` (B, H, W) always; ``sky`` (ReLU score, mono/metric models) or ``depth_conf``
 (any-view models). Depth is the network's raw output: relative depth up to scale for DA3-SMALL/BASE
 and DA3MONO-LARGE, and for DA3METRIC-LARGE metres only after ``da3_preprocess.metric_depth``.
-The camera encoder/decoder of the any-view models are held for strict checkpoint loading only;
-for a single image without a given pose they never affect depth.
+The camera encoder/decoder of the any-view models (and DA3-GIANT's Gaussian head) are held for strict
+checkpoint loading and saving only; for a single image without a given pose they never affect depth.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from depth_anything_ros.model.da3_backbone import Da3Backbone
-from depth_anything_ros.model.da3_head import Da3Head
+from depth_anything_ros.model.da3_head import Da3Head, GaussianHeadParameters
 from depth_anything_ros.model.da3_spec import Da3Spec
 from depth_anything_ros.model.dinov2 import Block
 from depth_anything_ros.model.spec import EncoderSpec
@@ -65,6 +65,8 @@ class Da3Model(nn.Module):
         if spec.any_view:
             self.cam_enc = CameraEncoderParameters(spec)
             self.cam_dec = CameraDecoderParameters(spec)
+        if spec.gs_head:
+            self.gs_head = GaussianHeadParameters(spec)
 
     def forward(self, x: torch.Tensor, pos_embed: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         p = self.spec.encoder.patch_size

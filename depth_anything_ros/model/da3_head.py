@@ -21,6 +21,7 @@ POS_EMBED_RATIO = 0.1
 POS_EMBED_OMEGA = 100.0
 AUX_LEVELS = 4
 AUX_CHANNELS = 7
+GS_CHANNELS = 38  # DA3-GIANT's Gaussian head: its gs_adapter's parameter count (sh_degree 2, offsets)
 
 
 class TopFusionBlock(FeatureFusionBlock):
@@ -81,17 +82,51 @@ def _fusion_set(scratch: nn.Module, features: int, suffix: str = "") -> None:
 
 
 def _aux_parameters(scratch: nn.Module, features: int) -> None:
-    """The ray branch's modules, with the official indices (Permute/ReLU slots hold no parameters)."""
+    """The ray branch's modules, with the official indices (Permute/ReLU slots hold no parameters).
+
+    As in the official ``DualDPT``, ONE LayerNorm serves all four ``output_conv2_aux`` levels: its state dict
+    holds four equal copies, and the hub files (``safetensors.torch.save_model``) store level 0's only.
+    """
     _fusion_set(scratch, features, "_aux")
     half = features // 2
     scratch.output_conv1_aux = nn.ModuleList(
         nn.Sequential(*(nn.Conv2d(features if i % 2 == 0 else half, half if i % 2 == 0 else features, 3, padding=1)
                         for i in range(5)))
         for _ in range(AUX_LEVELS))
+    shared_norm = nn.LayerNorm(HEAD_HIDDEN)
     scratch.output_conv2_aux = nn.ModuleList(
-        nn.Sequential(nn.Conv2d(half, HEAD_HIDDEN, 3, padding=1), nn.Identity(), nn.LayerNorm(HEAD_HIDDEN),
+        nn.Sequential(nn.Conv2d(half, HEAD_HIDDEN, 3, padding=1), nn.Identity(), shared_norm,
                       nn.Identity(), nn.ReLU(), nn.Conv2d(HEAD_HIDDEN, AUX_CHANNELS, 1))
         for _ in range(AUX_LEVELS))
+
+
+def _dpt_trunk(head: nn.Module, dim_in: int, features: int, out_channels: tuple[int, ...]) -> nn.Module:
+    """projects, resize_layers and the scratch's layerN_rn, refinenet1..4 and output_conv1; returns the scratch."""
+    head.projects, head.resize_layers = _reassemble(dim_in, out_channels)
+    scratch = nn.Module()
+    for index, channels in enumerate(out_channels, start=1):
+        setattr(scratch, f"layer{index}_rn", nn.Conv2d(channels, features, 3, padding=1, bias=False))
+    _fusion_set(scratch, features)
+    scratch.output_conv1 = nn.Conv2d(features, features // 2, 3, padding=1)
+    head.scratch = scratch
+    return scratch
+
+
+class GaussianHeadParameters(nn.Module):
+    """Parameters of DA3-GIANT's ``gs_head`` (official ``GSDPT``: 3D-Gaussian parameters for novel views).
+
+    Held so that the official checkpoint loads strictly and a fine-tuned one is written whole; never run.
+    """
+
+    def __init__(self, spec: Da3Spec) -> None:
+        super().__init__()
+        features = spec.features
+        scratch = _dpt_trunk(self, spec.head_dim_in, features, spec.out_channels)
+        scratch.output_conv2 = _output_conv2(features, GS_CHANNELS)
+        merged = features // 2
+        self.images_merger = nn.Sequential(
+            nn.Conv2d(3, merged // 4, 3, padding=1), nn.GELU(), nn.Conv2d(merged // 4, merged // 2, 3, padding=1),
+            nn.GELU(), nn.Conv2d(merged // 2, merged, 3, padding=1), nn.GELU())
 
 
 class Da3Head(nn.Module):
@@ -103,12 +138,7 @@ class Da3Head(nn.Module):
         features = spec.features
         if self.dual:
             self.norm = nn.LayerNorm(spec.head_dim_in)
-        self.projects, self.resize_layers = _reassemble(spec.head_dim_in, spec.out_channels)
-        self.scratch = nn.Module()
-        for index, channels in enumerate(spec.out_channels, start=1):
-            setattr(self.scratch, f"layer{index}_rn", nn.Conv2d(channels, features, 3, padding=1, bias=False))
-        _fusion_set(self.scratch, features)
-        self.scratch.output_conv1 = nn.Conv2d(features, features // 2, 3, padding=1)
+        _dpt_trunk(self, spec.head_dim_in, features, spec.out_channels)
         self.scratch.output_conv2 = _output_conv2(features, 2 if self.dual else 1)
         if self.dual:
             _aux_parameters(self.scratch, features)

@@ -37,6 +37,7 @@ class Da3Spec:
     licence: str = "Apache-2.0"
     cam_enc_depth: int = 4
     cam_enc_heads: int = 16
+    gs_head: bool = False  # DA3-GIANT also carries a 3D-Gaussian head (loaded and saved, never run for depth)
 
     def __post_init__(self) -> None:
         depth = self.encoder.depth
@@ -66,39 +67,70 @@ class Da3Spec:
         return self.head == "dpt"
 
 
-def _any_view(name: str, encoder: EncoderSpec, features: int, out_channels: tuple[int, int, int, int]) -> Da3Spec:
-    return Da3Spec(name, encoder, (5, 7, 9, 11), "dualdpt", features, out_channels,
-                   alt_start=4, qknorm_start=4, rope_start=4, cat_token=True)
+NON_COMMERCIAL = "CC-BY-NC-4.0"
+LARGE_OUT = (256, 512, 1024, 1024)
+
+
+def _any_view(name: str, encoder: EncoderSpec, taps: tuple[int, int, int, int], alt_start: int, features: int,
+              out_channels: tuple[int, int, int, int], **extra) -> Da3Spec:
+    return Da3Spec(name, encoder, taps, "dualdpt", features, out_channels,
+                   alt_start=alt_start, qknorm_start=alt_start, rope_start=alt_start, cat_token=True, **extra)
 
 
 def _mono(name: str, metric: bool) -> Da3Spec:
-    return Da3Spec(name, EncoderSpec("vitl", 1024, 24, 16), (4, 11, 17, 23), "dpt", 256,
-                   (256, 512, 1024, 1024), metric=metric)
+    return Da3Spec(name, EncoderSpec("vitl", 1024, 24, 16), (4, 11, 17, 23), "dpt", 256, LARGE_OUT, metric=metric)
 
 
 DA3_SPECS: dict[str, Da3Spec] = {
-    "da3-small": _any_view("da3-small", EncoderSpec("vits", 384, 12, 6), 64, (48, 96, 192, 384)),
-    "da3-base": _any_view("da3-base", EncoderSpec("vitb", 768, 12, 12), 128, (96, 192, 384, 768)),
+    "da3-small": _any_view("da3-small", EncoderSpec("vits", 384, 12, 6), (5, 7, 9, 11), 4, 64, (48, 96, 192, 384)),
+    "da3-base": _any_view("da3-base", EncoderSpec("vitb", 768, 12, 12), (5, 7, 9, 11), 4, 128, (96, 192, 384, 768)),
+    "da3-large": _any_view("da3-large", EncoderSpec("vitl", 1024, 24, 16), (11, 15, 19, 23), 8, 256, LARGE_OUT,
+                           licence=NON_COMMERCIAL),
+    "da3-giant": _any_view("da3-giant", EncoderSpec("vitg", 1536, 40, 24, ffn="swiglu"), (19, 27, 33, 39), 13, 256,
+                           LARGE_OUT, licence=NON_COMMERCIAL, gs_head=True),
     "da3mono-large": _mono("da3mono-large", metric=False),
     "da3metric-large": _mono("da3metric-large", metric=True),
 }
 DA3_NAMES = tuple(DA3_SPECS)
 TINY_PREFIX = "tiny-da3-"
+NESTED_PREFIX = "da3nested-"
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
 
 
+TORCH_WEIGHTS_FILE = "pytorch_model.bin"  # huggingface_hub's name for torch.save'd weights (its older layout)
+TORCH_SUFFIXES = (".bin", ".pt", ".pth")
+
+
+def _names_da3_model(config: Path) -> bool:
+    try:
+        content = json.loads(config.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return False
+    name = content.get("model_name") if isinstance(content, dict) else None
+    return isinstance(name, str) and name.lower().startswith(("da3", TINY_PREFIX))
+
+
 def is_da3_checkpoint(path: str | Path) -> bool:
-    """A DA3 checkpoint is a folder (model.safetensors + config.json) or a .safetensors file; V1/V2 are .pth."""
+    """A DA3 checkpoint: a folder (weights + config.json), a .safetensors file, or a torch.save'd file
+    (.bin/.pt/.pth) beside a config.json naming a DA3 model; V1/V2 are .pth files with no such config."""
     path = Path(path)
-    return path.is_dir() or path.suffix == ".safetensors"
+    if path.is_dir() or path.suffix == ".safetensors":
+        return True
+    return path.suffix in TORCH_SUFFIXES and _names_da3_model(path.with_name(CONFIG_FILE))
 
 
 def da3_checkpoint_files(path: str | Path) -> tuple[Path, Path]:
-    """(weights, config) of a DA3 checkpoint given as its folder or its model.safetensors."""
+    """(weights, config) of a DA3 checkpoint given as its folder or its weights file.
+
+    A folder's weights are ``model.safetensors`` (the hub layout), else ``pytorch_model.bin`` when only that exists.
+    """
     path = Path(path)
     if path.is_dir():
-        return path / WEIGHTS_FILE, path / CONFIG_FILE
+        weights = path / WEIGHTS_FILE
+        if not weights.exists() and (path / TORCH_WEIGHTS_FILE).is_file():
+            weights = path / TORCH_WEIGHTS_FILE
+        return weights, path / CONFIG_FILE
     return path, path.with_name(CONFIG_FILE)
 
 
@@ -111,6 +143,10 @@ def da3_spec(name: str) -> Da3Spec:
     key = name.lower()
     if key.startswith(TINY_PREFIX):
         return tiny_da3_spec(key[len(TINY_PREFIX):])  # type: ignore[arg-type]
+    if key.startswith(NESTED_PREFIX):
+        raise ValueError(f"{name!r} is a nested model: an any-view DA3-GIANT whose depth is aligned per image to a "
+                         "DA3METRIC-LARGE run on the same frame (two networks in one file). It is not supported; use "
+                         "da3metric-large for metres from focal, or da3-giant with a calibration or the live anchor")
     if key not in DA3_SPECS:
         raise ValueError(f"unknown Depth Anything 3 model {name!r}; expected one of {', '.join(DA3_NAMES)}")
     return DA3_SPECS[key]

@@ -29,7 +29,9 @@ def test_da3_hub_location(name: str, repo: str, licence: str) -> None:
 
 def test_da3_hub_location_unknown_name() -> None:
     with pytest.raises(ValueError, match="da3metric-large"):
-        download.da3_hub_location("da3-giant")
+        download.da3_hub_location("da3-huge")
+    assert download.da3_hub_location("da3-giant") == ("depth-anything/DA3-GIANT", "CC-BY-NC-4.0")
+    assert download.da3_hub_location("da3-small") == ("depth-anything/DA3-SMALL", "Apache-2.0")
 
 
 def test_download_da3_prints_licence(monkeypatch, tmp_path, capsys, tiny_da3_checkpoints) -> None:

@@ -12,10 +12,15 @@ from safetensors.torch import load_file, save_file
 
 from depth_anything_ros.model.checkpoint import CheckpointError
 from depth_anything_ros.model.da3 import Da3Model
-from depth_anything_ros.model.da3_checkpoint import load_da3
+from depth_anything_ros.model.da3_checkpoint import load_da3, shared_groups
 from depth_anything_ros.model.da3_spec import DA3_NAMES, da3_spec, tiny_da3_spec
 
-OFFICIAL_KEY_COUNTS = {"da3-small": 443, "da3-base": 443, "da3mono-large": 406, "da3metric-large": 406}
+# state_dict() keys / tensors of a hub file (safetensors.torch.save_model stores the shared aux LayerNorm once),
+# read off the official networks at 2c21ea8 (configs/*.yaml built with depth_anything_3.cfg.create_object)
+OFFICIAL_KEY_COUNTS = {"da3-small": 443, "da3-base": 443, "da3-large": 643, "da3-giant": 977, "da3mono-large": 406,
+                       "da3metric-large": 406}
+OFFICIAL_HUB_TENSORS = {"da3-small": 437, "da3-base": 437, "da3-large": 637, "da3-giant": 971, "da3mono-large": 406,
+                        "da3metric-large": 406}
 
 
 def state_of(name: str) -> dict[str, torch.Tensor]:
@@ -28,6 +33,12 @@ def test_variants_have_the_official_tensor_count_and_shapes(name):
     state = state_of(name)
     spec = da3_spec(name)
     assert len(state) == OFFICIAL_KEY_COUNTS[name]
+    with torch.device("meta"):
+        shared = shared_groups(Da3Model(spec))
+    assert len(state) - sum(len(keys) - 1 for keys in shared) == OFFICIAL_HUB_TENSORS[name]
+    aux_norm = [[f"head.scratch.output_conv2_aux.{level}.2.{p}" for level in range(4)] for p in ("weight", "bias")]
+    assert shared == (aux_norm if spec.any_view else [])
+    assert ("gs_head.images_merger.4.weight" in state) == (name == "da3-giant")
     dim = spec.encoder.embed_dim
     assert state["backbone.pretrained.pos_embed"].shape == (1, 37 * 37 + 1, dim)
     assert state["head.projects.0.weight"].shape == (spec.out_channels[0], spec.head_dim_in, 1, 1)
@@ -36,10 +47,18 @@ def test_variants_have_the_official_tensor_count_and_shapes(name):
     assert "head.scratch.refinenet4.resConfUnit1.conv1.weight" not in state
     assert "backbone.pretrained.mask_token" not in state
     if spec.any_view:
-        assert state[f"backbone.pretrained.blocks.{spec.qknorm_start}.attn.q_norm.weight"].shape == (64,)
+        head_width = spec.encoder.embed_dim // spec.encoder.num_heads
+        assert state[f"backbone.pretrained.blocks.{spec.qknorm_start}.attn.q_norm.weight"].shape == (head_width,)
         assert f"backbone.pretrained.blocks.{spec.qknorm_start - 1}.attn.q_norm.weight" not in state
         assert state["cam_dec.backbone.0.weight"].shape == (2 * dim, 2 * dim)
         assert state["cam_enc.trunk.3.attn.qkv.weight"].shape == (3 * dim, dim)
+    if spec.encoder.ffn == "swiglu":  # DA3-GIANT's vitg: DINOv2's SwiGLU, hidden 4096
+        assert state["backbone.pretrained.blocks.0.mlp.w12.weight"].shape == (8192, 1536)
+
+
+def test_nested_models_are_refused_with_the_reason():
+    with pytest.raises(ValueError, match=r"nested model: an any-view DA3-GIANT .* not supported"):
+        da3_spec("da3nested-giant-large")
 
 
 @pytest.fixture
@@ -64,8 +83,8 @@ def test_wrong_model_name_is_refused(copy_checkpoint):
     folder = copy_checkpoint()
     with pytest.raises(CheckpointError, match="names model 'tiny-da3-any-view', expected 'tiny-da3-mono'"):
         load_da3(folder, tiny_da3_spec("mono"))
-    (folder / "config.json").write_text(json.dumps({"model_name": "da3-giant"}))
-    with pytest.raises(CheckpointError, match=r"unknown Depth Anything 3 model 'da3-giant'.*da3metric-large"):
+    (folder / "config.json").write_text(json.dumps({"model_name": "da3-huge"}))
+    with pytest.raises(CheckpointError, match=r"unknown Depth Anything 3 model 'da3-huge'.*da3metric-large"):
         load_da3(folder)
     (folder / "config.json").write_text("{not json")
     with pytest.raises(CheckpointError, match="not readable JSON"):
