@@ -23,10 +23,10 @@ import onnxruntime as ort
 import torch
 import torch.nn.functional as F
 
-from depth_anything_ros.export.onnx_export import export_onnx
-from depth_anything_ros.export.preprocess import prepare_input
+from depth_anything_ros.export.onnx_export import export_graph
 from depth_anything_ros.model import model_spec
-from depth_anything_ros.model.build import untrained_model
+from depth_anything_ros.model.v2.build import untrained_model
+from depth_anything_ros.model.v2.preprocess import prepare_input
 from depth_anything_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend
 from depth_anything_ros.synthetic.scene import render_sample_scene
 
@@ -115,7 +115,7 @@ def main() -> None:
             height, width = (int(v) for v in size.split("x"))
             image, _ = render_sample_scene(height, width)
             onnx_path = Path(workdir) / f"{args.encoder}_{size}.onnx"
-            info = export_onnx(model, (height, width), onnx_path)
+            info = export_graph(model, (height, width), onnx_path)
             eager = time_eager(model, image, args.runs)
             fused = time_fused(onnx_path, image, args.runs)
             rows.append((size, f"{info.network_height}x{info.network_width}", eager, fused))

@@ -29,12 +29,12 @@ import cv2
 import numpy as np
 import torch
 
-from depth_anything_ros.export.da3_fused import Da3FusedModel
-from depth_anything_ros.export.fused import FusedDepthModel
 from depth_anything_ros.model import model_spec
-from depth_anything_ros.model.build import untrained_model
-from depth_anything_ros.model.da3 import Da3Model
-from depth_anything_ros.model.da3_spec import da3_spec
+from depth_anything_ros.model.da3.fused import Da3FusedModel
+from depth_anything_ros.model.da3.network import Da3Model
+from depth_anything_ros.model.da3.spec import da3_spec
+from depth_anything_ros.model.v2.build import untrained_model
+from depth_anything_ros.model.v2.fused import FusedDepthModel
 
 HEAD = torch.tensor([1.0, 0.0, 0.0, 1e9])
 FOCAL = torch.tensor([300.0])

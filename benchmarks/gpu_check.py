@@ -23,8 +23,8 @@ import torch
 
 from depth_anything_ros.core.camera import CameraModel
 from depth_anything_ros.model import model_spec
-from depth_anything_ros.model.build import untrained_model
-from depth_anything_ros.model.da3_spec import DA3_NAMES, da3_spec
+from depth_anything_ros.model.da3.spec import DA3_NAMES, da3_spec
+from depth_anything_ros.model.v2.build import untrained_model
 from depth_anything_ros.runtime.torch_backend import TorchBackend
 from depth_anything_ros.synthetic.scene import render_sample_scene
 
@@ -34,7 +34,7 @@ SIZES = ((518, 518), (720, 1280))
 def network(name: str):
     """Random weights of the real architecture: a V2 encoder (vits, ...) or a DA3 model (da3metric-large, ...)."""
     if name in DA3_NAMES:
-        from depth_anything_ros.model.da3 import Da3Model
+        from depth_anything_ros.model.da3.network import Da3Model
 
         torch.manual_seed(0)
         return Da3Model(da3_spec(name)).eval()
@@ -70,9 +70,8 @@ def tensorrt_backends(model, hw, folder: Path):
     except ImportError as error:
         print(f"TensorRT rows skipped: {error}")
         return {}
-    from depth_anything_ros.export.da3_onnx import export_da3_onnx
-    from depth_anything_ros.export.onnx_export import export_onnx
-    from depth_anything_ros.model.da3 import Da3Model
+    from depth_anything_ros.export.onnx_export import export_graph
+    from depth_anything_ros.model.da3.network import Da3Model
     from depth_anything_ros.runtime.engine_build import build_engine
     from depth_anything_ros.runtime.engine_cache import engine_key, save_engine
     from depth_anything_ros.runtime.nvidia import probe_gpu
@@ -82,9 +81,9 @@ def tensorrt_backends(model, hw, folder: Path):
     for precision in ("fp32", "fp16"):
         graph = folder / f"g-{hw[0]}x{hw[1]}-{precision}.onnx"
         if isinstance(model, Da3Model):
-            export_da3_onnx(model, hw, graph, precision=precision)
+            export_graph(model, hw, graph, precision=precision)
         else:
-            export_onnx(model, hw, graph, precision=precision)
+            export_graph(model, hw, graph, precision=precision)
         started = time.monotonic()
         engine = build_engine(graph, precision, report=lambda _: None)
         path = folder / f"{graph.stem}.engine"

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from depth_anything_ros.model import model_spec
-from depth_anything_ros.model.build import untrained_model
+from depth_anything_ros.model.v2.build import untrained_model
 from depth_anything_ros.runtime.torch_backend import TorchBackend
 from depth_anything_ros.synthetic.scene import render_sample_scene
 

@@ -8,7 +8,7 @@ Usage (from the repository root; the official repository is fetched separately a
 Needs einops, omegaconf, addict, huggingface_hub, safetensors, opencv, pillow beside torch.
 Builds two tiny networks from the official classes (DinoVisionTransformer, DualDPT, DPT, CameraEnc,
 CameraDec, DepthAnything3Net), fills them with the seeded weights of our rule
-(depth_anything_ros/model/da3_tiny.py; no weight file is written), runs the official InputProcessor and
+(depth_anything_ros/model/da3/tiny.py; no weight file is written), runs the official InputProcessor and
 backbone + head in FP32 without autocast, and stores strided samples of the outputs in golden.json + .npy.
 ``--measure`` prints the rule's LOGIT_AFFINE (measured on weights drawn without it). See the folder README.
 """
@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 import torch
 
-from depth_anything_ros.model.da3_tiny import (
+from depth_anything_ros.model.da3.tiny import (
     DEPTH_CONV,
     LOGIT_AFFINE,
     SKY_CONV,
@@ -195,7 +195,7 @@ def main() -> None:
                           "intrinsics": k, "processed_intrinsics": ixts[0].tolist(), "outputs": files})
     meta = {"official_commit": "2c21ea8", "stride": STRIDE, "process_res": 504,
             "process_res_method": "upper_bound_resize",
-            "weights": {"rule": "depth_anything_ros.model.da3_tiny.tiny_da3_state", "seeds": {
+            "weights": {"rule": "depth_anything_ros.model.da3.tiny.tiny_da3_state", "seeds": {
                 k: TINY_SEEDS[k] for k in digests}, "logit_affine": {k: LOGIT_AFFINE[k] for k in digests},
                 "sha256_float16": digests},
             "architectures": {

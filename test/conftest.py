@@ -36,14 +36,14 @@ def tiny_spec(kind: str = "relative", version: int = 2, max_depth: float | None 
 
 @pytest.fixture
 def tiny_relative():
-    from depth_anything_ros.model.build import untrained_model
+    from depth_anything_ros.model.v2.build import untrained_model
 
     return untrained_model(tiny_spec("relative"), seed=1)
 
 
 @pytest.fixture
 def tiny_metric():
-    from depth_anything_ros.model.build import untrained_model
+    from depth_anything_ros.model.v2.build import untrained_model
 
     return untrained_model(tiny_spec("metric", max_depth=20.0), seed=2)
 
@@ -57,10 +57,10 @@ def tiny_da3_checkpoint(folder: Path, kind: str = "metric", seed: int | None = 0
     """
     import torch
 
-    from depth_anything_ros.model.da3 import Da3Model
-    from depth_anything_ros.model.da3_checkpoint import save_da3
-    from depth_anything_ros.model.da3_spec import tiny_da3_spec
-    from depth_anything_ros.model.da3_tiny import tiny_da3_model
+    from depth_anything_ros.model.da3.checkpoint import save_da3
+    from depth_anything_ros.model.da3.network import Da3Model
+    from depth_anything_ros.model.da3.spec import tiny_da3_spec
+    from depth_anything_ros.model.da3.tiny import tiny_da3_model
 
     if seed is None:
         model = tiny_da3_model(kind)
@@ -93,3 +93,12 @@ def ros():
     rclpy.init()
     yield rclpy
     rclpy.try_shutdown()
+
+
+def checkpoint_request(checkpoint, spec=None):
+    """The CheckpointRequest of a saved checkpoint: a DA3 one names its model; a V1/V2 one gets ``spec``'s choices."""
+    from depth_anything_ros.model import CheckpointRequest
+
+    if spec is None:
+        return CheckpointRequest(checkpoint)
+    return CheckpointRequest(checkpoint, "", spec.encoder.name, spec.version, spec.kind == "metric", spec.max_depth)

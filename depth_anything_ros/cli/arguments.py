@@ -13,7 +13,7 @@ from pathlib import Path
 
 from depth_anything_ros.calibration.ground_truth import GroundTruthOptions
 from depth_anything_ros.calibration.lidar import OcclusionFilter
-from depth_anything_ros.model.da3_spec import uses_da3
+from depth_anything_ros.model import DEFAULT_INPUT_SIZE, CheckpointRequest, check_image_size, family_of
 from depth_anything_ros.node.config import Knob, PipelineConfig, config_from_parameters, knobs
 from depth_anything_ros.node.parameters import integer_range
 from depth_anything_ros.runtime.backend import DepthBackend
@@ -37,8 +37,6 @@ def parse_image_size(text: str) -> tuple[int, int]:
         height, width = (int(part) for part in text.lower().split("x"))
     except ValueError:
         raise argparse.ArgumentTypeError(f"image size must look like HxW (e.g. 480x640), got {text!r}") from None
-    from depth_anything_ros.export.fused import check_image_size  # the fused graph module imports torch
-
     try:
         check_image_size(height, width)
     except ValueError as error:
@@ -109,12 +107,17 @@ def add_backend_arguments(parser: argparse.ArgumentParser) -> None:
     add_knob_arguments(parser.add_argument_group("backend"), BACKEND_KNOBS)
 
 
+def checkpoint_request(args: argparse.Namespace) -> CheckpointRequest:
+    """The model flags as the model family reads them."""
+    return CheckpointRequest(args.checkpoint, getattr(args, "model", None) or "", args.encoder, args.version,
+                             args.metric, args.max_depth or None, getattr(args, "input_size", DEFAULT_INPUT_SIZE))
+
+
 def require_version(args: argparse.Namespace) -> None:
-    """A V1/V2 checkpoint needs --version: their checkpoints cannot be told apart by their keys (DA3 ones can)."""
-    da3 = uses_da3(args.checkpoint, getattr(args, "model", None) or "")
-    if args.checkpoint is not None and args.version is None and not da3:
-        raise ValueError("--version {1,2} is required with --checkpoint: V1 and V2 checkpoints have identical "
-                         "keys, and the version decides which encoder blocks feed the depth head")
+    """What the checkpoint's family needs from the flags (a V1/V2 checkpoint needs --version: their files cannot be
+    told apart by their keys; DA3 ones name their model)."""
+    request = checkpoint_request(args)
+    family_of(request).check(request)
 
 
 def config_from_args(args: argparse.Namespace, **extra) -> PipelineConfig:

@@ -17,15 +17,14 @@ from depth_anything_ros.cli.arguments import (
     add_split_arguments,
     add_training_arguments,
     backend_cache,
+    checkpoint_request,
     ground_truth_options,
     metric_text,
-    require_version,
     training_options,
 )
 from depth_anything_ros.core.calibration_file import load_calibration, save_calibration
 from depth_anything_ros.core.files import atomic_directory, write_image
-from depth_anything_ros.model.da3_spec import da3_spec, uses_da3
-from depth_anything_ros.model.spec import model_spec
+from depth_anything_ros.model import family_of
 from depth_anything_ros.training.options import FinetuneOptions
 
 
@@ -76,9 +75,10 @@ def _finetune(args: argparse.Namespace) -> int:
     if args.onnx or not args.checkpoint:
         raise ValueError("--method finetune trains weights: give --checkpoint (a V1/V2 .pth or a DA3 checkpoint "
                          "folder), not --onnx")
-    require_version(args)
-    da3 = uses_da3(args.checkpoint, args.model)
-    if not args.max_depth and not da3:
+    start = checkpoint_request(args)
+    family = family_of(start)
+    family.check(start)
+    if not args.max_depth and family.metres_from_max_depth:
         raise ValueError("--method finetune writes a metric head (Sigmoid x max depth): give --max-depth "
                          "(80 outdoor, 20 indoor; at least the farthest LiDAR range you want to keep)")
     work_dir = args.work_dir or args.output.with_name(f"{args.output.stem}.finetune")
@@ -86,9 +86,7 @@ def _finetune(args: argparse.Namespace) -> int:
         (work_dir / "last.pt").unlink(missing_ok=True)
     options = training_options(FinetuneOptions, args, unfreeze_encoder=args.unfreeze_encoder, flip=not args.no_flip,
                                workers=args.workers)
-    spec = (da3_spec(args.model) if args.model else None) if da3 else \
-        model_spec(args.encoder, args.version, args.metric, args.max_depth)
-    request = FinetuneRequest(args.bags, ground_truth_options(args), args.checkpoint, spec, args.max_depth,
+    request = FinetuneRequest(args.bags, ground_truth_options(args), start, args.max_depth,
                               args.output, work_dir, options, args.block, args.holdout_every)
     calibration = finetune(request, progress=lambda line: print(line, flush=True))
     if calibration is None:  # a torchrun worker other than rank 0

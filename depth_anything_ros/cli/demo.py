@@ -17,6 +17,7 @@ import numpy as np
 from depth_anything_ros.cli.arguments import add_model_arguments, parse_image_size
 from depth_anything_ros.core.files import save_array, save_image
 from depth_anything_ros.core.visualize import preview_of
+from depth_anything_ros.model import UNTRAINED_WARNING, CheckpointRequest, family_of
 from depth_anything_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend
 from depth_anything_ros.runtime.torch_backend import TorchBackend
 from depth_anything_ros.synthetic.rig import RIG_TOPICS, SyntheticRig, write_rig_bag
@@ -50,8 +51,7 @@ def _banner(text: str) -> None:
 
 def run_demo(args: DemoOptions) -> int:
     """Render (or read) an image, export its fused graph, run it on onnxruntime and torch, write outputs."""
-    from depth_anything_ros.export.onnx_export import export_onnx  # torch.onnx
-    from depth_anything_ros.model.build import UNTRAINED_WARNING, build_model  # torch
+    from depth_anything_ros.export.onnx_export import export_graph  # torch.onnx
 
     out = args.output
     out.mkdir(parents=True, exist_ok=True)
@@ -64,11 +64,13 @@ def run_demo(args: DemoOptions) -> int:
             raise ValueError(f"{args.image} is not a readable image")
     else:
         image, truth = render_sample_scene()
-    model, sha = build_model(args.checkpoint, args.encoder, args.version or 2, args.metric, args.max_depth)
+    request = CheckpointRequest(args.checkpoint, "", args.encoder, args.version or 2, args.metric, args.max_depth,
+                                args.input_size)
+    model, sha = family_of(request).load(request)
 
     onnx_path = out / "model.onnx"
     started = time.monotonic()
-    info = export_onnx(model, image.shape[:2], onnx_path, "bgr", args.input_size, sha)
+    info = export_graph(model, image.shape[:2], onnx_path, "bgr", args.input_size, sha)
     print(f"exported fused graph {onnx_path} ({info.image_height}x{info.image_width} uint8 -> network "
           f"{info.network_height}x{info.network_width}) in {time.monotonic() - started:.1f} s")
 

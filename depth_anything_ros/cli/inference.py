@@ -16,16 +16,16 @@ from depth_anything_ros.cli.arguments import (
     add_knob_arguments,
     add_model_arguments,
     backend_cache,
+    checkpoint_request,
     choices_of,
     config_from_args,
     parse_image_size,
-    require_version,
 )
 from depth_anything_ros.core.camera_info_file import load_camera_info
 from depth_anything_ros.core.files import file_sha256, save_array, save_image
 from depth_anything_ros.core.head import MetricHead
 from depth_anything_ros.core.visualize import preview_of
-from depth_anything_ros.model.da3_spec import DA3_NAMES, uses_da3
+from depth_anything_ros.model import DA3_NAMES, UNTRAINED_WARNING, CheckpointRequest, family_of
 from depth_anything_ros.model.download import (
     HUB_SIZES,
     METRIC_DATASETS,
@@ -43,42 +43,24 @@ from depth_anything_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend
 LOG = logging.getLogger("depth_anything_ros")
 
 
-def _load(args: argparse.Namespace):
-    from depth_anything_ros.model.build import build_model  # torch
-
-    require_version(args)
-    return build_model(args.checkpoint, args.encoder, args.version or 2, args.metric, args.max_depth)
-
-
-def _export_da3(args: argparse.Namespace) -> int:
-    """DA3 fused graph: (image uint8, head, focal) -> metres (metric) or depth up to scale; mono/metric sky +Inf."""
-    from depth_anything_ros.export.da3_onnx import export_da3_onnx  # torch.onnx
-    from depth_anything_ros.model.da3_checkpoint import load_da3_with_sha
-
-    model, sha = load_da3_with_sha(args.checkpoint, args.model or None)
-    started = time.monotonic()
-    info = export_da3_onnx(model, args.image_size, args.output, args.input_order, checkpoint_sha256=sha,
-                           precision=args.graph_precision)
-    print(f"wrote {args.output}: {info.image_height}x{info.image_width} {info.input_order} uint8 + head + focal -> "
-          f"network {info.network_height}x{info.network_width} -> raw, depth ({info.model}, {info.kind}, "
-          f"{info.precision}, sky +Inf: {info.sky}) in {time.monotonic() - started:.1f} s")
-    return 0
-
-
 def cmd_export(args: argparse.Namespace) -> int:
-    from depth_anything_ros.export.onnx_export import export_onnx  # torch.onnx
+    """The fused graph of any model family for one camera resolution."""
+    from depth_anything_ros.export.onnx_export import export_graph  # torch.onnx
 
     if args.checkpoint is None:
         raise ValueError("export needs --checkpoint (or 'checkpoint:' in the --params file)")
-    if uses_da3(args.checkpoint, args.model):
-        return _export_da3(args)
-    model, sha = _load(args)
+    request = checkpoint_request(args)
+    family = family_of(request)
+    family.check(request)
+    network, sha = family.load(request)
     started = time.monotonic()
-    info = export_onnx(model, args.image_size, args.output, args.input_order, args.input_size, sha,
-                       args.graph_precision)
-    print(f"wrote {args.output}: {info.image_height}x{info.image_width} {info.input_order} uint8 -> network "
-          f"{info.network_height}x{info.network_width} -> raw, depth ({info.kind}, "
-          f"{info.encoder} V{info.version}, {info.precision}) in {time.monotonic() - started:.1f} s")
+    info = export_graph(network, args.image_size, args.output, args.input_order, args.input_size, sha,
+                        args.graph_precision)
+    extra = "".join(f" + {name}" for name in info.input_names[1:])
+    sky = f", sky +Inf: {info.sky}" if info.model else ""
+    print(f"wrote {args.output}: {info.image_height}x{info.image_width} {info.input_order} uint8{extra} -> network "
+          f"{info.network_height}x{info.network_width} -> raw, depth ({info.model_name}, {info.kind}, "
+          f"{info.precision}{sky}) in {time.monotonic() - started:.1f} s")
     return 0
 
 
@@ -154,12 +136,11 @@ def _untrained_opener(args: argparse.Namespace, workdir: Path):
     """Backends for an untrained model of the real architecture (replay without a checkpoint)."""
     def open_untrained(image_hw: tuple[int, int]):
         from depth_anything_ros.export.onnx_export import export_for_resolution  # torch.onnx
-        from depth_anything_ros.model.build import build_model  # torch
 
         kind = "metric" if args.metric else "relative"
-        path = export_for_resolution(lambda: build_model(None, args.encoder, 2, args.metric, args.max_depth),
-                                     image_hw, workdir, f"untrained-{args.encoder}-{kind}",
-                                     input_size=args.input_size)
+        request = CheckpointRequest(None, "", args.encoder, 2, args.metric, args.max_depth, args.input_size)
+        path = export_for_resolution(lambda: family_of(request).load(request), image_hw, workdir,
+                                     f"untrained-{args.encoder}-{kind}", input_size=args.input_size)
         return OnnxRuntimeBackend(path)
     return open_untrained
 
@@ -169,8 +150,6 @@ def cmd_replay(args: argparse.Namespace) -> int:
     config = config_from_args(args, **extra)
     with tempfile.TemporaryDirectory() as workdir:
         if not (config.checkpoint or config.onnx):
-            from depth_anything_ros.model.build import UNTRAINED_WARNING  # torch
-
             print(f"\n{'!' * 78}\n{UNTRAINED_WARNING.format(encoder=args.encoder)}\n{'!' * 78}\n", flush=True)
             opener = _untrained_opener(args, Path(workdir))
         else:

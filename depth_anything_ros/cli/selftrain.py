@@ -20,10 +20,8 @@ from depth_anything_ros.cli.arguments import (
 )
 from depth_anything_ros.core.files import file_sha256
 from depth_anything_ros.export.graph_info import read_graph_info
-from depth_anything_ros.model.da3_spec import is_da3_checkpoint
-from depth_anything_ros.model.spec import ENCODERS, model_spec
+from depth_anything_ros.model import ENCODERS, CheckpointRequest, family_of
 from depth_anything_ros.node.config import PipelineConfig
-from depth_anything_ros.runtime.factory import da3_model_name
 from depth_anything_ros.training.options import SelftrainOptions
 
 
@@ -35,32 +33,36 @@ def _teacher(args: argparse.Namespace):
     if args.teacher.suffix == ".onnx":
         config = PipelineConfig(onnx=str(args.teacher))
         sha, model = file_sha256(args.teacher), read_graph_info(args.teacher).model_name
-    elif is_da3_checkpoint(args.teacher):
-        config = PipelineConfig(checkpoint=str(args.teacher))  # the factory reads config.json too
-        backend_config = config.backend_config()
-        sha, model = file_sha256(backend_config.weights_path), da3_model_name(backend_config)
     else:
-        if args.teacher_version is None:
-            raise ValueError("--teacher-version {1,2} is required with a .pth teacher (V1 and V2 share their keys)")
+        teacher = CheckpointRequest(args.teacher, "", args.teacher_encoder, args.teacher_version, args.teacher_metric,
+                                    args.teacher_max_depth or None)
+        family = family_of(teacher)
+        try:
+            family.check(teacher)
+        except ValueError as error:
+            raise ValueError("--teacher-version {1,2} is required with a .pth teacher (V1 and V2 share their keys)") \
+                from error
         config = PipelineConfig(checkpoint=str(args.teacher), encoder=args.teacher_encoder,
-                                version=args.teacher_version, metric=args.teacher_metric,
+                                version=args.teacher_version or 2, metric=args.teacher_metric,
                                 max_depth=args.teacher_max_depth or 0.0)
-        sha, model = file_sha256(args.teacher), f"v{args.teacher_version}-{args.teacher_encoder}"
+        sha, model = file_sha256(family.weights_file(args.teacher)), family.variant(teacher)
     config = dataclasses.replace(config, input_size=args.input_size, backend=args.backend,
                                  precision=args.precision, engine_cache_dir=str(args.engine_cache_dir or ""))
     return backend_cache(config).get, sha, model
 
 
-def _student_spec(args: argparse.Namespace):
-    """The V1/V2 student's spec from the knobs, or None for a DA3 student (its config.json names it)."""
+def _student(args: argparse.Namespace) -> CheckpointRequest:
+    """The student checkpoint as its family reads it (a .pth needs --version; a DA3 folder names its model)."""
     if not args.student_checkpoint.exists():
         raise ValueError(f"student checkpoint {args.student_checkpoint} does not exist")
-    if is_da3_checkpoint(args.student_checkpoint):
-        return None
-    if args.version is None:
+    student = CheckpointRequest(args.student_checkpoint, "", args.encoder, args.version, args.metric, args.max_depth,
+                                args.input_size)
+    try:
+        family_of(student).check(student)
+    except ValueError as error:
         raise ValueError("--version {1,2} is required with a .pth student (V1 and V2 share their keys); "
-                         "a DA3 student is its folder (model.safetensors + config.json)")
-    return model_spec(args.encoder, args.version, args.metric, args.max_depth)
+                         "a DA3 student is its folder (model.safetensors + config.json)") from error
+    return student
 
 
 def cmd_selftrain(args: argparse.Namespace) -> int:
@@ -69,8 +71,8 @@ def cmd_selftrain(args: argparse.Namespace) -> int:
     lidar = bool(args.lidar_topic)
     if lidar != bool(args.camera_info_topic):
         raise ValueError("give --lidar-topic and --camera-info-topic together (LiDAR-labelled frames), or neither")
-    spec = _student_spec(args)
-    if lidar and spec is not None and not args.max_depth:
+    student = _student(args)
+    if lidar and family_of(student).metres_from_max_depth and not args.max_depth:
         raise ValueError("with LiDAR a V1/V2 student gets a metric head (Sigmoid x max depth): give --max-depth")
     work_dir = args.work_dir or args.output.with_name(f"{args.output.name}.work")
     if args.restart:
@@ -81,7 +83,7 @@ def cmd_selftrain(args: argparse.Namespace) -> int:
                                cutmix=args.cutmix, min_change=args.min_change, every=args.every,
                                baseline=not args.no_baseline)
     request = SelftrainRequest(args.bags, args.image_topic, ground_truth_options(args) if lidar else None,
-                               teacher_for, teacher_sha, args.student_checkpoint, spec, args.max_depth,
+                               teacher_for, teacher_sha, student, args.max_depth,
                                args.output, work_dir, options, args.block, args.holdout_every, teacher_model)
     summary = selftrain(request, progress=lambda line: print(line, flush=True))
     if summary is None:  # a torchrun worker other than rank 0

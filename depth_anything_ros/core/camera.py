@@ -203,3 +203,13 @@ class CameraModel:
             self._ray_grids[key] = tuple(np.ascontiguousarray(np.broadcast_to(ray, shape)[::stride, ::stride])
                                          for ray in self.rays(rectified))
         return self._ray_grids[key]
+
+
+def focal_at_network(k, image_hw: tuple[int, int], network_hw: tuple[int, int]) -> np.ndarray:
+    """float32 (B,): mean(fx, fy) of each camera K ((3, 3) or (B, 3, 3)) scaled from the image to the network
+    input. Both DA3 resize steps scale the intrinsics by the same overall ratio per axis, so this equals the
+    official intrinsics after its input processor; THE focal of DA3's metric scaling (graph, training)."""
+    k = np.asarray(k, dtype=np.float64).reshape(-1, 3, 3)
+    fx = k[:, 0, 0] * network_hw[1] / image_hw[1]
+    fy = k[:, 1, 1] * network_hw[0] / image_hw[0]
+    return ((fx + fy) / 2.0).astype(np.float32)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from depth_anything_ros.core.camera import focal_at_network
 from depth_anything_ros.core.head import DEFAULT_MIN_DEPTH, OUTPUT_KINDS, MetricHead
 from depth_anything_ros.export.onnx_metadata import read_onnx_metadata
 
@@ -51,7 +52,8 @@ class GraphInfo:
                              f"model {self.model!r})")
 
     @property
-    def is_da3(self) -> bool:
+    def has_focal_input(self) -> bool:
+        """The graph takes the ``focal`` input (every DA3 graph, version 3; metric ones scale by it)."""
         return self.version == 3
 
     @property
@@ -62,12 +64,12 @@ class GraphInfo:
     @property
     def input_names(self) -> tuple[str, ...]:
         """The graph's inputs, in order."""
-        return (IMAGE_INPUT, HEAD_INPUT, FOCAL_INPUT) if self.is_da3 else (IMAGE_INPUT, HEAD_INPUT)
+        return (IMAGE_INPUT, HEAD_INPUT, FOCAL_INPUT) if self.has_focal_input else (IMAGE_INPUT, HEAD_INPUT)
 
     @property
     def uses_focal(self) -> bool:
         """DA3 metric graphs scale by the focal length; every other graph ignores it."""
-        return self.is_da3 and self.kind == "metric"
+        return self.has_focal_input and self.kind == "metric"
 
     def focal_input(self, k: np.ndarray | None) -> np.ndarray:
         """The ``focal`` input: mean(fx, fy) of the camera's 3x3 K scaled to the network input, float32[1].
@@ -105,16 +107,6 @@ class GraphInfo:
             return cls(**json.loads(text))
         except (TypeError, ValueError) as error:
             raise ValueError(f"graph metadata is not a depth_anything_ros GraphInfo: {error}") from error
-
-
-def focal_at_network(k, image_hw: tuple[int, int], network_hw: tuple[int, int]) -> np.ndarray:
-    """float32 (B,): mean(fx, fy) of each camera K ((3, 3) or (B, 3, 3)) scaled from the image to the network
-    input. Both DA3 resize steps scale the intrinsics by the same overall ratio per axis, so this equals the
-    official intrinsics after its input processor; THE focal of DA3's metric scaling (graph, training)."""
-    k = np.asarray(k, dtype=np.float64).reshape(-1, 3, 3)
-    fx = k[:, 0, 0] * network_hw[1] / image_hw[1]
-    fy = k[:, 1, 1] * network_hw[0] / image_hw[0]
-    return ((fx + fy) / 2.0).astype(np.float32)
 
 
 def info_from_metadata(path: str | Path, metadata: dict[str, str]) -> GraphInfo:

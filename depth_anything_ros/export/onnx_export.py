@@ -13,7 +13,6 @@ from typing import Any
 import torch
 
 from depth_anything_ros.core.files import atomic_path, file_lock
-from depth_anything_ros.export.fused import FusedDepthModel, InputOrder
 from depth_anything_ros.export.graph_info import (
     DEPTH_OUTPUT,
     FOCAL_INPUT,
@@ -23,29 +22,16 @@ from depth_anything_ros.export.graph_info import (
     RAW_OUTPUT,
     GraphInfo,
 )
-from depth_anything_ros.model import DepthAnything
-from depth_anything_ros.model.spec import DEFAULT_INPUT_SIZE
+from depth_anything_ros.model import DEFAULT_INPUT_SIZE, family_of_network
 
 LOG = logging.getLogger(__name__)
 GRAPH_PRECISIONS = ("fp32", "fp16")
 OPSET = 17  # TensorRT 10 parses up to opset 20; 17 brings LayerNormalization
 
 
-def graph_info(fused: FusedDepthModel, checkpoint_sha256: str, precision: str = "fp32") -> GraphInfo:
-    spec = fused.model.spec
-    return GraphInfo(
-        precision=precision,
-        image_height=fused.image_hw[0],
-        image_width=fused.image_hw[1],
-        input_order=fused.input_order,
-        network_height=fused.net_hw[0],
-        network_width=fused.net_hw[1],
-        encoder=spec.encoder.name,
-        version=spec.version,
-        kind=spec.kind,
-        max_depth=spec.max_depth,
-        checkpoint_sha256=checkpoint_sha256,
-    )
+def graph_info(fused: torch.nn.Module, checkpoint_sha256: str, precision: str = "fp32") -> GraphInfo:
+    """The GraphInfo of a fused module of any family (its ``graph_fields``) with the weights' hash and precision."""
+    return GraphInfo(**fused.graph_fields(), checkpoint_sha256=checkpoint_sha256, precision=precision)
 
 
 def model_for_precision(model, precision: str):
@@ -80,23 +66,24 @@ def write_fused_graph(fused: torch.nn.Module, info: GraphInfo, output: str | Pat
         onnx.save(graph, str(tmp))
 
 
-def export_onnx(
-    model: DepthAnything,
+def export_graph(
+    network: Any,
     image_hw: tuple[int, int],
     output: str | Path,
-    input_order: InputOrder = "bgr",
+    input_order: str = "bgr",
     input_size: int = DEFAULT_INPUT_SIZE,
     checkpoint_sha256: str = "untrained",
     precision: str = "fp32",
 ) -> GraphInfo:
-    """Write the fused graph ``(image uint8 HxWx3, head float32[4]) -> (raw, depth)``; return its info.
+    """THE export of a network of any family: its fused graph for one camera resolution, written atomically.
 
-    ``precision`` "fp16" exports the network body in FP16 with FP32 islands (pre/post-processing,
-    LayerNorm, attention scores and softmax) as explicit Casts: what a strongly typed TensorRT builds.
-    The model itself is left as it was (the export runs on a copy).
+    V1/V2: ``(image uint8 HxWx3, head float32[4]) -> (raw, depth)``, ``input_size`` the network input's short
+    side; DA3: the same plus ``focal`` float32[1], resized to its own process_res. ``precision`` "fp16" exports
+    the network body in FP16 with FP32 islands (pre/post-processing, LayerNorm, attention scores and softmax) as
+    explicit Casts: what a strongly typed TensorRT builds. The network is left as it was (fp16 runs on a copy).
     """
-    model = model_for_precision(model, precision)
-    fused = FusedDepthModel(model.eval(), image_hw, input_order, input_size).eval()
+    network = model_for_precision(network, precision)
+    fused = family_of_network(network).fused(network.eval(), image_hw, input_order, input_size).eval()
     if precision == "fp16":
         fused.half_network()
     info = graph_info(fused, checkpoint_sha256, precision)
@@ -108,15 +95,13 @@ def export_onnx(
 
 
 def export_for_resolution(make_model: Callable[[], tuple[Any, str]], image_hw: tuple[int, int],
-                          directory: str | Path, stem: str, input_order: InputOrder = "bgr",
-                          input_size: int = DEFAULT_INPUT_SIZE, precision: str = "fp32",
-                          export: Callable[..., GraphInfo] | None = None) -> Path:
+                          directory: str | Path, stem: str, input_order: str = "bgr",
+                          input_size: int = DEFAULT_INPUT_SIZE, precision: str = "fp32") -> Path:
     """THE graph of one camera resolution: ``directory/{stem}-{H}x{W}-{order}-{size}[-fp16].onnx``.
 
     Exported once (under a lock shared by processes) and reused after; ``make_model`` -> (model, sha256)
     runs only when the file is missing. The factory (checkpoints) and the CLI (untrained demo models) use it.
-    ``export`` (default ``export_onnx``; DA3: ``da3_onnx.export_da3_onnx``, ``input_size`` its process_res)
-    is called as ``export(model, image_hw, path, input_order, input_size, sha256, precision)``.
+    ``input_size`` is the one the name records (the family's ``graph_stem`` gives it; DA3: its process_res).
     """
     suffix = "-fp16" if precision == "fp16" else ""
     path = Path(directory) / f"{stem}-{image_hw[0]}x{image_hw[1]}-{input_order}-{input_size}{suffix}.onnx"
@@ -124,5 +109,5 @@ def export_for_resolution(make_model: Callable[[], tuple[Any, str]], image_hw: t
         if not path.is_file():
             LOG.info("exporting the fused graph for %dx%d to %s", *image_hw, path)
             model, sha = make_model()
-            (export or export_onnx)(model, image_hw, path, input_order, input_size, sha, precision)
+            export_graph(model, image_hw, path, input_order, input_size, sha, precision)
     return path

@@ -1,10 +1,20 @@
-"""PyTorch Depth Anything (DINOv2 ViT + DPT head; V1, V2 and DA3), its specifications and checkpoints.
+"""PyTorch Depth Anything networks (V1, V2: ``v2/``; Depth Anything 3: ``da3/``) behind one family seam.
 
-The specifications (``model.spec``: encoders, patch and input size, taps) are plain data and import no torch;
-``DepthAnything`` is loaded on first use, so the node and the CLI's parser read the specs without torch.
+Callers outside ``model/`` use only these names: ``family_of`` / ``family_of_network`` give the ``ModelFamily``
+that loads, saves, fuses and trains a checkpoint; the specifications are plain data and import no torch, so the
+node and the CLI's parser read them without torch.
 """
 
-from depth_anything_ros.model.spec import (
+from depth_anything_ros.model.da3.spec import DA3_NAMES
+from depth_anything_ros.model.family import family_of, family_of_network
+from depth_anything_ros.model.family_base import (
+    UNTRAINED_WARNING,
+    CheckpointRequest,
+    ModelFamily,
+    TrainableParts,
+    check_image_size,
+)
+from depth_anything_ros.model.v2.spec import (
     DEFAULT_INPUT_SIZE,
     ENCODERS,
     PATCH_SIZE,
@@ -14,13 +24,6 @@ from depth_anything_ros.model.spec import (
     model_spec,
 )
 
-__all__ = ["DEFAULT_INPUT_SIZE", "ENCODERS", "PATCH_SIZE", "PRETRAIN_IMAGE_SIZE", "DepthAnything", "EncoderSpec",
-           "ModelSpec", "model_spec"]
-
-
-def __getattr__(name: str):
-    if name == "DepthAnything":  # torch only where the network is wanted
-        from depth_anything_ros.model.depth_anything import DepthAnything
-
-        return DepthAnything
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__all__ = ["DA3_NAMES", "DEFAULT_INPUT_SIZE", "ENCODERS", "PATCH_SIZE", "PRETRAIN_IMAGE_SIZE", "UNTRAINED_WARNING",
+           "CheckpointRequest", "EncoderSpec", "ModelFamily", "ModelSpec", "TrainableParts", "check_image_size",
+           "family_of", "family_of_network", "model_spec"]

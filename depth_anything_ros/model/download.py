@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from depth_anything_ros.model.da3_spec import DA3_NAMES, DA3_SPECS, da3_spec
+from depth_anything_ros.model.da3.spec import DA3_NAMES, DA3_SPECS, da3_spec
 
 HUB_SIZES = {"vits": "Small", "vitb": "Base", "vitl": "Large"}
 METRIC_DATASETS = {"hypersim": ("Hypersim", 20.0), "vkitti": ("VKITTI", 80.0)}
@@ -30,7 +30,7 @@ def download_checkpoint(encoder: str, metric: str | None, output_dir: Path) -> P
         from huggingface_hub import hf_hub_download
     except ImportError as error:
         raise ImportError("downloading needs huggingface_hub: pip install huggingface_hub") from error
-    from depth_anything_ros.model.build import build_model
+    from depth_anything_ros.model.v2.build import build_model
 
     repo, filename = hub_location(encoder, metric)
     try:
@@ -62,7 +62,7 @@ def download_da3(name: str, output_dir: Path) -> tuple[Path, str]:
         from huggingface_hub import hf_hub_download
     except ImportError as error:
         raise ImportError("downloading needs huggingface_hub: pip install huggingface_hub") from error
-    from depth_anything_ros.model.da3_checkpoint import load_da3
+    from depth_anything_ros.model.da3.checkpoint import load_da3
 
     repo, licence = da3_hub_location(name)
     folder = Path(output_dir) / name

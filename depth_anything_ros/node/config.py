@@ -17,8 +17,7 @@ from typing import Any
 
 import yaml
 
-from depth_anything_ros.model.da3_spec import DA3_NAMES
-from depth_anything_ros.model.spec import DEFAULT_INPUT_SIZE, ENCODERS, PATCH_SIZE
+from depth_anything_ros.model import DA3_NAMES, DEFAULT_INPUT_SIZE, ENCODERS, PATCH_SIZE
 from depth_anything_ros.msgs.cloud import CloudOptions
 from depth_anything_ros.runtime.config import BACKENDS, PRECISIONS, BackendConfig
 
@@ -123,7 +122,7 @@ class PipelineConfig:
             spec.check(getattr(self, spec.name))
         if self.input_size % PATCH_SIZE:
             raise ValueError(f"input_size must be a positive multiple of {PATCH_SIZE}, got {self.input_size}")
-        if self.metric and self.max_depth <= 0 and not self.onnx and not self.backend_config().da3_checkpoint:
+        if self.metric and self.max_depth <= 0 and not self.onnx and self.backend_config().family.metres_from_max_depth:
             raise ValueError("metric: true needs max_depth > 0 (20 indoor, 80 outdoor)")
         self.cloud_options()  # validates stride and depth limits
         if (self.image_width == 0) != (self.image_height == 0):

@@ -10,7 +10,7 @@ import re
 
 import yaml
 
-from depth_anything_ros.model.da3_spec import DA3_NAMES
+from depth_anything_ros.model import DA3_NAMES
 
 NAMESPACE = re.compile(r"^(/[A-Za-z_][A-Za-z0-9_]*)+$")
 

@@ -36,7 +36,7 @@ from depth_anything_ros.core.errors import InputError
 from depth_anything_ros.core.stamps import stamp_ns
 from depth_anything_ros.core.sync import StampSynchronizer
 from depth_anything_ros.export.graph_info import GraphInfo, read_graph_info
-from depth_anything_ros.model.da3_spec import DA3_NAMES, checkpoint_is_metric, uses_da3
+from depth_anything_ros.model import DA3_NAMES
 from depth_anything_ros.msgs.images import decode_frame
 from depth_anything_ros.msgs.messages import MessageKit, rclpy_kit
 from depth_anything_ros.node.config import Knob, PipelineConfig, knobs
@@ -103,12 +103,13 @@ def info_values(info: GraphInfo) -> dict[str, object]:
 def expects_metric(config: PipelineConfig) -> bool:
     """Whether the configured network gives metres before its graph is loaded (a DA3 checkpoint's config.json
     decides: its model, or our fine-tuning to metres; else the ``metric`` parameter)."""
-    if uses_da3(config.checkpoint, config.model) and config.checkpoint:
-        try:
-            return checkpoint_is_metric(config.checkpoint, config.model)
-        except (ValueError, OSError):  # a broken checkpoint: reported when the backend loads
-            return False
-    return config.metric
+    if not config.checkpoint:
+        return config.metric
+    backend = config.backend_config()
+    try:
+        return backend.family.gives_metres(backend.checkpoint_request())
+    except (ValueError, OSError):  # a broken checkpoint: reported when the backend loads
+        return False
 
 
 def declare_parameters(node: Node) -> PipelineConfig:

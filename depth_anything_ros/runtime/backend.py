@@ -46,7 +46,7 @@ class DepthBackend(ABC):
         it (their metres scale with the focal length); every other graph ignores it.
         """
         head = head or self.info.default_head()
-        focal = self.info.focal_input(k) if self.info.is_da3 else None
+        focal = self.info.focal_input(k) if self.info.has_focal_input else None
         return self._run(self.check_image(image), head.as_array(), focal)
 
     def infer_bgr(self, bgr: np.ndarray, head: MetricHead | None = None, k: np.ndarray | None = None) -> DepthOutput:

@@ -9,8 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from depth_anything_ros.model.da3_spec import da3_checkpoint_files, uses_da3
-from depth_anything_ros.model.spec import DEFAULT_INPUT_SIZE
+from depth_anything_ros.model import DEFAULT_INPUT_SIZE, CheckpointRequest, ModelFamily, family_of
 
 BACKENDS = ("auto", "tensorrt", "onnxruntime", "torch")
 PRECISIONS = ("fp32", "fp16")
@@ -42,13 +41,17 @@ class BackendConfig:
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
 
+    def checkpoint_request(self) -> CheckpointRequest:
+        """What the model family needs to know about ``checkpoint``."""
+        return CheckpointRequest(self.checkpoint or None, self.model, self.encoder, self.version, self.metric,
+                                 self.max_depth or None, self.input_size)
+
     @property
-    def da3_checkpoint(self) -> bool:
-        """The checkpoint is a Depth Anything 3 one: ``model`` names a DA3 variant, or the checkpoint is a
-        folder or a .safetensors file (the official DA3 layout)."""
-        return uses_da3(self.checkpoint, self.model)
+    def family(self) -> ModelFamily:
+        """The model family of ``checkpoint`` (and ``model``)."""
+        return family_of(self.checkpoint_request())
 
     @property
     def weights_path(self) -> Path:
         """The file holding the checkpoint's weights (what the graph's checkpoint_sha256 hashes)."""
-        return da3_checkpoint_files(self.checkpoint)[0] if self.da3_checkpoint else Path(self.checkpoint)
+        return self.family.weights_file(self.checkpoint)

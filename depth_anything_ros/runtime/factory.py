@@ -9,7 +9,6 @@ from typing import Any
 
 from depth_anything_ros.core.files import file_lock, file_sha256
 from depth_anything_ros.export.graph_info import GraphInfo, read_graph_info
-from depth_anything_ros.model.da3_spec import da3_checkpoint_files, read_model_name
 from depth_anything_ros.runtime.backend import DepthBackend
 from depth_anything_ros.runtime.config import BackendConfig
 from depth_anything_ros.runtime.engine_build import build_engine
@@ -48,20 +47,8 @@ def check_graph_model(info: GraphInfo, config: BackendConfig, source: str | Path
 
 
 def load_network(config: BackendConfig) -> tuple[Any, str]:
-    """The torch network of ``config.checkpoint`` and the SHA-256 of its weights: a ``Da3Model`` for a DA3
-    checkpoint (``model``, or the name in its config.json), else a V1/V2 ``DepthAnything``."""
-    if config.da3_checkpoint:
-        from depth_anything_ros.model.da3_checkpoint import load_da3_with_sha  # torch
-
-        return load_da3_with_sha(config.checkpoint, config.model or None)
-    from depth_anything_ros.model.build import build_model  # torch
-
-    return build_model(config.checkpoint, config.encoder, config.version, config.metric, config.max_depth or None)
-
-
-def da3_model_name(config: BackendConfig) -> str:
-    """The DA3 variant a checkpoint holds: ``model``, else the name its config.json gives."""
-    return config.model or read_model_name(da3_checkpoint_files(config.checkpoint)[1]).lower()
+    """The torch network of ``config.checkpoint`` (its family decides how) and the SHA-256 of its weights."""
+    return config.family.load(config.checkpoint_request())
 
 
 def graph_for(config: BackendConfig, image_hw: tuple[int, int], precision: str = "fp32") -> Path:
@@ -84,18 +71,10 @@ def graph_for(config: BackendConfig, image_hw: tuple[int, int], precision: str =
                          "DA3 folder with model.safetensors and config.json)")
     from depth_anything_ros.export.onnx_export import export_for_resolution  # torch.onnx
 
-    sha = file_sha256(config.weights_path)
-    if config.da3_checkpoint:
-        from depth_anything_ros.export.da3_onnx import export_da3_onnx  # torch.onnx
-        from depth_anything_ros.model.da3_preprocess import PROCESS_RES
-
-        return export_for_resolution(lambda: load_network(config), image_hw, cache_dir(config) / "graphs",
-                                     f"{sha[:16]}-{da3_model_name(config)}", config.input_order, PROCESS_RES,
-                                     precision, export=export_da3_onnx)
-    kind = f"metric{config.max_depth:g}" if config.metric else "relative"
-    return export_for_resolution(lambda: load_network(config), image_hw, cache_dir(config) / "graphs",
-                                 f"{sha[:16]}-{config.encoder}-v{config.version}-{kind}", config.input_order,
-                                 config.input_size, precision)
+    request = config.checkpoint_request()
+    stem, input_size = config.family.graph_stem(request, file_sha256(config.weights_path))
+    return export_for_resolution(lambda: load_network(config), image_hw, cache_dir(config) / "graphs", stem,
+                                 config.input_order, input_size, precision)
 
 
 def open_tensorrt_backend(onnx_path: Path, config: BackendConfig, platform: Platform,

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from depth_anything_ros.model.spec import DEFAULT_INPUT_SIZE
+from depth_anything_ros.model import DEFAULT_INPUT_SIZE, family_of_network
 from depth_anything_ros.runtime.backend import DepthBackend, DepthOutput
 
 
 class TorchBackend(DepthBackend):
-    """Runs the fused model (pre-processing, network, metric head) in torch: ``FusedDepthModel`` for a V1/V2
-    ``DepthAnything``, ``Da3FusedModel`` for a ``Da3Model`` (``input_size`` then unused: DA3 resizes to its
-    official process_res)."""
+    """Runs the fused model (pre-processing, network, metric head) in torch, built by the network's family
+    (``input_size`` is V1/V2's; DA3 resizes to its official process_res)."""
 
     name = "torch"
 
@@ -22,20 +21,12 @@ class TorchBackend(DepthBackend):
             import torch
         except ImportError as error:
             raise ImportError("the torch backend needs PyTorch: pip install torch==2.13.0") from error
-        from depth_anything_ros.export.da3_fused import Da3FusedModel
-        from depth_anything_ros.export.da3_onnx import da3_graph_info
-        from depth_anything_ros.export.fused import FusedDepthModel
         from depth_anything_ros.export.onnx_export import graph_info
-        from depth_anything_ros.model.da3 import Da3Model
 
         self._torch = torch
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-        if isinstance(model, Da3Model):
-            fused = Da3FusedModel(model.eval(), image_hw, input_order).eval()
-            super().__init__(da3_graph_info(fused, checkpoint_sha256))
-        else:
-            fused = FusedDepthModel(model.eval(), image_hw, input_order, input_size).eval()
-            super().__init__(graph_info(fused, checkpoint_sha256))
+        fused = family_of_network(model).fused(model.eval(), image_hw, input_order, input_size).eval()
+        super().__init__(graph_info(fused, checkpoint_sha256))
         self.fused = fused.to(self.device)
         if half:
             self.fused.half_network()

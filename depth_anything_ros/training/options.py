@@ -6,7 +6,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from depth_anything_ros.model.spec import DEFAULT_INPUT_SIZE
+from depth_anything_ros.model import DEFAULT_INPUT_SIZE
 
 DEVICES = ("auto", "cpu", "cuda")  # the --device choices
 FEATURE_MARGIN = 0.85  # alpha of the feature-alignment loss (Depth Anything V1)

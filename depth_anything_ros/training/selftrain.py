@@ -35,10 +35,7 @@ from depth_anything_ros.calibration.head_fit import time_block_split
 from depth_anything_ros.calibration.report import write_comparison_report
 from depth_anything_ros.core.files import atomic_path, file_sha256
 from depth_anything_ros.core.head import depth_from_raw, disparity_from_raw
-from depth_anything_ros.model import DepthAnything, ModelSpec
-from depth_anything_ros.model.checkpoint import load_model, save_checkpoint
-from depth_anything_ros.model.da3 import Da3Model
-from depth_anything_ros.model.da3_checkpoint import load_da3_with_sha, save_da3
+from depth_anything_ros.model import CheckpointRequest, family_of, family_of_network
 from depth_anything_ros.runtime.backend import DepthBackend
 from depth_anything_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend
 from depth_anything_ros.training import distributed
@@ -55,18 +52,14 @@ from depth_anything_ros.training.finetune import (
     epoch_generator,
     lidar_loss,
     make_optimizer,
-    starting_model,
     train_on_frames,
 )
 from depth_anything_ros.training.labeled_frames import FrameStore, source_fingerprint
 from depth_anything_ros.training.loop import LoopSettings, run_epochs
 from depth_anything_ros.training.losses import affine_invariant_loss, feature_alignment_loss
-from depth_anything_ros.training.network import network_focal, training_network
 from depth_anything_ros.training.options import FinetuneOptions, SelftrainOptions
 from depth_anything_ros.training.pseudo_labels import PseudoLabels, nominal_k
 from depth_anything_ros.training.unlabeled_frames import FrameRef, UnlabeledStore
-
-Student = DepthAnything | Da3Model
 
 
 @dataclass(frozen=True)
@@ -76,8 +69,7 @@ class SelftrainRequest:
     ground_truth: GroundTruthOptions | None  # None: no LiDAR, pseudo-labels only
     teacher_for: Callable[[tuple[int, int]], DepthBackend]  # the teacher's graph for an image size
     teacher_sha256: str
-    student_checkpoint: Path  # V1/V2 .pth, or a DA3 folder / model.safetensors
-    student_spec: ModelSpec | None  # None: a DA3 student (its config.json names the model)
+    student: CheckpointRequest  # V1/V2 .pth (with its spec's choices), or a DA3 folder / model.safetensors
     max_depth: float | None  # a V1/V2 student's metric head (needed with LiDAR)
     output: Path  # directory: student.pth (DA3: student/), student_<H>x<W>.onnx, report/, selftrain.json
     work_dir: Path  # frames, pseudo-labels, per-epoch checkpoints
@@ -87,7 +79,7 @@ class SelftrainRequest:
     teacher_model: str = ""  # the teacher's model name (e.g. da3metric-large, v2-vitl): part of the label key
 
     def __post_init__(self) -> None:
-        if self.ground_truth is not None and self.student_spec is not None and self.max_depth is None:
+        if self.ground_truth is not None and self.max_depth is None and family_of(self.student).metres_from_max_depth:
             raise ValueError("with LiDAR a V1/V2 student gets a metric head: give its max depth")
 
 
@@ -154,7 +146,8 @@ def _selftrain(request: SelftrainRequest, dist: distributed.Distributed,
     initial, student_sha = _starting_student(request)
     steps = options.epochs * _steps_per_epoch(data, options, dist)
     baseline = None
-    if request.ground_truth is not None and options.baseline and data.labeled and isinstance(initial, Da3Model):
+    lidar_baseline = family_of_network(initial).metres_from_max_depth  # the baseline trains a Sigmoid head
+    if request.ground_truth is not None and options.baseline and data.labeled and not lidar_baseline:
         if dist.is_main:
             progress("no LiDAR-only baseline for a DA3 student here (calibrate --method finetune trains one)")
     elif request.ground_truth is not None and options.baseline and data.labeled:
@@ -176,41 +169,24 @@ def _selftrain(request: SelftrainRequest, dist: distributed.Distributed,
     return _write_outputs(request, data, student.cpu().eval(), baseline, student_sha, history, steps, progress)
 
 
-def _starting_student(request: SelftrainRequest) -> tuple[Student, str]:
-    """The student's starting network and the SHA-256 of its weights file.
-
-    A V1/V2 student gets a metric head when LiDAR frames train it (``starting_model``); a DA3 student
-    keeps its own output (metres for DA3METRIC-LARGE, depth up to scale otherwise).
-    """
-    if request.student_spec is None:
-        return load_da3_with_sha(request.student_checkpoint)
-    sha = file_sha256(request.student_checkpoint)
+def _starting_student(request: SelftrainRequest):
+    """The student's starting network and the SHA-256 of its weights file; with LiDAR frames, its family's
+    ``lidar_student`` (V1/V2: a metric head; DA3 keeps its own output)."""
+    family = family_of(request.student)
+    network, sha = family.load(request.student)
     if request.ground_truth is not None:
-        return starting_model(request.student_checkpoint, request.student_spec, request.max_depth), sha
-    return load_model(request.student_checkpoint, request.student_spec), sha
+        network = family.lidar_student(network, request.max_depth)
+    return network, sha
 
 
-def output_kind(model: Student) -> str:
+def output_kind(model) -> str:
     """What the network's output (and its graph's ``raw``) is: a ``core.head.OUTPUT_KINDS`` value."""
-    if isinstance(model, Da3Model):
-        return "metric" if model.spec.metric else "relative-depth"
-    return model.spec.kind
+    return family_of_network(model).output_kind(model)
 
 
-def frozen_encoder(initial: Student, device: torch.device) -> Callable[[torch.Tensor], torch.Tensor]:
-    """A frozen copy of the initial encoder: normalised network input -> the deepest tapped tokens (B, N, C),
-    the same tokens the training network returns with ``features=True``."""
-    if isinstance(initial, Da3Model):
-        encoder, taps = copy.deepcopy(initial.backbone), None
-    else:
-        encoder, taps = copy.deepcopy(initial.pretrained), initial.spec.taps
-    encoder.to(device).eval().requires_grad_(False)
-    return lambda x: (encoder(x) if taps is None else encoder(x, taps))[-1]
-
-
-def make_student_optimizer(student: Student, options: SelftrainOptions) -> torch.optim.Optimizer:
+def make_student_optimizer(student, options: SelftrainOptions) -> torch.optim.Optimizer:
     """Finetune's optimizer with the encoder trained (at a tenth of the head's rate): one rule of which
-    parameters train, for V1/V2 and DA3 (``finetune.unused_in_training``)."""
+    parameters train, for every family (``ModelFamily.trainable_parts``)."""
     return make_optimizer(student, FinetuneOptions(lr=options.lr, weight_decay=options.weight_decay,
                                                    unfreeze_encoder=True))
 
@@ -242,24 +218,24 @@ def _steps_per_epoch(data: _Data, options: SelftrainOptions, dist: distributed.D
     return math.ceil(len(data.unlabeled) / (2 * options.batch_size * dist.world_size))
 
 
-def _train_student(student: Student, initial: Student, request: SelftrainRequest, data: _Data,
+def _train_student(student, initial, request: SelftrainRequest, data: _Data,
                    labels: PseudoLabels, unlabeled_store: UnlabeledStore, student_sha: str,
                    dist: distributed.Distributed, progress: Callable[[str], None]) -> list[dict[str, float]]:
     options = request.options
     device = dist.device
     student.to(device)
-    network = training_network(student, data.image_hw, "bgr", options.input_size).to(device)
-    frozen = frozen_encoder(initial, device)
+    family = family_of_network(student)
+    network = family.training_network(student, data.image_hw, "bgr", options.input_size).to(device)
+    frozen = family.frozen_encoder(initial, device)
     optimizer = make_student_optimizer(student, options)
     trained = dist.wrap(network)
     frames = FrameStore(request.work_dir)
     kind = output_kind(student)
-    max_depth = float(student.spec.max_depth or 0.0) if isinstance(student, DepthAnything) else math.inf
-    # a DA3 metric student's focal at the network input: nominal for unlabeled frames (the pseudo-label loss
-    # ignores their scale), each LiDAR frame's own (stored with it) for metres
-    needs_focal = isinstance(student, Da3Model) and student.spec.metric
-    nominal_focal = float(network_focal(nominal_k(data.image_hw), network.image_hw, network.net_hw)[0]) \
-        if needs_focal else 1.0
+    max_depth = family.training_max_depth(student)
+    # a student that needs the camera (DA3 metric: metres from focal): a nominal K for unlabeled frames (the
+    # pseudo-label loss ignores their scale), each LiDAR frame's own (stored with it) for metres
+    needs_k = network.needs_k
+    nominal = torch.from_numpy(np.asarray(nominal_k(data.image_hw), dtype=np.float64).reshape(3, 3))
     unlabeled_per_step = 2 * options.batch_size
     steps_per_epoch = _steps_per_epoch(data, options, dist)
 
@@ -282,10 +258,10 @@ def _train_student(student: Student, initial: Student, request: SelftrainRequest
                 first = ((step * dist.world_size + dist.rank) * options.batch_size) % len(labeled)
                 chosen = [labeled[(first + k) % len(labeled)] for k in range(options.batch_size)]
                 stored = [frames.frame(s) for s in chosen]
-                focal = network_focal(np.stack([f.k for f in stored]), network.image_hw, network.net_hw) \
-                    if needs_focal else torch.ones(len(stored))
+                k = torch.from_numpy(np.stack([np.asarray(f.k, np.float64).reshape(3, 3) for f in stored])) \
+                    if needs_k else torch.zeros(len(stored), 3, 3, dtype=torch.float64)
                 lidar = (torch.from_numpy(np.stack([f.image for f in stored])),
-                         torch.from_numpy(np.stack([f.depth for f in stored])), focal)
+                         torch.from_numpy(np.stack([f.depth for f in stored])), k)
             yield u_images, u_labels, lidar, generator
 
     def step_loss(net, batch, epoch: int):
@@ -297,14 +273,13 @@ def _train_student(student: Student, initial: Student, request: SelftrainRequest
         perturbed = apply_cutmix(perturbed, masks)
         target = torch.where(masks, u_labels[partners(n).to(device)], u_labels)  # each region's own teacher label
         inputs = [perturbed]
-        focals = [torch.full((n,), nominal_focal)]
+        cameras = [nominal.expand(n, 3, 3)]
         if lidar is not None:
             l_images, l_depth = random_hflip(lidar[0].to(device), lidar[1].to(device), generator=generator)
             inputs.insert(0, l_images.float())
-            focals.insert(0, lidar[2])
+            cameras.insert(0, lidar[2])
         images = torch.cat(inputs)
-        extra = {"focal": torch.cat(focals).to(device)} if needs_focal else {}
-        out, tokens = net(images, features=True, **extra)
+        out, tokens = net(images, features=True, k=torch.cat(cameras) if needs_k else None)
         u_out, u_tokens = out[-n:], tokens[-n:]
         valid = torch.isfinite(target)
         target = torch.nan_to_num(target, nan=0.0)
@@ -329,24 +304,19 @@ def _train_student(student: Student, initial: Student, request: SelftrainRequest
     return run_epochs(network, trained, optimizer, batches, step_loss, settings, dist, progress).history
 
 
-def _export(model: Student, name: str, request: SelftrainRequest, image_hw, extra: dict) -> tuple[Path, Path]:
-    """(checkpoint, fused graph): ``<name>.pth`` for V1/V2, the DA3 hub folder ``<name>/`` (config.json keeps
-    the model name and ``extra``); the graph ``<name>_<H>x<W>.onnx`` either way."""
+def _export(model, name: str, request: SelftrainRequest, image_hw, extra: dict) -> tuple[Path, Path]:
+    """(checkpoint, fused graph) in the family's layout (``<name>.pth`` for V1/V2, the DA3 hub folder ``<name>/``,
+    ``extra`` in its metadata), the graph ``<name>_<H>x<W>.onnx`` either way."""
+    from depth_anything_ros.export.onnx_export import export_graph  # torch.onnx
+
+    family = family_of_network(model)
     graph = request.output / f"{name}_{image_hw[0]}x{image_hw[1]}.onnx"
-    if isinstance(model, Da3Model):
-        from depth_anything_ros.export.da3_onnx import export_da3_onnx  # torch.onnx
-
-        weights = save_da3(model, request.output / name, extra)
-        export_da3_onnx(model, image_hw, graph, "bgr", checkpoint_sha256=file_sha256(weights))
-        return weights.parent, graph
-    from depth_anything_ros.export.onnx_export import export_onnx  # torch.onnx
-
-    weights = save_checkpoint(model, request.output / f"{name}.pth", extra)
-    export_onnx(model, image_hw, graph, "bgr", request.options.input_size, file_sha256(weights))
+    weights = family.save(model, request.output / name, extra)
+    export_graph(model, image_hw, graph, "bgr", request.options.input_size, file_sha256(family.weights_file(weights)))
     return weights, graph
 
 
-def _write_outputs(request: SelftrainRequest, data: _Data, student: Student, baseline: DepthAnything | None,
+def _write_outputs(request: SelftrainRequest, data: _Data, student, baseline,
                    student_sha: str, history: list[dict[str, float]], steps: int,
                    progress: Callable[[str], None]) -> dict:
     """Weights and graphs of the students, the side-by-side report, and ``selftrain.json``."""
@@ -382,8 +352,9 @@ def _write_outputs(request: SelftrainRequest, data: _Data, student: Student, bas
             if model is None:
                 continue
             if name:
-                _, path = _export(model.cpu().eval(), name, request, data.image_hw, {**extra, "method": "finetune"})
-                summary["outputs"]["lidar_only"] = {"checkpoint": f"{name}.pth", "onnx": path.name}
+                weights_of, path = _export(model.cpu().eval(), name, request, data.image_hw,
+                                           {**extra, "method": "finetune"})
+                summary["outputs"]["lidar_only"] = {"checkpoint": weights_of.name, "onnx": path.name}
             else:
                 path = graph
             kind = output_kind(model)

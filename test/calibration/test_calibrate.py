@@ -15,8 +15,8 @@ from depth_anything_ros.cli.main import main
 from depth_anything_ros.core.calibration_file import load_calibration
 from depth_anything_ros.core.head import MetricHead, depth_from_raw, is_inverse
 from depth_anything_ros.export.graph_info import GraphInfo
-from depth_anything_ros.export.onnx_export import export_onnx
-from depth_anything_ros.model.build import untrained_model
+from depth_anything_ros.export.onnx_export import export_graph
+from depth_anything_ros.model.v2.build import untrained_model
 from depth_anything_ros.runtime.backend import DepthBackend, DepthOutput
 from depth_anything_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend
 from depth_anything_ros.synthetic.rig import RIG_TOPICS, SyntheticRig, write_rig_bag
@@ -70,7 +70,7 @@ def test_calibration_recovers_a_known_head_from_a_rig_bag(tmp_path, kind, method
 def test_head_formula_matches_the_fused_graph(tmp_path):
     for kind, model in (("metric", untrained_model(tiny_spec("metric", max_depth=20.0), seed=2)),
                         ("relative", untrained_model(tiny_spec("relative"), seed=1))):
-        export_onnx(model, (24, 32), tmp_path / f"{kind}.onnx", input_size=56)
+        export_graph(model, (24, 32), tmp_path / f"{kind}.onnx", input_size=56)
         backend = OnnxRuntimeBackend(tmp_path / f"{kind}.onnx")
         image = np.random.default_rng(0).integers(0, 256, (24, 32, 3), dtype=np.uint8)
         scale, shift = (0.9, 0.3) if kind == "metric" else (0.05, 0.01)
@@ -82,7 +82,7 @@ def test_head_formula_matches_the_fused_graph(tmp_path):
 def tiny_graph(tmp_path_factory):
     path = tmp_path_factory.mktemp("graph") / "tiny.onnx"
     rig = SyntheticRig()
-    export_onnx(untrained_model(tiny_spec("relative"), seed=1), (rig.height, rig.width), path, input_size=56)
+    export_graph(untrained_model(tiny_spec("relative"), seed=1), (rig.height, rig.width), path, input_size=56)
     return path
 
 

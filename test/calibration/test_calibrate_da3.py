@@ -15,8 +15,8 @@ from depth_anything_ros.calibration.ground_truth import GroundTruthOptions, read
 from depth_anything_ros.cli.main import main
 from depth_anything_ros.core.calibration_file import Calibration, load_calibration, save_calibration
 from depth_anything_ros.core.head import depth_from_raw
-from depth_anything_ros.export.da3_onnx import export_da3_onnx
-from depth_anything_ros.model.da3_checkpoint import load_da3
+from depth_anything_ros.export.onnx_export import export_graph
+from depth_anything_ros.model.da3.checkpoint import load_da3
 from depth_anything_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend
 from depth_anything_ros.runtime.torch_backend import TorchBackend
 from depth_anything_ros.synthetic.rig import RIG_TOPICS, SyntheticRig, write_rig_bag
@@ -103,7 +103,7 @@ def test_a_relative_depth_calibration_loads_applies_linearly_and_never_mixes_kin
     calibration = load_calibration(path)
     assert (calibration.model_kind, calibration.scale, calibration.shift) == ("relative-depth", 2.5, 0.3)
     graph = tmp_path / "mono.onnx"
-    info = export_da3_onnx(load_da3(da3["mono"]), (48, 64), graph, checkpoint_sha256="abc")
+    info = export_graph(load_da3(da3["mono"]), (48, 64), graph, checkpoint_sha256="abc")
     assert info.kind == "relative-depth" and calibration.check_applies_to(info.kind, "abc") is None
     with OnnxRuntimeBackend(graph) as backend:
         image = np.random.default_rng(0).integers(0, 256, (48, 64, 3), dtype=np.uint8)

@@ -14,8 +14,8 @@ from depth_anything_ros.cli.main import main
 from depth_anything_ros.core.visualize import colour_bar
 from depth_anything_ros.export.graph_info import read_graph_info
 from depth_anything_ros.model import model_spec
-from depth_anything_ros.model.build import untrained_model
-from depth_anything_ros.model.checkpoint import save_checkpoint
+from depth_anything_ros.model.v2.build import untrained_model
+from depth_anything_ros.model.v2.checkpoint import save_checkpoint
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +41,7 @@ def test_export_then_infer_with_onnx_and_with_checkpoint(tmp_path, images, vits_
     model_args = ["--checkpoint", str(vits_metric_checkpoint), "--encoder", "vits", "--version", "2",
                   "--metric", "--max-depth", "20"]
     assert main(["export", *model_args, "--image-size", "48x64", "--output", str(onnx_path)]) == 0
-    assert "48x64 bgr uint8 -> network 518x686" in capsys.readouterr().out
+    assert "48x64 bgr uint8 + head -> network 518x686" in capsys.readouterr().out
     half_path = tmp_path / "model_fp16.onnx"
     assert main(["export", *model_args, "--image-size", "48x64", "--precision", "fp16",
                  "--output", str(half_path)]) == 0

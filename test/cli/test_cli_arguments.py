@@ -8,7 +8,7 @@ import pytest
 
 from depth_anything_ros.cli.arguments import add_knob_arguments, defaults_from_params
 from depth_anything_ros.cli.main import _parse, build_parser
-from depth_anything_ros.model.spec import DEFAULT_INPUT_SIZE, ENCODERS
+from depth_anything_ros.model.v2.spec import DEFAULT_INPUT_SIZE, ENCODERS
 from depth_anything_ros.node.config import PipelineConfig, knobs
 from depth_anything_ros.training.options import FinetuneOptions, SelftrainOptions
 

@@ -11,13 +11,13 @@ import torch
 
 from depth_anything_ros.calibration.ground_truth import GroundTruthOptions
 from depth_anything_ros.cli.main import main
-from depth_anything_ros.export.onnx_export import export_onnx
-from depth_anything_ros.model.build import untrained_model
-from depth_anything_ros.model.checkpoint import save_checkpoint
+from depth_anything_ros.export.onnx_export import export_graph
+from depth_anything_ros.model.v2.build import untrained_model
+from depth_anything_ros.model.v2.checkpoint import save_checkpoint
 from depth_anything_ros.synthetic.rig import RIG_TOPICS, SyntheticRig, write_rig_bag
 from depth_anything_ros.training.finetune import FinetuneOptions, FinetuneRequest, finetune
 
-from conftest import tiny_spec
+from conftest import checkpoint_request, tiny_spec
 
 TOPIC_ARGS = ["--image-topic", RIG_TOPICS["image"], "--camera-info-topic", RIG_TOPICS["camera_info"],
               "--lidar-topic", RIG_TOPICS["lidar"]]
@@ -32,7 +32,7 @@ def rig_bag_and_graph(tmp_path_factory):
     root = tmp_path_factory.mktemp("rig")
     rig = SyntheticRig()
     graph = root / "tiny.onnx"
-    export_onnx(untrained_model(tiny_spec("relative"), seed=1), (rig.height, rig.width), graph, input_size=56)
+    export_graph(untrained_model(tiny_spec("relative"), seed=1), (rig.height, rig.width), graph, input_size=56)
     return write_rig_bag(root / "rig", rig, frames=12, rate_hz=2.0), graph
 
 
@@ -79,8 +79,8 @@ def test_finetune_on_a_full_disk_writes_no_calibration(tmp_path, monkeypatch, ca
     monkeypatch.setattr(torch, "save", _no_space)  # the first per-epoch checkpoint cannot be written
 
     out = tmp_path / "cal" / "rig.yaml"
-    request = FinetuneRequest([bag], GroundTruthOptions(*RIG_TOPICS.values()), checkpoint, spec, 80.0, out,
-                              tmp_path / "work", FinetuneOptions(epochs=1, input_size=56, device="cpu"), 1.0, 3)
+    request = FinetuneRequest([bag], GroundTruthOptions(*RIG_TOPICS.values()), checkpoint_request(checkpoint, spec),
+                              80.0, out, tmp_path / "work", FinetuneOptions(epochs=1, input_size=56, device="cpu"), 1.0, 3)
     with pytest.raises(OSError, match="No space left"):
         finetune(request, progress=lambda _: None)
     assert not out.parent.exists() and not (tmp_path / "work" / "last.pt").exists()

@@ -19,13 +19,14 @@ import torch
 from onnx import TensorProto
 
 from depth_anything_ros.core.head import MetricHead, metres_from_raw
-from depth_anything_ros.export.da3_fused import Da3FusedModel, Da3Preprocess, area_matrix
-from depth_anything_ros.export.da3_onnx import da3_graph_info, export_da3_onnx
 from depth_anything_ros.export.graph_info import METADATA_KEY, GraphInfo, read_graph_info
+from depth_anything_ros.export.onnx_export import export_graph, graph_info
 from depth_anything_ros.export.trt_rules import tensor_types, tensorrt_import_problems
-from depth_anything_ros.model.da3_preprocess import da3_preprocess, da3_resize, metric_depth, sky_to_infinity
-from depth_anything_ros.model.da3_tiny import tiny_da3_model
-from depth_anything_ros.model.dpt import upsample
+from depth_anything_ros.model import family_of_network
+from depth_anything_ros.model.da3.fused import Da3FusedModel, Da3Preprocess, area_matrix
+from depth_anything_ros.model.da3.preprocess import da3_preprocess, da3_resize, metric_depth, sky_to_infinity
+from depth_anything_ros.model.da3.tiny import tiny_da3_model
+from depth_anything_ros.model.v2.dpt import upsample
 
 from conftest import DATA, require
 
@@ -41,6 +42,11 @@ SKY_MISMATCH = 1.5e-4
 
 def model(kind: str):
     return tiny_da3_model(kind)
+
+
+def metric_of(net):
+    """The same weights as a metric network (metres = depth * focal / 300), as finetune makes one."""
+    return family_of_network(net).metric_network(net, None)
 
 
 def case(image: str) -> tuple[np.ndarray, np.ndarray]:
@@ -117,7 +123,7 @@ def test_fused_equals_pure_path(kind, image):
 
 def test_focal_input_scales_metres_without_reexport(tmp_path):
     net = model("mono")
-    export_da3_onnx(net, (120, 160), tmp_path / "da3.onnx", metric=True)
+    export_graph(metric_of(net), (120, 160), tmp_path / "da3.onnx")
     session = ort.InferenceSession(str(tmp_path / "da3.onnx"), providers=["CPUExecutionProvider"])
     image = np.random.default_rng(1).integers(0, 256, (120, 160, 3), dtype=np.uint8)
     one, two = (session.run(["raw"], {"image": image, "head": IDENTITY, "focal": np.array([f], np.float32)})[0]
@@ -139,7 +145,7 @@ def test_relative_output_ignores_focal():
 @pytest.mark.parametrize("kind", ["mono", "any-view"])
 def test_onnx_runs_and_matches_torch(kind, tmp_path):
     net = model(kind)
-    info = export_da3_onnx(net, (150, 200), tmp_path / "da3.onnx", input_order="rgb", metric=kind == "mono")
+    info = export_graph(metric_of(net) if kind == "mono" else net, (150, 200), tmp_path / "da3.onnx", input_order="rgb")
     graph = onnx.load(str(tmp_path / "da3.onnx"))
     meta = {p.key: p.value for p in graph.metadata_props}
     assert GraphInfo.from_json(meta[METADATA_KEY]) == info
@@ -187,7 +193,7 @@ def test_wrong_image_size_is_refused_with_the_expected_one():
 
 
 def info_of(fused: Da3FusedModel) -> GraphInfo:
-    return da3_graph_info(fused, "untrained")
+    return graph_info(fused, "untrained")
 
 
 def test_focal_input_scales_k_to_the_network_input_as_the_official_processor():
@@ -222,7 +228,8 @@ def test_half_network_keeps_float32_io_and_stays_close():
 @pytest.mark.parametrize("kind", ["mono", "any-view"])
 def test_da3_graph_meets_the_tensorrt_import_rules(kind, precision, tmp_path):
     path = tmp_path / "da3.onnx"
-    info = export_da3_onnx(model(kind), (90, 120), path, metric=kind == "mono", precision=precision)
+    info = export_graph(metric_of(model(kind)) if kind == "mono" else model(kind), (90, 120), path,
+                        precision=precision)
     assert info.precision == precision and read_graph_info(path) == info
     assert tensorrt_import_problems(path) == []
     if precision == "fp16":

@@ -7,7 +7,7 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from depth_anything_ros.model.da3_tiny import tiny_da3_model
+from depth_anything_ros.model.da3.tiny import tiny_da3_model
 
 
 class _Outputs(torch.nn.Module):

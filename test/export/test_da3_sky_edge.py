@@ -15,9 +15,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from depth_anything_ros.export.da3_fused import Da3FusedModel
-from depth_anything_ros.model.da3 import Da3Model
-from depth_anything_ros.model.da3_spec import tiny_da3_spec
+from depth_anything_ros.model.da3.fused import Da3FusedModel
+from depth_anything_ros.model.da3.network import Da3Model
+from depth_anything_ros.model.da3.spec import tiny_da3_spec
 
 IMAGE_HW = (308, 1008)  # network input 154x504: the camera image is exactly twice the network size
 NET_HW = (154, 504)

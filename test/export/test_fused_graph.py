@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from depth_anything_ros.core.head import MetricHead, metres_from_raw
-from depth_anything_ros.export.fused import FusedDepthModel, check_image_size
 from depth_anything_ros.export.graph_info import METADATA_KEY, GraphInfo, read_graph_info
-from depth_anything_ros.export.onnx_export import export_onnx
+from depth_anything_ros.export.onnx_export import export_graph
+from depth_anything_ros.model.v2.fused import FusedDepthModel, check_image_size
 from depth_anything_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend
 from depth_anything_ros.runtime.torch_backend import TorchBackend
 
@@ -36,7 +36,7 @@ def heads_with_every_special_value(raw: np.ndarray, relative: bool) -> MetricHea
 def test_onnx_equals_torch_on_raw_and_depth_with_special_values(kind, hw, tmp_path, tiny_relative, tiny_metric):
     model = tiny_relative if kind == "relative" else tiny_metric
     image = random_image(hw, seed=hw[0])
-    export_onnx(model, hw, tmp_path / "g.onnx")
+    export_graph(model, hw, tmp_path / "g.onnx")
     with OnnxRuntimeBackend(tmp_path / "g.onnx") as onnx_backend, TorchBackend(model, hw) as torch_backend:
         reference = torch_backend.infer(image)
         head = heads_with_every_special_value(reference.raw, kind == "relative")
@@ -61,7 +61,7 @@ def test_relative_zero_disparity_is_too_far_not_invalid(tiny_relative):
 
 
 def test_camera_size_is_kept_for_large_odd_resolution(tmp_path, tiny_metric):
-    info = export_onnx(tiny_metric, (375, 1242), tmp_path / "kitti.onnx", input_order="rgb")
+    info = export_graph(tiny_metric, (375, 1242), tmp_path / "kitti.onnx", input_order="rgb")
     assert (info.network_height, info.network_width) == (518, 1722)
     graph = onnx.load(str(tmp_path / "kitti.onnx"))
     inputs = {i.name: i for i in graph.graph.input}
@@ -77,8 +77,8 @@ def test_camera_size_is_kept_for_large_odd_resolution(tmp_path, tiny_metric):
 
 def test_rgb_graph_on_rgb_equals_bgr_graph_on_bgr(tmp_path, tiny_relative):
     image = random_image((30, 40), seed=5)
-    export_onnx(tiny_relative, (30, 40), tmp_path / "rgb.onnx", input_order="rgb")
-    export_onnx(tiny_relative, (30, 40), tmp_path / "bgr.onnx", input_order="bgr")
+    export_graph(tiny_relative, (30, 40), tmp_path / "rgb.onnx", input_order="rgb")
+    export_graph(tiny_relative, (30, 40), tmp_path / "bgr.onnx", input_order="bgr")
     with OnnxRuntimeBackend(tmp_path / "rgb.onnx") as rgb, OnnxRuntimeBackend(tmp_path / "bgr.onnx") as bgr:
         np.testing.assert_allclose(rgb.infer(image[..., ::-1]).raw, bgr.infer(image).raw, rtol=1e-5)
         assert not np.allclose(rgb.infer(image).raw, bgr.infer(image).raw, rtol=1e-5)

@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from depth_anything_ros.export.preprocess import network_input_size, prepare_input
+from depth_anything_ros.model.v2.preprocess import network_input_size, prepare_input
 
 
 @pytest.mark.parametrize(("hw", "expected"), [
@@ -53,7 +53,7 @@ def test_graph_preprocessing_equals_opencv_on_noise(hw):
     """Pure noise is the worst case for resize differences; up- and down-scaling both covered."""
     import torch
 
-    from depth_anything_ros.export.fused import Preprocess
+    from depth_anything_ros.model.v2.fused import Preprocess
 
     bgr = np.random.default_rng(hw[0]).integers(0, 256, (*hw, 3), dtype=np.uint8)
     graph = Preprocess(hw, network_input_size(*hw), "bgr")

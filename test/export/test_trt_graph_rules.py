@@ -9,9 +9,9 @@ from bad_graphs import UINT8_LATE_CAST, small_graph
 from onnx import TensorProto, helper
 
 from depth_anything_ros.export.graph_info import read_graph_info
-from depth_anything_ros.export.onnx_export import export_onnx
+from depth_anything_ros.export.onnx_export import export_graph
 from depth_anything_ros.export.trt_rules import tensor_types, tensorrt_import_problems
-from depth_anything_ros.model.build import untrained_model
+from depth_anything_ros.model.v2.build import untrained_model
 
 from conftest import tiny_spec
 
@@ -28,7 +28,7 @@ def graphs(tmp_path_factory):
             model = untrained_model(tiny_spec(kind, version, 20.0), seed=version)
             for precision in ("fp32", "fp16"):
                 path = folder / f"v{version}-{kind}-{precision}.onnx"
-                export_onnx(model, HW, path, input_size=56, precision=precision)
+                export_graph(model, HW, path, input_size=56, precision=precision)
                 out[version, kind, precision] = path
     return out
 

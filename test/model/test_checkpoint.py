@@ -6,9 +6,10 @@ import pytest
 import torch
 
 from depth_anything_ros.core.files import file_sha256
-from depth_anything_ros.model import DepthAnything, model_spec
-from depth_anything_ros.model.build import untrained_model
-from depth_anything_ros.model.checkpoint import CheckpointError, load_model, save_checkpoint
+from depth_anything_ros.model import model_spec
+from depth_anything_ros.model.v2.build import untrained_model
+from depth_anything_ros.model.v2.checkpoint import CheckpointError, load_model, save_checkpoint
+from depth_anything_ros.model.v2.network import DepthAnything
 
 from conftest import tiny_spec
 

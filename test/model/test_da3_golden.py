@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 import torch
 
-from depth_anything_ros.model.da3_checkpoint import load_da3
-from depth_anything_ros.model.da3_preprocess import da3_input_size, da3_preprocess
-from depth_anything_ros.model.da3_spec import tiny_da3_spec
-from depth_anything_ros.model.da3_tiny import LOGIT_AFFINE, TINY_SEEDS, state_digest, tiny_da3_state
+from depth_anything_ros.model.da3.checkpoint import load_da3
+from depth_anything_ros.model.da3.preprocess import da3_input_size, da3_preprocess
+from depth_anything_ros.model.da3.spec import tiny_da3_spec
+from depth_anything_ros.model.da3.tiny import LOGIT_AFFINE, TINY_SEEDS, state_digest, tiny_da3_state
 
 from conftest import DATA, require
 

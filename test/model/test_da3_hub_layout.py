@@ -17,11 +17,11 @@ from safetensors.torch import load_file, save_file, save_model
 from torch import nn
 
 from depth_anything_ros.cli.main import main
-from depth_anything_ros.model.checkpoint import CheckpointError
-from depth_anything_ros.model.da3 import Da3Model
-from depth_anything_ros.model.da3_checkpoint import load_da3, save_da3
-from depth_anything_ros.model.da3_spec import is_da3_checkpoint, tiny_da3_spec
-from depth_anything_ros.model.da3_tiny import tiny_da3_model
+from depth_anything_ros.model.da3.checkpoint import load_da3, save_da3
+from depth_anything_ros.model.da3.network import Da3Model
+from depth_anything_ros.model.da3.spec import is_da3_checkpoint, tiny_da3_spec
+from depth_anything_ros.model.da3.tiny import tiny_da3_model
+from depth_anything_ros.model.v2.checkpoint import CheckpointError
 from depth_anything_ros.runtime.config import BackendConfig
 from depth_anything_ros.runtime.factory import open_backend
 

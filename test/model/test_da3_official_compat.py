@@ -18,10 +18,10 @@ from safetensors.torch import load_file, load_model
 from test_da3_hub_layout import Hub
 
 from depth_anything_ros.cli.main import main
-from depth_anything_ros.model.da3 import Da3Model
-from depth_anything_ros.model.da3_checkpoint import load_da3, save_da3
-from depth_anything_ros.model.da3_spec import da3_spec
-from depth_anything_ros.model.da3_tiny import LOGIT_AFFINE, seeded_state
+from depth_anything_ros.model.da3.checkpoint import load_da3, save_da3
+from depth_anything_ros.model.da3.network import Da3Model
+from depth_anything_ros.model.da3.spec import da3_spec
+from depth_anything_ros.model.da3.tiny import LOGIT_AFFINE, seeded_state
 from depth_anything_ros.runtime.config import BackendConfig
 from depth_anything_ros.runtime.factory import open_backend
 from depth_anything_ros.synthetic.rig import RIG_TOPICS, SyntheticRig, write_rig_bag

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from depth_anything_ros.model.da3_preprocess import (
+from depth_anything_ros.model.da3.preprocess import (
     MEAN,
     STD,
     da3_input_size,
@@ -17,8 +17,8 @@ from depth_anything_ros.model.da3_preprocess import (
     metric_depth,
     sky_to_infinity,
 )
-from depth_anything_ros.model.da3_spec import DA3_SPECS, Da3Spec, da3_spec, tiny_da3_spec
-from depth_anything_ros.model.spec import EncoderSpec
+from depth_anything_ros.model.da3.spec import DA3_SPECS, Da3Spec, da3_spec, tiny_da3_spec
+from depth_anything_ros.model.v2.spec import EncoderSpec
 
 
 @pytest.mark.parametrize(("hw", "steps"), [
@@ -66,9 +66,11 @@ def test_variant_table_matches_the_official_configs():
     assert (small.head_dim_in, base.head_dim_in, metric.head_dim_in) == (768, 1536, 1024)
     assert small.any_view and small.cat_token and (small.alt_start, small.rope_start, small.qknorm_start) == (4, 4, 4)
     assert not metric.any_view and metric.has_sky and metric.metric and not mono.metric and not small.has_sky
-    assert {s.licence for s in DA3_SPECS.values()} == {"Apache-2.0"}
-    with pytest.raises(ValueError, match="unknown Depth Anything 3 model 'da3-large'"):
-        da3_spec("da3-large")
+    assert {n: s.licence for n, s in DA3_SPECS.items()} == {  # official README's weight licences
+        "da3-small": "Apache-2.0", "da3-base": "Apache-2.0", "da3-large": "CC-BY-NC-4.0",
+        "da3-giant": "CC-BY-NC-4.0", "da3mono-large": "Apache-2.0", "da3metric-large": "Apache-2.0"}
+    with pytest.raises(ValueError, match="unknown Depth Anything 3 model 'da3-huge'"):
+        da3_spec("da3-huge")
     with pytest.raises(ValueError, match="tiny DA3 kind"):
         tiny_da3_spec("big")
     with pytest.raises(ValueError, match="any-view models"):

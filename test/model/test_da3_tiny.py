@@ -8,9 +8,9 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from depth_anything_ros.model.da3_checkpoint import load_da3, save_da3
-from depth_anything_ros.model.da3_spec import tiny_da3_spec
-from depth_anything_ros.model.da3_tiny import (
+from depth_anything_ros.model.da3.checkpoint import load_da3, save_da3
+from depth_anything_ros.model.da3.spec import tiny_da3_spec
+from depth_anything_ros.model.da3.tiny import (
     DEPTH_CONV,
     SKY_CONV,
     key_seed,

@@ -10,10 +10,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from depth_anything_ros.export.fused import FusedDepthModel
-from depth_anything_ros.export.onnx_export import export_onnx
-from depth_anything_ros.export.preprocess import network_input_size, prepare_input
-from depth_anything_ros.model import DepthAnything
+from depth_anything_ros.export.onnx_export import export_graph
+from depth_anything_ros.model.v2.fused import FusedDepthModel
+from depth_anything_ros.model.v2.network import DepthAnything
+from depth_anything_ros.model.v2.preprocess import network_input_size, prepare_input
 from depth_anything_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend
 
 from conftest import DATA, GOLDEN, require, tiny_spec
@@ -59,7 +59,7 @@ def test_fused_graph_torch_and_onnx_match_official(case, tmp_path):
     with torch.no_grad():
         raw_torch, _ = fused(torch.from_numpy(image), torch.tensor([1.0, 0.0, 0.1, 100.0]))
     assert relative_error(raw_torch.numpy(), expected) < TOLERANCE
-    export_onnx(model, image.shape[:2], tmp_path / "g.onnx")
+    export_graph(model, image.shape[:2], tmp_path / "g.onnx")
     with OnnxRuntimeBackend(tmp_path / "g.onnx") as backend:
         raw_onnx = backend.infer(image).raw
     assert raw_onnx.shape == expected.shape and raw_onnx.dtype == np.float32

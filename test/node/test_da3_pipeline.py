@@ -13,9 +13,9 @@ import torch
 from depth_anything_ros.core.calibration_file import Calibration, load_calibration, save_calibration
 from depth_anything_ros.core.camera import CameraModel
 from depth_anything_ros.core.errors import InputError
-from depth_anything_ros.export.da3_onnx import export_da3_onnx
-from depth_anything_ros.model.da3 import Da3Model
-from depth_anything_ros.model.da3_spec import tiny_da3_spec
+from depth_anything_ros.export.onnx_export import export_graph
+from depth_anything_ros.model.da3.network import Da3Model
+from depth_anything_ros.model.da3.spec import tiny_da3_spec
 from depth_anything_ros.node.config import PipelineConfig
 from depth_anything_ros.node.pipeline import CALIBRATE_HINT_DA3, DepthPipeline, calibrate_hint
 from depth_anything_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend
@@ -27,9 +27,9 @@ H, W = 48, 64
 def da3_graphs(tmp_path_factory):
     root = tmp_path_factory.mktemp("da3")
     torch.manual_seed(3)
-    export_da3_onnx(Da3Model(tiny_da3_spec("metric")), (H, W), root / "metric.onnx")
+    export_graph(Da3Model(tiny_da3_spec("metric")), (H, W), root / "metric.onnx")
     torch.manual_seed(4)
-    export_da3_onnx(Da3Model(tiny_da3_spec("any-view")), (H, W), root / "relative.onnx")
+    export_graph(Da3Model(tiny_da3_spec("any-view")), (H, W), root / "relative.onnx")
     return {"metric": root / "metric.onnx", "relative-depth": root / "relative.onnx"}
 
 
@@ -57,8 +57,8 @@ def test_metric_depth_scales_with_the_focal_of_each_frame(da3_graphs):
 
 def test_sky_is_infinite_in_depth_and_left_out_of_the_cloud(tmp_path):
     """A tiny metric network whose sky branch is shifted to call about half of this frame sky."""
-    from depth_anything_ros.export.da3_fused import Da3FusedModel
-    from depth_anything_ros.model.da3_preprocess import SKY_THRESHOLD
+    from depth_anything_ros.model.da3.fused import Da3FusedModel
+    from depth_anything_ros.model.da3.preprocess import SKY_THRESHOLD
 
     torch.manual_seed(3)
     net = Da3Model(tiny_da3_spec("metric")).eval()
@@ -70,7 +70,7 @@ def test_sky_is_infinite_in_depth_and_left_out_of_the_cloud(tmp_path):
         last.bias.zero_()
         sky = net(fused.preprocess(torch.from_numpy(bgr)), fused.pos_embed)["sky"]
         last.bias.fill_(SKY_THRESHOLD - float(sky.median()))
-    export_da3_onnx(net, (H, W), tmp_path / "sky.onnx")
+    export_graph(net, (H, W), tmp_path / "sky.onnx")
     pipe = pipeline(tmp_path / "sky.onnx", cloud_organized=False)
     result = pipe.process(bgr, CameraModel.pinhole(W, H, 40.0))
     sky = np.isposinf(result.depth)
@@ -146,13 +146,13 @@ def test_parameters_report_the_da3_model_and_kind(da3_graphs):
 
 def test_metric_metres_are_the_network_depth_times_focal_over_300(tmp_path):
     """Absolute, not only proportional: the same weights as mono (relative-depth) and metric graphs."""
-    from depth_anything_ros.export.graph_info import focal_at_network
+    from depth_anything_ros.core.camera import focal_at_network
 
     graphs = {}
     for kind in ("mono", "metric"):
         torch.manual_seed(5)  # identical weights: DA3METRIC-LARGE is DA3MONO-LARGE's network
         graphs[kind] = tmp_path / f"{kind}.onnx"
-        export_da3_onnx(Da3Model(tiny_da3_spec(kind)), (H, W), graphs[kind])
+        export_graph(Da3Model(tiny_da3_spec(kind)), (H, W), graphs[kind])
     camera = CameraModel.pinhole(W, H, 37.0)
     p = camera.p.copy()
     p[0, 0] = p[1, 1] = 41.0  # a rectified camera: P's focal differs from K's, and P's is the image's
@@ -171,8 +171,8 @@ def test_metric_metres_are_the_network_depth_times_focal_over_300(tmp_path):
 
 
 def test_a_da3_checkpoint_fine_tuned_to_metres_is_expected_metric_before_it_loads(tmp_path):
-    from depth_anything_ros.model.da3_checkpoint import save_da3
-    from depth_anything_ros.model.da3_spec import OUR_CONFIG
+    from depth_anything_ros.model.da3.checkpoint import save_da3
+    from depth_anything_ros.model.da3.spec import OUR_CONFIG
     from depth_anything_ros.node.ros_node import expects_metric
 
     torch.manual_seed(6)

@@ -33,13 +33,13 @@ pytestmark = pytest.mark.ros
 
 
 def _tiny_graph() -> Path:
-    from depth_anything_ros.export.onnx_export import export_onnx
-    from depth_anything_ros.model.build import untrained_model
+    from depth_anything_ros.export.onnx_export import export_graph
+    from depth_anything_ros.model.v2.build import untrained_model
 
     from conftest import tiny_spec
 
     path = Path(tempfile.mkdtemp()) / "tiny_metric.onnx"
-    export_onnx(untrained_model(tiny_spec("metric", max_depth=20.0), seed=2), (H, W), path, input_size=56)
+    export_graph(untrained_model(tiny_spec("metric", max_depth=20.0), seed=2), (H, W), path, input_size=56)
     return path
 
 

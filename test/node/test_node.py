@@ -17,8 +17,8 @@ import pytest
 
 from depth_anything_ros.core.calibration_file import Calibration, save_calibration
 from depth_anything_ros.core.visualize import colour_bar
-from depth_anything_ros.export.onnx_export import export_onnx
-from depth_anything_ros.model.build import untrained_model
+from depth_anything_ros.export.onnx_export import export_graph
+from depth_anything_ros.model.v2.build import untrained_model
 from depth_anything_ros.node.config import PipelineConfig
 from depth_anything_ros.node.parameters import READ_ONLY
 from depth_anything_ros.synthetic.scene import render_sample_scene
@@ -31,8 +31,8 @@ from ros_graph import H, Probe, W, header, image_msg, info_msg
 def graphs(tmp_path_factory):
     """Tiny metric and relative fused graphs for 24x32 images."""
     root = tmp_path_factory.mktemp("graphs")
-    export_onnx(untrained_model(tiny_spec("metric", max_depth=20.0), seed=2), (H, W), root / "m.onnx", input_size=56)
-    export_onnx(untrained_model(tiny_spec("relative"), seed=1), (H, W), root / "r.onnx", input_size=56)
+    export_graph(untrained_model(tiny_spec("metric", max_depth=20.0), seed=2), (H, W), root / "m.onnx", input_size=56)
+    export_graph(untrained_model(tiny_spec("relative"), seed=1), (H, W), root / "r.onnx", input_size=56)
     return {"metric": root / "m.onnx", "relative": root / "r.onnx"}
 
 
@@ -316,7 +316,7 @@ def test_resolution_change_with_a_checkpoint_loads_a_graph_for_it(ros, tmp_path)
     def open_backend(config, image_hw):
         opened.append(image_hw)
         path = tmp_path / f"{image_hw[0]}x{image_hw[1]}.onnx"
-        export_onnx(untrained_model(tiny_spec("metric", max_depth=20.0), seed=2), image_hw, path, input_size=56)
+        export_graph(untrained_model(tiny_spec("metric", max_depth=20.0), seed=2), image_hw, path, input_size=56)
         return Closing(path)
 
     class Node(node_module.DepthNode):

@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from depth_anything_ros.export.onnx_export import export_onnx
-from depth_anything_ros.model.build import untrained_model
+from depth_anything_ros.export.onnx_export import export_graph
+from depth_anything_ros.model.v2.build import untrained_model
 from depth_anything_ros.synthetic.scene import render_sample_scene
 
 from conftest import tiny_da3_checkpoint, tiny_spec
@@ -34,7 +34,7 @@ ENTRY = {"depth_node": "main", "depth_lifecycle_node": "lifecycle_main"}
 @pytest.fixture(scope="module")
 def graph(tmp_path_factory):
     path = tmp_path_factory.mktemp("graph") / "tiny_metric.onnx"
-    export_onnx(untrained_model(tiny_spec("metric", max_depth=20.0), seed=2), (H, W), path, input_size=56)
+    export_graph(untrained_model(tiny_spec("metric", max_depth=20.0), seed=2), (H, W), path, input_size=56)
     return path
 
 

@@ -13,7 +13,7 @@ from depth_anything_ros.core.calibration_file import Calibration, load_calibrati
 from depth_anything_ros.core.errors import InputError
 from depth_anything_ros.core.sync import StampSynchronizer
 from depth_anything_ros.core.visualize import colour_bar
-from depth_anything_ros.export.onnx_export import export_onnx
+from depth_anything_ros.export.onnx_export import export_graph
 from depth_anything_ros.node.config import PipelineConfig
 from depth_anything_ros.node.pipeline import DepthPipeline
 from depth_anything_ros.node.replay import camera_namespace, replay
@@ -31,7 +31,7 @@ def metric_opener(tmp_path, tiny_metric):
 
     def open_backend(image_hw):
         path = tmp_path / f"g_{image_hw[0]}x{image_hw[1]}.onnx"
-        export_onnx(tiny_metric, image_hw, path, input_size=56)
+        export_graph(tiny_metric, image_hw, path, input_size=56)
         opened.append(image_hw)
         return OnnxRuntimeBackend(path)
     open_backend.opened = opened
@@ -76,7 +76,7 @@ def test_relative_without_calibration_publishes_relative_only(tmp_path, tiny_rel
     bag = write_sample_bag(tmp_path / "in", frames=2, size=SIZE)
 
     def opener(image_hw):
-        export_onnx(tiny_relative, image_hw, tmp_path / "r.onnx", input_size=56)
+        export_graph(tiny_relative, image_hw, tmp_path / "r.onnx", input_size=56)
         return OnnxRuntimeBackend(tmp_path / "r.onnx")
     replay(bag, tmp_path / "out", "/camera/image_rect", PipelineConfig(), opener, progress=lambda _: None)
     topics = read_bag(tmp_path / "out")
@@ -131,7 +131,7 @@ def test_failed_replay_leaves_no_bag(tmp_path):
 
 def test_compressed_input_and_cli(tmp_path, tiny_metric, capsys):
     bag = write_sample_bag(tmp_path / "in", frames=2, size=SIZE, compressed=True)
-    export_onnx(tiny_metric, SIZE, tmp_path / "g.onnx", input_size=56)
+    export_graph(tiny_metric, SIZE, tmp_path / "g.onnx", input_size=56)
     code = main(["replay", str(bag), str(tmp_path / "out"), "--image-topic", "/camera/image_rect/compressed",
                  "--onnx", str(tmp_path / "g.onnx"), "--metric", "--max-depth", "20", "--backend", "onnxruntime"])
     assert code == 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from depth_anything_ros.cli.main import main
-from depth_anything_ros.model.checkpoint import save_checkpoint
+from depth_anything_ros.model.v2.checkpoint import save_checkpoint
 from depth_anything_ros.node.config import PipelineConfig
 from depth_anything_ros.runtime.config import BackendConfig
 from depth_anything_ros.runtime.factory import open_backend
@@ -84,7 +84,7 @@ def test_checkpoint_alone_is_exported_once_per_resolution(tmp_path, tiny_relativ
     checkpoint = tmp_path / "tiny.pth"
     save_checkpoint(tiny_relative, checkpoint)
     loads = []
-    monkeypatch.setattr("depth_anything_ros.model.build.build_model",
+    monkeypatch.setattr("depth_anything_ros.model.v2.build.build_model",
                         lambda *args, **kwargs: loads.append(args) or (tiny_relative, "sha"))
     config = BackendConfig(checkpoint=str(checkpoint), input_size=56, engine_cache_dir=str(tmp_path / "cache"))
     for image_hw in ((28, 42), (28, 42), (30, 40)):
@@ -96,13 +96,13 @@ def test_checkpoint_alone_is_exported_once_per_resolution(tmp_path, tiny_relativ
 
 
 def test_factory_opens_onnxruntime_and_torch(tmp_path, tiny_relative, monkeypatch):
-    from depth_anything_ros.export.onnx_export import export_onnx
+    from depth_anything_ros.export.onnx_export import export_graph
 
     graph = tmp_path / "g.onnx"
-    export_onnx(tiny_relative, (28, 42), graph, input_size=56)
+    export_graph(tiny_relative, (28, 42), graph, input_size=56)
     with open_backend(BackendConfig(onnx=str(graph)), (28, 42), CPU_ONLY) as backend:
         assert isinstance(backend, OnnxRuntimeBackend) and backend.providers == ["CPUExecutionProvider"]
-    monkeypatch.setattr("depth_anything_ros.model.build.build_model", lambda *a, **k: (tiny_relative, "sha"))
+    monkeypatch.setattr("depth_anything_ros.model.v2.build.build_model", lambda *a, **k: (tiny_relative, "sha"))
     config = BackendConfig(checkpoint="tiny.pth", backend="torch", input_size=56)
     with open_backend(config, (28, 42), CPU_ONLY) as backend:
         assert isinstance(backend, TorchBackend) and str(backend.device) == "cpu"
@@ -113,10 +113,10 @@ def test_cli_infer_with_an_unavailable_backend_fails_clearly(tmp_path, capsys, t
     import cv2
     import numpy as np
 
-    from depth_anything_ros.export.onnx_export import export_onnx
+    from depth_anything_ros.export.onnx_export import export_graph
 
     graph = tmp_path / "g.onnx"
-    export_onnx(tiny_relative, (28, 42), graph, input_size=56)
+    export_graph(tiny_relative, (28, 42), graph, input_size=56)
     image = tmp_path / "frame.png"
     cv2.imwrite(str(image), np.full((28, 42, 3), 100, np.uint8))
     code = main(["infer", str(image), "--onnx", str(graph), "--backend", "tensorrt", "--output", str(tmp_path)])

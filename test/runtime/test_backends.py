@@ -8,7 +8,7 @@ import pytest
 
 from depth_anything_ros.core.head import MetricHead
 from depth_anything_ros.export.graph_info import GraphInfo
-from depth_anything_ros.export.onnx_export import export_onnx
+from depth_anything_ros.export.onnx_export import export_graph
 from depth_anything_ros.runtime.backend import DepthBackend
 from depth_anything_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend
 from depth_anything_ros.runtime.torch_backend import TorchBackend
@@ -16,7 +16,7 @@ from depth_anything_ros.runtime.torch_backend import TorchBackend
 
 @pytest.fixture
 def metric_graph(tmp_path, tiny_metric):
-    export_onnx(tiny_metric, (40, 56), tmp_path / "m.onnx", checkpoint_sha256="abc")
+    export_graph(tiny_metric, (40, 56), tmp_path / "m.onnx", checkpoint_sha256="abc")
     return tmp_path / "m.onnx"
 
 
@@ -96,7 +96,7 @@ def test_torch_backend_on_cuda_matches_cpu_in_fp32_and_fp16(tiny_metric):  # pra
 
 
 def test_infer_bgr_reorders_for_rgb_graphs(tmp_path, tiny_metric, metric_graph):
-    export_onnx(tiny_metric, (40, 56), tmp_path / "rgb.onnx", input_order="rgb")
+    export_graph(tiny_metric, (40, 56), tmp_path / "rgb.onnx", input_order="rgb")
     bgr = np.random.default_rng(3).integers(0, 256, (40, 56, 3), dtype=np.uint8)
     with OnnxRuntimeBackend(metric_graph) as bgr_graph, OnnxRuntimeBackend(tmp_path / "rgb.onnx") as rgb_graph:
         expected = bgr_graph.infer_bgr(bgr).raw

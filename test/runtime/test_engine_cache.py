@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from depth_anything_ros.core.files import file_lock
-from depth_anything_ros.export.onnx_export import export_onnx
+from depth_anything_ros.export.onnx_export import export_graph
 from depth_anything_ros.runtime.engine_cache import (
     EngineKey,
     cached_engine_path,
@@ -28,7 +28,7 @@ GPU = GpuInfo(0, "Orin", "8.7")
 @pytest.fixture
 def graph(tmp_path, tiny_relative) -> Path:
     path = tmp_path / "tiny.onnx"
-    export_onnx(tiny_relative, (28, 42), path)
+    export_graph(tiny_relative, (28, 42), path)
     return path
 
 

@@ -6,8 +6,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from depth_anything_ros.export.da3_onnx import export_da3_onnx
-from depth_anything_ros.model.da3_checkpoint import load_da3
+from depth_anything_ros.export.onnx_export import export_graph
+from depth_anything_ros.model.da3.checkpoint import load_da3
 from depth_anything_ros.runtime.backend import DepthBackend, DepthOutput
 from depth_anything_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend
 from depth_anything_ros.runtime.self_check import MAX_CLASS_FLIPS, compare_backends
@@ -39,7 +39,7 @@ class Perturbed(DepthBackend):
 
 def test_da3_metric_self_check_feeds_the_check_frames_focal(tmp_path):
     folder = tiny_da3_checkpoint(tmp_path / "tiny", "metric", seed=5)
-    export_da3_onnx(load_da3(folder), HW, tmp_path / "g.onnx")
+    export_graph(load_da3(folder), HW, tmp_path / "g.onnx")
     with OnnxRuntimeBackend(tmp_path / "g.onnx") as graph:
         torch_backend = TorchBackend(load_da3(folder), HW, device="cpu")
         result = compare_backends(torch_backend, graph)  # a metric DA3 graph refuses a frame without K

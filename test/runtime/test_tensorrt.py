@@ -18,7 +18,7 @@ import pytest
 
 from depth_anything_ros.cli.main import main
 from depth_anything_ros.export.graph_info import METADATA_KEY, GraphInfo
-from depth_anything_ros.export.onnx_export import export_onnx
+from depth_anything_ros.export.onnx_export import export_graph
 from depth_anything_ros.runtime.config import BackendConfig
 from depth_anything_ros.runtime.engine_build import EngineBuildError, build_engine
 from depth_anything_ros.runtime.engine_cache import (
@@ -47,14 +47,14 @@ def fakes(monkeypatch):
 @pytest.fixture
 def graph(tmp_path, tiny_metric) -> Path:
     path = tmp_path / "tiny.onnx"
-    export_onnx(tiny_metric, HW, path, input_size=56)
+    export_graph(tiny_metric, HW, path, input_size=56)
     return path
 
 
 @pytest.fixture
 def graph16(tmp_path, tiny_metric) -> Path:
     path = tmp_path / "tiny16.onnx"
-    export_onnx(tiny_metric, HW, path, input_size=56, precision="fp16")
+    export_graph(tiny_metric, HW, path, input_size=56, precision="fp16")
     return path
 
 
@@ -168,7 +168,7 @@ def test_corrupt_or_mismatched_engines_are_refused(fakes, graph, tmp_path, tiny_
         TensorRTBackend(engine)
 
     other = tmp_path / "other.onnx"
-    export_onnx(tiny_metric, (30, 42), other, input_size=56)
+    export_graph(tiny_metric, (30, 42), other, input_size=56)
     key = engine_key(graph, "fp32", probe_gpu(), trt.__version__)
     save_engine(engine, build_engine(other, "fp32", report=lambda _: None), graph, key, 1.0)
     with pytest.raises(EngineLoadError, match=r"image: expected input \(28, 42, 3\) uint8, found input \(30, 42, 3\)"):
@@ -357,12 +357,12 @@ def test_stand_in_parser_refuses_a_uint8_input_that_does_not_feed_a_cast(fakes, 
 
 def test_checkpoint_fp16_builds_from_the_fp16_graph_and_self_checks_against_fp32(fakes, tmp_path, tiny_metric,
                                                                                   monkeypatch, caplog):
-    from depth_anything_ros.model.checkpoint import save_checkpoint
+    from depth_anything_ros.model.v2.checkpoint import save_checkpoint
 
     trt, driver = fakes
     checkpoint = tmp_path / "tiny.pth"
     save_checkpoint(tiny_metric, checkpoint)
-    monkeypatch.setattr("depth_anything_ros.model.build.build_model", lambda *a, **k: (tiny_metric, "sha"))
+    monkeypatch.setattr("depth_anything_ros.model.v2.build.build_model", lambda *a, **k: (tiny_metric, "sha"))
     config = BackendConfig(checkpoint=str(checkpoint), backend="tensorrt", precision="fp16", metric=True,
                             max_depth=20.0, input_size=56, engine_cache_dir=str(tmp_path / "cache"))
     caplog.set_level(logging.INFO)
@@ -381,13 +381,13 @@ def test_checkpoint_fp16_builds_from_the_fp16_graph_and_self_checks_against_fp32
 def da3_graph16(tmp_path) -> Path:
     import torch
 
-    from depth_anything_ros.export.da3_onnx import export_da3_onnx
-    from depth_anything_ros.model.da3 import Da3Model
-    from depth_anything_ros.model.da3_spec import tiny_da3_spec
+    from depth_anything_ros.export.onnx_export import export_graph
+    from depth_anything_ros.model.da3.network import Da3Model
+    from depth_anything_ros.model.da3.spec import tiny_da3_spec
 
     torch.manual_seed(5)
     path = tmp_path / "da3_16.onnx"
-    export_da3_onnx(Da3Model(tiny_da3_spec("metric")), HW, path, precision="fp16")
+    export_graph(Da3Model(tiny_da3_spec("metric")), HW, path, precision="fp16")
     return path
 
 

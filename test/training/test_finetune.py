@@ -17,14 +17,14 @@ from depth_anything_ros.cli.main import main
 from depth_anything_ros.core.calibration_file import load_calibration
 from depth_anything_ros.core.files import file_sha256
 from depth_anything_ros.model import model_spec
-from depth_anything_ros.model.build import untrained_model
-from depth_anything_ros.model.checkpoint import load_model, save_checkpoint
+from depth_anything_ros.model.v2.build import untrained_model
+from depth_anything_ros.model.v2.checkpoint import load_model, save_checkpoint
 from depth_anything_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend
 from depth_anything_ros.synthetic.rig import RIG_TOPICS, SyntheticRig, write_rig_bag
 from depth_anything_ros.training.finetune import FinetuneOptions, FinetuneRequest, finetune
 from depth_anything_ros.training.loop import ResumeMismatchError
 
-from conftest import tiny_da3_checkpoint, tiny_spec
+from conftest import checkpoint_request, tiny_da3_checkpoint, tiny_spec
 
 TOPIC_ARGS = ["--image-topic", RIG_TOPICS["image"], "--camera-info-topic", RIG_TOPICS["camera_info"],
               "--lidar-topic", RIG_TOPICS["lidar"]]
@@ -33,14 +33,15 @@ SPLIT = ["--block", "2", "--holdout-every", "3"]
 TORCHRUN_SCRIPT = """
 import json, sys, pathlib, torch
 sys.path.insert(0, {test_dir!r})
-from conftest import tiny_spec
+from conftest import checkpoint_request, tiny_spec
 from depth_anything_ros.calibration.ground_truth import GroundTruthOptions
 from depth_anything_ros.synthetic.rig import RIG_TOPICS
 from depth_anything_ros.training.finetune import FinetuneOptions, FinetuneRequest, finetune
 s = json.loads(pathlib.Path({settings!r}).read_text())
 topics = GroundTruthOptions(RIG_TOPICS["image"], RIG_TOPICS["camera_info"], RIG_TOPICS["lidar"])
 spec, max_depth = (None, None) if s["da3"] else (tiny_spec("metric", max_depth=80.0), 80.0)  # DA3: its config
-request = FinetuneRequest([pathlib.Path(s["bag"])], topics, pathlib.Path(s["checkpoint"]), spec, max_depth,
+request = FinetuneRequest([pathlib.Path(s["bag"])], topics, checkpoint_request(pathlib.Path(s["checkpoint"]), spec),
+                          max_depth,
                           pathlib.Path(s["output"]),
                           pathlib.Path(s["work_dir"]), FinetuneOptions(**s["options"]), 2.0, 3)
 result = finetune(request)
@@ -57,8 +58,9 @@ def driving_bag(tmp_path_factory):
 
 def _request(tmp_path, bag, checkpoint, spec, **options) -> FinetuneRequest:
     settings = {"epochs": 8, "batch_size": 4, "lr": 1e-3, "input_size": 56, "device": "cpu", **options}
-    return FinetuneRequest([bag], GROUND_TRUTH, checkpoint, spec, 80.0, tmp_path / "out" / "rig.yaml",
-                           tmp_path / "work", FinetuneOptions(**settings), block_s=2.0, holdout_every=3)
+    return FinetuneRequest([bag], GROUND_TRUTH, checkpoint_request(checkpoint, spec), 80.0,
+                           tmp_path / "out" / "rig.yaml", tmp_path / "work", FinetuneOptions(**settings),
+                           block_s=2.0, holdout_every=3)
 
 
 def test_finetune_lowers_held_out_silog_by_30_percent_and_exports_a_graph_the_node_accepts(tmp_path, driving_bag):

@@ -14,17 +14,17 @@ from depth_anything_ros.calibration.ground_truth import GroundTruthOptions, read
 from depth_anything_ros.cli.main import main
 from depth_anything_ros.core.calibration_file import load_calibration
 from depth_anything_ros.core.files import file_sha256
-from depth_anything_ros.model.da3 import Da3Model
-from depth_anything_ros.model.da3_checkpoint import load_da3
-from depth_anything_ros.model.da3_spec import tiny_da3_spec
+from depth_anything_ros.model import family_of_network
+from depth_anything_ros.model.da3.checkpoint import load_da3
+from depth_anything_ros.model.da3.network import Da3Model
+from depth_anything_ros.model.da3.spec import tiny_da3_spec
 from depth_anything_ros.runtime.config import BackendConfig
 from depth_anything_ros.runtime.factory import open_backend
 from depth_anything_ros.runtime.torch_backend import TorchBackend
 from depth_anything_ros.synthetic.rig import RIG_TOPICS, SyntheticRig, write_rig_bag
 from depth_anything_ros.training.finetune import FinetuneOptions, FinetuneRequest, finetune, make_optimizer
-from depth_anything_ros.training.network import training_network
 
-from conftest import tiny_da3_checkpoint
+from conftest import checkpoint_request, tiny_da3_checkpoint
 
 TOPIC_ARGS = ["--image-topic", RIG_TOPICS["image"], "--camera-info-topic", RIG_TOPICS["camera_info"],
               "--lidar-topic", RIG_TOPICS["lidar"]]
@@ -40,7 +40,7 @@ def driving_bag(tmp_path_factory):
 
 def _request(tmp_path, bag, checkpoint, **options) -> FinetuneRequest:
     settings = {"epochs": 2, "batch_size": 4, "lr": 1e-3, "device": "cpu", **options}
-    return FinetuneRequest([bag], GROUND_TRUTH, checkpoint, None, None, tmp_path / "out" / "rig.yaml",
+    return FinetuneRequest([bag], GROUND_TRUTH, checkpoint_request(checkpoint), None, tmp_path / "out" / "rig.yaml",
                            tmp_path / "work", FinetuneOptions(**settings), block_s=2.0, holdout_every=3)
 
 
@@ -55,9 +55,10 @@ def test_every_trained_da3_parameter_gets_a_gradient(kind):
     model = Da3Model(tiny_da3_spec(kind))
     optimizer = make_optimizer(model, FinetuneOptions(unfreeze_encoder=True))
     assert [g["lr"] for g in optimizer.param_groups] == [5e-5, 5e-6]
-    network = training_network(model, (48, 64))
+    network = family_of_network(model).training_network(model, (48, 64))
     images = torch.randint(0, 256, (2, 48, 64, 3), dtype=torch.uint8)
-    network(images, focal=torch.tensor([50.0, 60.0]) if kind == "metric" else None).mean().backward()
+    k = torch.tensor([[[50.0, 0, 32], [0, 50.0, 24], [0, 0, 1]]] * 2)
+    network(images, k=k if kind == "metric" else None).mean().backward()
     trained = {name for name, p in model.named_parameters() if p.requires_grad}
     assert trained and all(p.grad is not None for name, p in model.named_parameters() if name in trained)
     assert not any(name.startswith(("cam_enc", "cam_dec")) or "_aux" in name or "sky_" in name for name in trained)

@@ -14,10 +14,10 @@ import torch
 from depth_anything_ros.calibration.ground_truth import GroundTruthOptions
 from depth_anything_ros.cli.main import main
 from depth_anything_ros.export.graph_info import GraphInfo
-from depth_anything_ros.export.onnx_export import export_onnx
+from depth_anything_ros.export.onnx_export import export_graph
 from depth_anything_ros.model import model_spec
-from depth_anything_ros.model.build import untrained_model
-from depth_anything_ros.model.checkpoint import load_model, save_checkpoint
+from depth_anything_ros.model.v2.build import untrained_model
+from depth_anything_ros.model.v2.checkpoint import load_model, save_checkpoint
 from depth_anything_ros.runtime.backend import DepthBackend, DepthOutput
 from depth_anything_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend
 from depth_anything_ros.synthetic.rig import RIG_TOPICS, SyntheticRig, write_rig_bag
@@ -26,7 +26,7 @@ from depth_anything_ros.training.pseudo_labels import PseudoLabels
 from depth_anything_ros.training.selftrain import SelftrainOptions, SelftrainRequest, selftrain
 from depth_anything_ros.training.unlabeled_frames import UnlabeledStore
 
-from conftest import tiny_spec
+from conftest import checkpoint_request, tiny_spec
 from png_checks import read_png
 
 RIG = SyntheticRig()
@@ -104,8 +104,9 @@ def _request(tmp_path, bag, **options) -> SelftrainRequest:
     teacher = OracleTeacher()
     settings = {"epochs": 6, "batch_size": 2, "lr": 1e-3, "input_size": 56, "device": "cpu", "min_change": 0.5,
                 **options}
-    return SelftrainRequest([bag], RIG_TOPICS["image"], GROUND_TRUTH, lambda hw: teacher, "oracle-sha", checkpoint,
-                            spec, 80.0, tmp_path / "out", tmp_path / "work", SelftrainOptions(**settings), 3.0, 3)
+    return SelftrainRequest([bag], RIG_TOPICS["image"], GROUND_TRUTH, lambda hw: teacher, "oracle-sha",
+                            checkpoint_request(checkpoint, spec), 80.0, tmp_path / "out", tmp_path / "work",
+                            SelftrainOptions(**settings), 3.0, 3)
 
 
 def test_selftrain_end_to_end_losses_fall_and_the_student_exports_and_loads(tmp_path, sparse_lidar_bag):
@@ -143,7 +144,7 @@ def test_selftrain_end_to_end_losses_fall_and_the_student_exports_and_loads(tmp_
 
 def test_selftrain_command_without_lidar_trains_on_pseudo_labels_only(tmp_path, sparse_lidar_bag, capsys):
     teacher = tmp_path / "teacher.onnx"
-    export_onnx(untrained_model(tiny_spec("relative"), seed=1), (RIG.height, RIG.width), teacher, input_size=56)
+    export_graph(untrained_model(tiny_spec("relative"), seed=1), (RIG.height, RIG.width), teacher, input_size=56)
     student = tmp_path / "vits.pth"
     save_checkpoint(untrained_model(model_spec("vits", 2)), student)
     out = tmp_path / "student"
@@ -166,7 +167,7 @@ TORCHRUN = os.path.join(os.path.dirname(sys.executable), "torchrun")
 @pytest.mark.skipif(not os.path.exists(TORCHRUN), reason="torchrun (installed with torch) not beside this python")
 def test_selftrain_command_runs_unchanged_under_torchrun(tmp_path, sparse_lidar_bag):
     teacher = tmp_path / "teacher.onnx"
-    export_onnx(untrained_model(tiny_spec("relative"), seed=1), (RIG.height, RIG.width), teacher, input_size=56)
+    export_graph(untrained_model(tiny_spec("relative"), seed=1), (RIG.height, RIG.width), teacher, input_size=56)
     student = tmp_path / "vits.pth"
     save_checkpoint(untrained_model(model_spec("vits", 2)), student)
     out = tmp_path / "student"

@@ -15,30 +15,29 @@ from test_selftrain import GROUND_TRUTH, RIG, OracleTeacher
 
 from depth_anything_ros.cli.main import main
 from depth_anything_ros.export.graph_info import GraphInfo
-from depth_anything_ros.model import model_spec
-from depth_anything_ros.model.build import untrained_model
-from depth_anything_ros.model.checkpoint import load_model, save_checkpoint
-from depth_anything_ros.model.da3 import Da3Model
-from depth_anything_ros.model.da3_checkpoint import load_da3
-from depth_anything_ros.model.da3_spec import tiny_da3_spec
+from depth_anything_ros.model import family_of_network, model_spec
+from depth_anything_ros.model.da3.checkpoint import load_da3
+from depth_anything_ros.model.da3.network import Da3Model
+from depth_anything_ros.model.da3.spec import tiny_da3_spec
+from depth_anything_ros.model.da3.training import Da3TrainingNetwork
+from depth_anything_ros.model.v2.build import untrained_model
+from depth_anything_ros.model.v2.checkpoint import load_model, save_checkpoint
 from depth_anything_ros.node.config import PipelineConfig
 from depth_anything_ros.runtime.backend import DepthBackend, DepthOutput
 from depth_anything_ros.runtime.factory import open_backend
 from depth_anything_ros.synthetic.rig import RIG_TOPICS, write_rig_bag
 from depth_anything_ros.training.array_cache import ArrayCache
-from depth_anything_ros.training.network import Da3TrainingNetwork
 from depth_anything_ros.training.pseudo_labels import PseudoLabels, nominal_k
 from depth_anything_ros.training.selftrain import (
     SelftrainOptions,
     SelftrainRequest,
     _lidar_term,
-    frozen_encoder,
     make_student_optimizer,
     selftrain,
 )
 from depth_anything_ros.training.unlabeled_frames import UnlabeledStore
 
-from conftest import tiny_da3_checkpoint
+from conftest import checkpoint_request, tiny_da3_checkpoint
 
 QUIET = {"progress": lambda _: None}
 
@@ -100,7 +99,8 @@ def test_da3_student_optimizer_holds_only_what_the_loss_reaches_and_frozen_token
         assert left_out and all("sky" in n for n in left_out)  # the sky branch does not feed depth
     images = torch.randint(0, 255, (2, 28, 42, 3), dtype=torch.uint8)
     out, tokens = network(images, features=True)
-    reference = frozen_encoder(student, torch.device("cpu"))(network.network_input(images))
+    frozen = family_of_network(student).frozen_encoder(student, torch.device("cpu"))
+    reference = frozen(network.network_input(images))
     assert torch.equal(tokens, reference)  # the same tokens: feature alignment starts at zero
     (out.mean() + tokens.mean()).backward()
     assert all(p.grad is not None for group in optimizer.param_groups for p in group["params"])  # DDP-safe
@@ -111,7 +111,8 @@ def test_v2_teacher_to_da3_metric_student_with_lidar(tmp_path, short_bag):
     options = SelftrainOptions(epochs=1, batch_size=2, lr=1e-3, device="cpu", min_change=0.5)
     teacher = OracleTeacher()
     request = SelftrainRequest([short_bag], RIG_TOPICS["image"], GROUND_TRUTH, lambda hw: teacher, "oracle-sha",
-                               start, None, None, tmp_path / "out", tmp_path / "work", options, 1.5, 2, "oracle")
+                               checkpoint_request(start), None, tmp_path / "out", tmp_path / "work", options, 1.5, 2,
+                               "oracle")
     lines: list[str] = []
     summary = selftrain(request, progress=lines.append)
     assert summary["student_kind"] == "metric" and summary["lidar_train_frames"] >= 1

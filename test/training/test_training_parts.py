@@ -8,9 +8,11 @@ import numpy as np
 import pytest
 import torch
 
-from depth_anything_ros.export.da3_fused import Da3FusedModel
-from depth_anything_ros.model.da3 import Da3Model
-from depth_anything_ros.model.da3_spec import tiny_da3_spec
+from depth_anything_ros.model import family_of_network
+from depth_anything_ros.model.da3.fused import Da3FusedModel
+from depth_anything_ros.model.da3.network import Da3Model
+from depth_anything_ros.model.da3.spec import tiny_da3_spec
+from depth_anything_ros.model.da3.training import Da3TrainingNetwork
 from depth_anything_ros.training.array_cache import ArrayCache
 from depth_anything_ros.training.augment import (
     apply_cutmix,
@@ -22,7 +24,6 @@ from depth_anything_ros.training.augment import (
 )
 from depth_anything_ros.training.loop import poly_factor
 from depth_anything_ros.training.losses import affine_invariant_loss, feature_alignment_loss, silog_loss
-from depth_anything_ros.training.network import Da3TrainingNetwork, training_network
 
 
 def test_silog_equals_its_definition_over_valid_pixels_only():
@@ -145,13 +146,15 @@ def test_colour_jitter_and_blur_perturb_within_range_and_repeat_with_the_seed():
 def test_da3_training_network_is_the_fused_graph_without_sky(kind):
     torch.manual_seed(3)
     model = Da3Model(tiny_da3_spec(kind)).eval()
-    network = training_network(model, (60, 90))
+    network = family_of_network(model).training_network(model, (60, 90))
     assert isinstance(network, Da3TrainingNetwork) and network.net_hw == (336, 504)
     rng = np.random.default_rng(4)
     images = torch.from_numpy(rng.integers(0, 256, (2, 60, 90, 3), dtype=np.uint8))
     focal = torch.tensor([150.0, 300.0])
+    net_h, net_w = network.net_hw  # K whose focal at the network input is ``focal``: fx' = fy' = focal
+    k = torch.stack([torch.tensor([[f * 90 / net_w, 0, 45], [0, f * 60 / net_h, 30], [0, 0, 1]]) for f in focal])
     with torch.no_grad():
-        out, tokens = network(images, features=True, focal=focal)
+        out, tokens = network(images, features=True, k=k)
         fused = Da3FusedModel(model, (60, 90), "bgr").eval()
         head = torch.tensor([1.0, 0.0, 0.0, float("inf")])
         for i in range(2):
@@ -161,11 +164,11 @@ def test_da3_training_network_is_the_fused_graph_without_sky(kind):
     assert out.shape == (2, 60, 90) and tokens.shape[0] == 2
     if kind == "metric":  # metres scale with each frame's own focal length
         with torch.no_grad():
-            same = network(images[:1].expand(2, -1, -1, -1), focal=focal)
+            same = network(images[:1].expand(2, -1, -1, -1), k=k)
         torch.testing.assert_close(same[1], 2 * same[0])
-        with pytest.raises(ValueError, match="focal"):
+        with pytest.raises(ValueError, match="camera K"):
             network(images)
     network.train()
-    loss = network(images, focal=focal).mean()
+    loss = network(images, k=k).mean()
     loss.backward()
     assert model.backbone.pretrained.blocks[0].attn.qkv.weight.grad.abs().sum() > 0

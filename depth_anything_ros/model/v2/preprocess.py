@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from depth_anything_ros.model.spec import DEFAULT_INPUT_SIZE
+from depth_anything_ros.model.v2.spec import DEFAULT_INPUT_SIZE
 
 PATCH_MULTIPLE = 14
 IMAGENET_MEAN = np.array([0.485, 0.456, 0.406])

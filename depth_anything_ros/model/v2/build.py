@@ -8,16 +8,12 @@ from pathlib import Path
 import torch
 
 from depth_anything_ros.core.files import file_sha256
-from depth_anything_ros.model.checkpoint import load_model
-from depth_anything_ros.model.depth_anything import DepthAnything
-from depth_anything_ros.model.spec import ModelSpec, model_spec
+from depth_anything_ros.model.family_base import UNTRAINED_WARNING
+from depth_anything_ros.model.v2.checkpoint import load_model
+from depth_anything_ros.model.v2.network import DepthAnything
+from depth_anything_ros.model.v2.spec import ModelSpec, model_spec
 
 LOG = logging.getLogger(__name__)
-UNTRAINED_WARNING = (
-    "NO CHECKPOINT: using a randomly initialised {encoder} model of the real architecture. "
-    "Its depth is MEANINGLESS; it only exercises the pipeline. Get weights with "
-    "'depth-anything-ros download {encoder}' and pass --checkpoint."
-)
 
 
 def untrained_model(spec: ModelSpec, seed: int = 0) -> DepthAnything:

@@ -14,8 +14,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from depth_anything_ros.model.da3_spec import Da3Spec
-from depth_anything_ros.model.dpt import HEAD_HIDDEN, FeatureFusionBlock, upsample
+from depth_anything_ros.model.da3.spec import Da3Spec
+from depth_anything_ros.model.v2.dpt import HEAD_HIDDEN, FeatureFusionBlock, upsample
 
 POS_EMBED_RATIO = 0.1
 POS_EMBED_OMEGA = 100.0

@@ -5,9 +5,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from depth_anything_ros.model.dinov2 import DinoVisionTransformer
-from depth_anything_ros.model.dpt import DPTHead
-from depth_anything_ros.model.spec import ModelSpec
+from depth_anything_ros.model.v2.dinov2 import DinoVisionTransformer
+from depth_anything_ros.model.v2.dpt import DPTHead
+from depth_anything_ros.model.v2.spec import ModelSpec
 
 
 class DepthAnything(nn.Module):

@@ -11,8 +11,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from depth_anything_ros.model.da3_spec import Da3Spec
-from depth_anything_ros.model.dinov2 import Attention, Block, DinoVisionTransformer, PatchEmbed
+from depth_anything_ros.model.da3.spec import Da3Spec
+from depth_anything_ros.model.v2.dinov2 import Attention, Block, DinoVisionTransformer, PatchEmbed
 
 ROPE_BASE = 100.0
 DEFAULT_LAYER_NORM_EPS = 1e-5  # DA3's final norm and QK-norm use PyTorch's default, unlike the blocks' 1e-6

@@ -15,9 +15,8 @@ from safetensors.torch import load_file, save_model
 from torch import nn
 
 from depth_anything_ros.core.files import atomic_path, file_sha256
-from depth_anything_ros.model.checkpoint import CheckpointError
-from depth_anything_ros.model.da3 import Da3Model
-from depth_anything_ros.model.da3_spec import (
+from depth_anything_ros.model.da3.network import Da3Model
+from depth_anything_ros.model.da3.spec import (
     TORCH_SUFFIXES,
     WEIGHTS_FILE,
     Da3Spec,
@@ -26,6 +25,7 @@ from depth_anything_ros.model.da3_spec import (
     read_model_name,
     trained_metric,
 )
+from depth_anything_ros.model.v2.checkpoint import CheckpointError
 
 PREFIX = "model."
 SHOWN = 5

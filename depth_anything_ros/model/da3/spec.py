@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Literal
 
 from depth_anything_ros.core.errors import CheckpointError
-from depth_anything_ros.model.spec import PATCH_SIZE, PRETRAIN_IMAGE_SIZE, EncoderSpec
+from depth_anything_ros.model.v2.spec import PATCH_SIZE, PRETRAIN_IMAGE_SIZE, EncoderSpec
 
 Da3Head = Literal["dpt", "dualdpt"]
 METRIC_FOCAL_DIVISOR = 300.0  # metres = output * focal / 300 (official README, utils/alignment.py)

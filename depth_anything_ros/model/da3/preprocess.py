@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 import torch
 
-from depth_anything_ros.model.da3_spec import METRIC_FOCAL_DIVISOR, PATCH_SIZE
+from depth_anything_ros.model.da3.spec import METRIC_FOCAL_DIVISOR, PATCH_SIZE
 
 PROCESS_RES = 504
 SKY_THRESHOLD = 0.3  # the official sky fill replaces depth where sky >= 0.3 (utils/alignment.py)

@@ -24,8 +24,8 @@ import zlib
 
 import torch
 
-from depth_anything_ros.model.da3 import Da3Model
-from depth_anything_ros.model.da3_spec import Da3Spec, tiny_da3_spec
+from depth_anything_ros.model.da3.network import Da3Model
+from depth_anything_ros.model.da3.spec import Da3Spec, tiny_da3_spec
 
 TINY_SEEDS = {"any-view": 16, "mono": 17, "metric": 17}  # metric: the mono network under another name
 DEPTH_CONV = "head.scratch.output_conv2.2"

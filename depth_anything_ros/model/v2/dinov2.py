@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from depth_anything_ros.model.spec import EncoderSpec
+from depth_anything_ros.model.v2.spec import EncoderSpec
 
 LAYER_NORM_EPS = 1e-6
 LAYERSCALE_INIT = 1.0

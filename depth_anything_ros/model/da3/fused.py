@@ -29,9 +29,8 @@ import torch
 from torch import nn
 
 from depth_anything_ros.core.head import metres_from_raw
-from depth_anything_ros.export.fused import CubicResize, InputOrder, check_image_size
-from depth_anything_ros.model.da3 import Da3Model
-from depth_anything_ros.model.da3_preprocess import (
+from depth_anything_ros.model.da3.network import Da3Model
+from depth_anything_ros.model.da3.preprocess import (
     MEAN,
     PROCESS_RES,
     STD,
@@ -39,7 +38,11 @@ from depth_anything_ros.model.da3_preprocess import (
     metric_depth,
     sky_to_infinity,
 )
-from depth_anything_ros.model.dpt import upsample
+from depth_anything_ros.model.family_base import check_image_size
+from depth_anything_ros.model.v2.dpt import upsample
+from depth_anything_ros.model.v2.fused import CubicResize, InputOrder
+
+DA3_VERSION = 3  # GraphInfo.version of every DA3 graph
 
 
 def area_matrix(in_size: int, out_size: int) -> np.ndarray:
@@ -161,6 +164,14 @@ class Da3FusedModel(nn.Module):
         raw = raw[0, 0]
         depth = metres_from_raw(raw, head[0], head[1], head[2], head[3], relative=False, xp=torch)
         return raw, depth
+
+    def graph_fields(self) -> dict:
+        """The GraphInfo fields this module fixes: metric graphs give metres, the others depth up to scale."""
+        spec = self.model.spec
+        return {"image_height": self.image_hw[0], "image_width": self.image_hw[1], "input_order": self.input_order,
+                "network_height": self.net_hw[0], "network_width": self.net_hw[1], "encoder": spec.encoder.name,
+                "version": DA3_VERSION, "kind": "metric" if self.metric else "relative-depth", "max_depth": None,
+                "model": spec.name, "process_res": self.process_res, "sky": spec.has_sky}
 
     def half_network(self) -> Da3FusedModel:
         """Run the network in float16; resize, normalisation, metric scaling and sky stay float32."""

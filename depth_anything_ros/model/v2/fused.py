@@ -9,20 +9,12 @@ import torch
 from torch import nn
 
 from depth_anything_ros.core.head import metres_from_raw
-from depth_anything_ros.export.preprocess import DEFAULT_INPUT_SIZE, IMAGENET_MEAN, IMAGENET_STD, network_input_size
-from depth_anything_ros.model import DepthAnything
-from depth_anything_ros.model.dpt import upsample
+from depth_anything_ros.model.family_base import check_image_size
+from depth_anything_ros.model.v2.dpt import upsample
+from depth_anything_ros.model.v2.network import DepthAnything
+from depth_anything_ros.model.v2.preprocess import DEFAULT_INPUT_SIZE, IMAGENET_MEAN, IMAGENET_STD, network_input_size
 
 InputOrder = Literal["rgb", "bgr"]
-MIN_IMAGE_SIDE = 2  # a 1-pixel side has no geometry and breaks align_corners upsampling
-
-
-def check_image_size(height: int, width: int) -> None:
-    """Refuse camera sizes the graph cannot serve, with the reason."""
-    if height < MIN_IMAGE_SIDE or width < MIN_IMAGE_SIDE:
-        raise ValueError(
-            f"image size {height}x{width} is too small: both sides must be at least {MIN_IMAGE_SIDE} pixels"
-        )
 
 
 CUBIC_A = -0.75  # OpenCV's (and PyTorch's) Keys cubic coefficient
@@ -155,6 +147,13 @@ class FusedDepthModel(nn.Module):
         net_in = self.preprocess(image).to(self.pos_embed.dtype)  # fp16 network when the model is half
         net_out = self.model(net_in, pos_embed=self.pos_embed).float()
         return self.postprocess(net_out, head)
+
+    def graph_fields(self) -> dict:
+        """The GraphInfo fields this module fixes (the exporter adds precision and checkpoint_sha256)."""
+        spec = self.model.spec
+        return {"image_height": self.image_hw[0], "image_width": self.image_hw[1], "input_order": self.input_order,
+                "network_height": self.net_hw[0], "network_width": self.net_hw[1], "encoder": spec.encoder.name,
+                "version": spec.version, "kind": spec.kind, "max_depth": spec.max_depth}
 
     def half_network(self) -> FusedDepthModel:
         """Run the network in float16; pre-processing and the metric head stay float32."""

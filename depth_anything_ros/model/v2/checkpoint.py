@@ -11,8 +11,8 @@ import torch
 
 from depth_anything_ros.core.errors import CheckpointError
 from depth_anything_ros.core.files import atomic_path
-from depth_anything_ros.model.depth_anything import DepthAnything
-from depth_anything_ros.model.spec import ENCODER_SPECS, ModelSpec
+from depth_anything_ros.model.v2.network import DepthAnything
+from depth_anything_ros.model.v2.spec import ENCODER_SPECS, ModelSpec
 
 METADATA_KEY = "depth_anything_ros"
 STATE_DICT_KEY = "state_dict"

@@ -13,11 +13,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from depth_anything_ros.model.da3_backbone import Da3Backbone
-from depth_anything_ros.model.da3_head import Da3Head, GaussianHeadParameters
-from depth_anything_ros.model.da3_spec import Da3Spec
-from depth_anything_ros.model.dinov2 import Block
-from depth_anything_ros.model.spec import EncoderSpec
+from depth_anything_ros.model.da3.backbone import Da3Backbone
+from depth_anything_ros.model.da3.head import Da3Head, GaussianHeadParameters
+from depth_anything_ros.model.da3.spec import Da3Spec
+from depth_anything_ros.model.v2.dinov2 import Block
+from depth_anything_ros.model.v2.spec import EncoderSpec
 
 POSE_ENCODING_SIZE = 9  # translation 3 + quaternion 4 + field of view 2
 
