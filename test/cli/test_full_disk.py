@@ -80,7 +80,8 @@ def test_finetune_on_a_full_disk_writes_no_calibration(tmp_path, monkeypatch, ca
 
     out = tmp_path / "cal" / "rig.yaml"
     request = FinetuneRequest([bag], GroundTruthOptions(*RIG_TOPICS.values()), checkpoint_request(checkpoint, spec),
-                              80.0, out, tmp_path / "work", FinetuneOptions(epochs=1, input_size=56, device="cpu"), 1.0, 3)
+                              80.0, out, tmp_path / "work", FinetuneOptions(epochs=1, input_size=56, device="cpu"),
+                              1.0, 3)
     with pytest.raises(OSError, match="No space left"):
         finetune(request, progress=lambda _: None)
     assert not out.parent.exists() and not (tmp_path / "work" / "last.pt").exists()
