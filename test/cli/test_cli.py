@@ -45,7 +45,7 @@ def test_export_then_infer_with_onnx_and_with_checkpoint(tmp_path, images, vits_
     half_path = tmp_path / "model_fp16.onnx"
     assert main(["export", *model_args, "--image-size", "48x64", "--precision", "fp16",
                  "--output", str(half_path)]) == 0
-    assert "vits V2, fp16)" in capsys.readouterr().out
+    assert "(v2-vits, metric, fp16)" in capsys.readouterr().out
     assert read_graph_info(half_path).precision == "fp16" and read_graph_info(onnx_path).precision == "fp32"
     assert main(["infer", *map(str, images), "--onnx", str(onnx_path), "--output", str(tmp_path / "o")]) == 0
     assert main(["infer", *map(str, images), *model_args, "--output", str(tmp_path / "t")]) == 0
