@@ -37,9 +37,9 @@ def run_node(inference_s: float) -> None:
     from rclpy.parameter import Parameter
 
     sys.path.insert(0, str(HERE))
-    from bench_common import ConstantBackend
-
     from depth_anything_ros.node import ros_node as node_module
+
+    from bench_common import ConstantBackend
 
     class FixedCostBackend(ConstantBackend):
         def _run(self, image, head, focal):
