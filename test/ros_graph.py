@@ -73,11 +73,18 @@ class Probe:
         self.node.create_subscription(msg_type, topic, got.append, qos)
         return got
 
-    def spin_until(self, done: Callable[[], bool], timeout: float = 10.0) -> bool:
+    def spin_until(self, done: Callable[[], bool], timeout: float = 10.0,
+                   what: str | Callable[[], str] = "") -> bool:
+        """Spin until ``done()``; True, or AssertionError on timeout (a condition never met fails, never passes).
+
+        ``what`` (a string, or a callable evaluated only on timeout) says what was awaited.
+        """
         deadline = time.monotonic() + timeout
         while not done():
             if time.monotonic() > deadline:
-                return False
+                detail = what() if callable(what) else what
+                raise AssertionError(f"not met within {timeout:g} s: {getattr(done, '__name__', done)}"
+                                     + (f" ({detail})" if detail else ""))
             self.executor.spin_once(timeout_sec=0.02)
         return True
 

@@ -9,6 +9,7 @@ only where the imported module needs an optional heavy dependency (torch, tensor
 from __future__ import annotations
 
 import ast
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,8 +32,8 @@ class Module:
     heavy: bool = False  # imports an optional heavy dependency at module level
 
 
-def module_name(path: Path) -> str:
-    parts = list(path.relative_to(ROOT.parent).with_suffix("").parts)
+def module_name(path: Path, root: Path = ROOT) -> str:
+    parts = list(path.relative_to(root.parent).with_suffix("").parts)
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
@@ -48,12 +49,13 @@ def imported(node: ast.AST, name: str, is_package: bool, known: set[str]) -> lis
     return [f"{base}.{a.name}" if f"{base}.{a.name}" in known else base for a in node.names]
 
 
-def scan() -> dict[str, Module]:
-    paths = sorted(ROOT.rglob("*.py"))
-    known = {module_name(p) for p in paths}
+def scan(root: Path = ROOT) -> dict[str, Module]:
+    """Every module of the package at ``root`` with what it imports (the real tree, or a planted copy)."""
+    paths = sorted(root.rglob("*.py"))
+    known = {module_name(p, root) for p in paths}
     modules = {}
     for path in paths:
-        name = module_name(path)
+        name = module_name(path, root)
         module = Module(name, path)
         tree = ast.parse(path.read_text())
         functions = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
@@ -81,20 +83,19 @@ def folder(name: str) -> str | None:
     return parts[1] if len(parts) > 1 else None
 
 
-def needs_heavy(name: str, seen: frozenset[str] = frozenset()) -> bool:
-    module = MODULES[name]
-    return module.heavy or any(needs_heavy(t, seen | {name}) for t in module.top if t not in seen)
+def needs_heavy(name: str, modules: dict[str, Module], seen: frozenset[str] = frozenset()) -> bool:
+    module = modules[name]
+    return module.heavy or any(needs_heavy(t, modules, seen | {name}) for t in module.top if t not in seen)
 
 
-def test_every_module_lives_in_a_ranked_folder():
-    flat = [n for n in MODULES if folder(n) is None and n != PACKAGE]
-    unranked = sorted({folder(n) for n in MODULES if folder(n) and folder(n) not in RANKS})
-    assert not flat and not unranked, f"modules outside the layout: {flat} {unranked}"
+def outside_the_layout(modules: dict[str, Module]) -> list[str]:
+    flat = [n for n in modules if folder(n) is None and n != PACKAGE]
+    return flat + sorted({folder(n) for n in modules if folder(n) and folder(n) not in RANKS})
 
 
-def test_imports_point_down_the_layers():
+def upward_imports(modules: dict[str, Module]) -> list[str]:
     upward = []
-    for module in MODULES.values():
+    for module in modules.values():
         here = folder(module.name)
         for target in module.top | module.local:
             there = folder(target)
@@ -102,14 +103,14 @@ def test_imports_point_down_the_layers():
                 continue
             if RANKS[there] >= RANKS[here]:
                 upward.append(f"{module.name} -> {target}")
-    assert not upward, "imports that point up or sideways:\n" + "\n".join(sorted(upward))
+    return sorted(upward)
 
 
-def test_no_import_cycles():
-    graph = {n: {t for t in m.top | m.local if t in MODULES} for n, m in MODULES.items()}
+def import_cycles(modules: dict[str, Module]) -> list[str]:
+    graph = {n: {t for t in m.top | m.local if t in modules} for n, m in modules.items()}
     # a package's __init__ re-exporting its own modules is not a cycle of ideas
     for name in graph:
-        if MODULES[name].path.name == "__init__.py":
+        if modules[name].path.name == "__init__.py":
             graph[name] = {t for t in graph[name] if not t.startswith(name + ".")}
     cycles, state = [], {}
 
@@ -126,11 +127,30 @@ def test_no_import_cycles():
     for name in sorted(graph):
         if name not in state:
             visit(name, [])
+    return cycles
+
+
+def hidden_imports(modules: dict[str, Module]) -> list[str]:
+    return [f"{m.name} -> {t}" for m in modules.values() for t in sorted(m.local) if not needs_heavy(t, modules)]
+
+
+def test_every_module_lives_in_a_ranked_folder():
+    outside = outside_the_layout(MODULES)
+    assert not outside, f"modules outside the layout: {outside}"
+
+
+def test_imports_point_down_the_layers():
+    upward = upward_imports(MODULES)
+    assert not upward, "imports that point up or sideways:\n" + "\n".join(upward)
+
+
+def test_no_import_cycles():
+    cycles = import_cycles(MODULES)
     assert not cycles, "import cycles:\n" + "\n".join(cycles)
 
 
 def test_function_level_imports_are_for_heavy_dependencies_only():
-    hidden = [f"{m.name} -> {t}" for m in MODULES.values() for t in sorted(m.local) if not needs_heavy(t)]
+    hidden = hidden_imports(MODULES)
     assert not hidden, "function-level imports of light modules (import them at the top):\n" + "\n".join(hidden)
 
 
@@ -143,13 +163,28 @@ def test_each_folder_says_what_it_offers(name):
                    for n in tree.body), f"{name}/__init__.py needs __all__"
 
 
-def test_the_checker_sees_a_planted_upward_import(tmp_path, monkeypatch):
-    """The scan is real: an upward import written into a copy of core/ is reported."""
-    source = "from depth_anything_ros.node import pipeline\n"
-    tree = ast.parse(source)
-    targets = imported(tree.body[0], f"{PACKAGE}.core.planted", False, set(MODULES))
-    owner = max((k for k in MODULES if targets[0] == k or targets[0].startswith(k + ".")), key=len)
-    assert folder(owner) == "node" and RANKS[folder(owner)] > RANKS["core"]
+def test_the_checkers_report_each_planted_violation_in_a_copy_of_the_package(tmp_path):
+    """The scan and every check run on a copy of the package: clean as it is, then each planted import
+    (absolute and relative, module level and in a function) is reported, and nothing else."""
+    copy = tmp_path / PACKAGE
+    shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    clean = scan(copy)
+    assert set(clean) == set(MODULES)
+    assert (upward_imports(clean), import_cycles(clean), hidden_imports(clean), outside_the_layout(clean)) == \
+        ([], [], [], [])
+    core, node = f"{PACKAGE}.core", f"{PACKAGE}.node"
+    (copy / "core" / "planted.py").write_text(f"from {node} import pipeline\n")
+    (copy / "core" / "planted_relative.py").write_text("from ..calibration import head_fit\n")
+    (copy / "core" / "planted_hidden.py").write_text("def f():\n    from . import stamps\n    return stamps\n")
+    (copy / "core" / "cycle_a.py").write_text("from . import cycle_b\n")
+    (copy / "core" / "cycle_b.py").write_text(f"import {core}.cycle_a\n")
+    (copy / "stray.py").write_text("")
+    planted = scan(copy)
+    assert upward_imports(planted) == [f"{core}.planted -> {node}.pipeline",
+                                       f"{core}.planted_relative -> {PACKAGE}.calibration.head_fit"]
+    assert import_cycles(planted) == [f"{core}.cycle_a -> {core}.cycle_b -> {core}.cycle_a"]
+    assert hidden_imports(planted) == [f"{core}.planted_hidden -> {core}.stamps"]
+    assert outside_the_layout(planted) == ["stray"]  # a module beside the folders: in no ranked folder
 
 
 def test_the_node_runtime_path_imports_no_torch_and_no_matplotlib():

@@ -14,7 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from depth_anything_ros.cli.arguments import add_model_arguments, parse_image_size
+from depth_anything_ros.cli.arguments import UsageError, add_model_arguments, parse_image_size
 from depth_anything_ros.core.files import save_array, save_image
 from depth_anything_ros.core.visualize import preview_of
 from depth_anything_ros.model import UNTRAINED_WARNING, CheckpointRequest, family_of
@@ -115,6 +115,9 @@ def cmd_sample_bag(args: argparse.Namespace) -> int:
               f"({'standing still' if not args.speed else f'driving {args.speed:g} m/s'}) on "
               f"{', '.join(RIG_TOPICS.values())} and /tf_static ({args.storage})")
         return 0
+    if args.storage == "ros1":
+        raise UsageError("sample-bag --storage ros1 writes the camera + LiDAR rig only: add --lidar, or use "
+                         "--storage mcap or sqlite3")
     path = write_sample_bag(args.output, args.frames, args.size, storage=args.storage, compressed=args.compressed)
     print(f"wrote {path}: {args.frames} frames {args.size[0]}x{args.size[1]} on "
           f"{IMAGE_TOPIC}{'/compressed' if args.compressed else ''} and /camera/camera_info ({args.storage})")

@@ -23,14 +23,28 @@ def test_round_trip_with_metadata(tmp_path, tiny_metric):
     assert len(file_sha256(path)) == 64
 
 
+def assert_same_weights(loaded: DepthAnything, saved: dict[str, torch.Tensor]) -> None:
+    """Every saved tensor is in the loaded model under its official name, bit for bit, and nothing else."""
+    state = loaded.state_dict()
+    assert set(state) == set(saved)
+    for name, tensor in saved.items():
+        assert torch.equal(state[name], tensor), name
+
+
 def test_plain_official_style_state_dict_loads(tmp_path, tiny_relative):
     torch.save(tiny_relative.state_dict(), tmp_path / "plain.pth")
-    assert isinstance(load_model(tmp_path / "plain.pth", tiny_spec()), DepthAnything)
+    loaded = load_model(tmp_path / "plain.pth", tiny_spec())
+    assert_same_weights(loaded, tiny_relative.state_dict())
+    assert not loaded.training  # ready for inference
+    image = torch.rand(1, 3, 56, 56)
+    with torch.no_grad():
+        assert torch.equal(loaded(image), tiny_relative.eval()(image))
 
 
 def test_ddp_prefixed_state_dict_loads(tmp_path, tiny_relative):
+    """A DistributedDataParallel save ("module." before every key) loads with the prefix removed."""
     torch.save({f"module.{k}": v for k, v in tiny_relative.state_dict().items()}, tmp_path / "ddp.pth")
-    load_model(tmp_path / "ddp.pth", tiny_spec())
+    assert_same_weights(load_model(tmp_path / "ddp.pth", tiny_spec()), tiny_relative.state_dict())
 
 
 def test_wrong_size_names_expected_and_found(tmp_path):

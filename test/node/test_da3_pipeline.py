@@ -13,6 +13,7 @@ import torch
 from depth_anything_ros.core.calibration_file import Calibration, load_calibration, save_calibration
 from depth_anything_ros.core.camera import CameraModel
 from depth_anything_ros.core.errors import InputError
+from depth_anything_ros.core.head import metres_from_raw
 from depth_anything_ros.export.onnx_export import export_graph
 from depth_anything_ros.model.da3.network import Da3Model
 from depth_anything_ros.model.da3.spec import tiny_da3_spec
@@ -26,11 +27,12 @@ H, W = 48, 64
 @pytest.fixture(scope="module")
 def da3_graphs(tmp_path_factory):
     root = tmp_path_factory.mktemp("da3")
-    torch.manual_seed(3)
-    export_graph(Da3Model(tiny_da3_spec("metric")), (H, W), root / "metric.onnx")
+    for kind, name in (("metric", "metric"), ("mono", "mono")):
+        torch.manual_seed(3)  # the same weights: DA3METRIC-LARGE is DA3MONO-LARGE's network, metric-scaled
+        export_graph(Da3Model(tiny_da3_spec(kind)), (H, W), root / f"{name}.onnx")
     torch.manual_seed(4)
     export_graph(Da3Model(tiny_da3_spec("any-view")), (H, W), root / "relative.onnx")
-    return {"metric": root / "metric.onnx", "relative-depth": root / "relative.onnx"}
+    return {"metric": root / "metric.onnx", "mono": root / "mono.onnx", "relative-depth": root / "relative.onnx"}
 
 
 def pipeline(graph, **values) -> DepthPipeline:
@@ -42,16 +44,29 @@ def frame(seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, 256, (H, W, 3), dtype=np.uint8)
 
 
-def test_metric_depth_scales_with_the_focal_of_each_frame(da3_graphs):
-    pipe = pipeline(da3_graphs["metric"])
+def test_metric_depth_is_the_official_focal_scaling_of_each_frame(da3_graphs):
+    """Each frame's metres are the official ``apply_metric_scaling`` of the network's depth: depth * focal / 300,
+    the focal (mean of fx and fy) at the network input, then the head's range rule (REP 117 -Inf / +Inf)."""
+    from depth_anything_ros.core.camera import focal_at_network
+
     bgr = frame()
-    near = pipe.process(bgr, CameraModel.pinhole(W, H, 40.0))
-    far = pipe.process(bgr, CameraModel.pinhole(W, H, 80.0))  # zoomed in: twice the focal, same graph
-    assert near.metric and near.relative is None and near.cloud is not None
-    finite = np.isfinite(near.depth) & np.isfinite(far.depth) & (near.depth > 0.2) & (far.depth < 1e3)
-    assert finite.mean() > 0.3
-    np.testing.assert_allclose(far.depth[finite], 2 * near.depth[finite], rtol=1e-4)
-    assert not np.isnan(near.depth).any()
+    depth = pipeline(da3_graphs["mono"]).process(bgr, None).relative  # the same network's depth
+    info = OnnxRuntimeBackend(da3_graphs["metric"]).info
+    scale = {focal: float(focal_at_network(CameraModel.pinhole(W, H, focal).k, (H, W),
+                                           (info.network_height, info.network_width))[0]) / 300.0
+             for focal in (40.0, 80.0)}  # zoomed in: twice the focal, same graph
+    finite = depth[np.isfinite(depth)]
+    low, high = float(np.quantile(finite, 0.2) * scale[40.0]), float(np.quantile(finite, 0.8) * scale[80.0])
+    pipe = pipeline(da3_graphs["metric"], min_depth=low, max_range=high)  # limits that some pixels cross
+    limits = set()
+    for focal, factor in scale.items():
+        result = pipe.process(bgr, CameraModel.pinhole(W, H, focal))
+        assert result.metric and result.relative is None and result.cloud is not None
+        expected = metres_from_raw(depth * factor, 1.0, 0.0, low, high, relative=False)
+        np.testing.assert_allclose(result.depth, expected, rtol=1e-5)  # every pixel, the -Inf and +Inf too
+        assert not np.isnan(result.depth).any()
+        limits |= set(result.depth[~np.isfinite(result.depth)].tolist())
+    assert limits == {-np.inf, np.inf}  # near pixels at 40 px under min_depth, far ones at 80 px over max_range
     pipe.close()
 
 
@@ -59,6 +74,7 @@ def test_sky_is_infinite_in_depth_and_left_out_of_the_cloud(tmp_path):
     """A tiny metric network whose sky branch is shifted to call about half of this frame sky."""
     from depth_anything_ros.model.da3.fused import Da3FusedModel
     from depth_anything_ros.model.da3.preprocess import SKY_THRESHOLD
+    from depth_anything_ros.model.v2.dpt import upsample
 
     torch.manual_seed(3)
     net = Da3Model(tiny_da3_spec("metric")).eval()
@@ -71,10 +87,13 @@ def test_sky_is_infinite_in_depth_and_left_out_of_the_cloud(tmp_path):
         sky = net(fused.preprocess(torch.from_numpy(bgr)), fused.pos_embed)["sky"]
         last.bias.fill_(SKY_THRESHOLD - float(sky.median()))
     export_graph(net, (H, W), tmp_path / "sky.onnx")
+    with torch.no_grad():  # the shifted branch's score at camera size, as the graph upsamples it
+        score = upsample(net(fused.preprocess(torch.from_numpy(bgr)), fused.pos_embed)["sky"][:, None], (H, W))
+    expected = score[0, 0].numpy() >= SKY_THRESHOLD  # the pixels the official sky fill replaces
+    assert 0 < expected.mean() < 1  # the shifted branch calls part of the frame sky
     pipe = pipeline(tmp_path / "sky.onnx", cloud_organized=False)
     result = pipe.process(bgr, CameraModel.pinhole(W, H, 40.0))
-    sky = np.isposinf(result.depth)
-    assert 0.1 < sky.mean() < 0.9
+    np.testing.assert_array_equal(np.isposinf(result.depth), expected)
     assert result.cloud.width == np.isfinite(result.depth).sum()  # +Inf (sky) pixels have no point
     points = result.cloud.data.view(np.float32).reshape(-1, 4)
     assert np.isfinite(points[:, :3]).all()
@@ -104,11 +123,11 @@ def test_relative_depth_graph_publishes_relative_until_calibrated(da3_graphs, tm
     path.write_text("depth_anything_ros_calibration: 1\nmodel_kind: relative-depth\nscale: 2.5\nshift: 0.5\n")
     pipe.load_calibration(path)
     calibrated = pipe.process(bgr, None)
-    raw = result.relative
-    expected = 2.5 * raw + 0.5  # linear head: DA3 relative output is depth, not inverse depth
-    inside = np.isfinite(raw) & (expected > 0.2) & (expected < 1e3)
-    assert calibrated.metric and inside.mean() > 0.3 and calibrated.preview_kind == "metric"
-    np.testing.assert_allclose(calibrated.depth[inside], expected[inside], rtol=1e-4)
+    assert calibrated.metric and calibrated.preview_kind == "metric"
+    config = pipe.config  # linear head: DA3 relative output is depth, not inverse depth
+    expected = metres_from_raw(result.relative, 2.5, 0.5, config.min_depth, config.max_range, relative=False)
+    np.testing.assert_allclose(calibrated.depth, expected, rtol=1e-5)  # every pixel
+    np.testing.assert_allclose(calibrated.depth, 2.5 * result.relative + 0.5, rtol=1e-5)  # all within the range
     pipe.close()
 
 

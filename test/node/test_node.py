@@ -80,10 +80,10 @@ def feed(node, seconds_ago=0.0, **image_kw):
 
 
 def process(node, probe, got, count=1, topic="image"):
-    """Run one pending frame and wait for ``count`` messages on ``topic``; True if the frame was there."""
-    ran = node.core.process_next()
-    assert probe.spin_until(lambda: len(got[topic]) >= count, timeout=5.0) or not ran
-    return ran
+    """Run the pending frame and wait for ``count`` messages on ``topic``; fails if no frame was pending or
+    the messages never come."""
+    assert node.core.process_next(), "no frame was pending"
+    probe.spin_until(lambda: len(got[topic]) >= count, timeout=5.0, what=f"{count} message(s) on depth/{topic}")
 
 
 def logged(capfd) -> str:
@@ -151,7 +151,7 @@ def test_frame_in_depth_info_and_cloud_out_with_the_input_header(nodes, graphs):
     assert node.core.pipeline.backend is not None  # loaded at start: the resolution was given
     got = listen(node, probe, "image", "camera_info", "points")
     hdr = feed(node)
-    assert process(node, probe, got)
+    process(node, probe, got)
     assert probe.spin_until(lambda: got["camera_info"] and got["points"])
     depth, info, cloud = got["image"][-1], got["camera_info"][-1], got["points"][-1]
     assert depth.header == hdr and info.header == hdr and cloud.header == hdr
@@ -182,7 +182,8 @@ def test_newest_frame_replaces_the_pending_one_and_drops_are_counted(nodes, grap
     got = listen(node, probe, "image")
     feed(node, seconds_ago=0.02)
     second = feed(node)
-    assert process(node, probe, got) and not node.core.process_next()
+    process(node, probe, got)
+    assert not node.core.process_next()
     probe.spin_for(0.1)
     assert len(got["image"]) == 1 and got["image"][0].header == second
     assert node.core.stats.drops["superseded"] == 1
@@ -250,7 +251,7 @@ def test_bad_images_are_counted_warned_once_and_the_node_goes_on(nodes, graphs, 
     assert node.core.stats.input_errors[kind] == 3
     assert logged(capfd).count("[WARN]") == 1  # throttled: one line for three
     feed(node)
-    assert process(node, probe, got) and got["image"]
+    process(node, probe, got)
 
 
 def test_bad_camera_info_and_corrupt_jpeg_and_backwards_stamps(nodes, graphs):
@@ -270,7 +271,7 @@ def test_bad_camera_info_and_corrupt_jpeg_and_backwards_stamps(nodes, graphs):
     feed(node)
     feed(node, seconds_ago=0.3)  # earlier than the previous image: a bag loop
     assert node.core.stats.input_errors["stamp"] == 1
-    assert process(node, probe, got)  # the looped frame is processed
+    process(node, probe, got)  # the looped frame is processed
 
     jpeg, probe = nodes(graphs["metric"], use_compressed=True)
     got = listen(jpeg, probe, "image")
@@ -297,7 +298,7 @@ def test_a_frame_of_another_size_is_refused_and_the_loaded_graph_kept(nodes, gra
     text = logged(capfd)
     assert text.count("[WARN]") == 1 and "switching" not in text and "64x48" in text
     feed(node)
-    assert process(node, probe, got)  # the loaded graph still works
+    process(node, probe, got)  # the loaded graph still works
 
 
 def test_resolution_change_with_a_checkpoint_loads_a_graph_for_it(ros, tmp_path):
@@ -420,7 +421,7 @@ def test_warnings_then_errors_from_the_same_node_do_not_break_its_logger(nodes, 
     assert node.core.process_next()
     backend.infer_bgr = good
     feed(node)
-    assert process(node, probe, got)
+    process(node, probe, got)
     text = logged(capfd)
     assert "[ERROR]" in text and "illegal memory access" in text and "severity" not in text
     assert node.core.stats.drops["failed"] == 1
@@ -517,7 +518,7 @@ def test_lifecycle_configure_loads_activate_processes_deactivate_and_cleanup_fre
     node.core.start(thread=False)
     got = listen(node, probe, "image")
     feed(node)
-    assert process(node, probe, got)
+    process(node, probe, got)
     assert node.trigger_deactivate() == TransitionCallbackReturn.SUCCESS
     assert node.core.pipeline.backend is None  # GPU memory freed
     assert node.trigger_activate() == TransitionCallbackReturn.SUCCESS
@@ -563,7 +564,7 @@ def test_uncalibrated_camera_info_still_gives_depth(nodes, graphs, capfd):
     hdr = header(node)
     node.core.on_camera_info(info_msg(hdr, k=np.zeros((3, 3))))
     node.core.on_image(image_msg(hdr))
-    assert process(node, probe, got)
+    process(node, probe, got)
     probe.spin_for(0.1)
     assert got["image"] and not got["camera_info"] and not got["points"]
     assert "K = 0" in logged(capfd)

@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 NS = "/cam"
 NODE = f"{NS}/depth_anything_ros"
 ENTRY = {"depth_node": "main", "depth_lifecycle_node": "lifecycle_main"}
+BURST = 100  # frames sent back to back: far more than the node can infer meanwhile
 
 
 @pytest.fixture(scope="module")
@@ -36,6 +37,12 @@ def graph(tmp_path_factory):
     path = tmp_path_factory.mktemp("graph") / "tiny_metric.onnx"
     export_graph(untrained_model(tiny_spec("metric", max_depth=20.0), seed=2), (H, W), path, input_size=56)
     return path
+
+
+def stamp(msg) -> tuple[int, int]:
+    """A header's (or a message's header's) stamp as a comparable pair."""
+    header = getattr(msg, "header", msg)
+    return header.stamp.sec, header.stamp.nanosec
 
 
 def command(script: str) -> list[str]:
@@ -66,7 +73,7 @@ class Running:
         self.info_pub = self.probe.node.create_publisher(CameraInfo, f"{NS}/camera_info", INPUT_QOS)
 
     def wait_for_node(self, timeout: float = 30.0) -> None:
-        assert self.probe.spin_until(lambda: self.image_pub.get_subscription_count() > 0, timeout), self.output()
+        self.probe.spin_until(lambda: self.image_pub.get_subscription_count() > 0, timeout, what=self.output)
 
     def send(self, bgr: np.ndarray | None = None, encoding: str = "bgr8", info_hw: tuple[int, int] | None = None,
              k: np.ndarray | None = None):
@@ -81,7 +88,7 @@ class Running:
         client = self.probe.node.create_client(srv_type, f"{NODE}/{name}")
         assert client.wait_for_service(timeout_sec=timeout), name
         future = client.call_async(request)
-        assert self.probe.spin_until(future.done, timeout), name
+        self.probe.spin_until(future.done, timeout, what=name)
         self.probe.node.destroy_client(client)
         return future.result()
 
@@ -133,12 +140,21 @@ class Running:
         return self.process.stderr.read()
 
 
+@pytest.fixture(scope="module")
+def slow_graph(tmp_path_factory):
+    """The same tiny network at a 224 px network input: tens of milliseconds per frame on a CPU, so a camera
+    at a few hundred Hz outruns it on any machine."""
+    path = tmp_path_factory.mktemp("slow") / "tiny_metric_224.onnx"
+    export_graph(untrained_model(tiny_spec("metric", max_depth=20.0), seed=2), (H, W), path, input_size=224)
+    return path
+
+
 @pytest.fixture
 def start(ros, graph):
     running = []
 
-    def make(script: str = "depth_node", *params: str) -> Running:
-        node = Running(script, graph, *params)
+    def make(script: str = "depth_node", *params: str, onnx: Path | None = None) -> Running:
+        node = Running(script, onnx or graph, *params)
         running.append(node)
         return node
 
@@ -171,19 +187,21 @@ def test_outputs_content_and_qos_over_dds(start):
         sent.append(node.send())
         probe.spin_for(0.05)
     assert probe.spin_until(lambda: len(reliable["info"]) >= 3 and len(reliable["image"]) >= 3)
-    stamps = {(h.stamp.sec, h.stamp.nanosec) for h in sent}
+    stamps = {stamp(h) for h in sent}
     for depth in reliable["image"]:
-        assert (depth.header.stamp.sec, depth.header.stamp.nanosec) in stamps  # the input's header
+        assert stamp(depth) in stamps  # the input's header
         assert (depth.encoding, depth.height, depth.width, depth.step, depth.is_bigendian) == \
             ("32FC1", H, W, W * 4, 0)  # REP 118
         values = np.frombuffer(bytes(depth.data), np.float32)
         assert np.all((values > 0) | np.isinf(values)) and not np.isnan(values).any()  # REP 117
         assert depth.header.frame_id == "camera_optical_frame"
-    by_stamp = {(m.header.stamp.sec, m.header.stamp.nanosec): m for m in reliable["info"]}
+    probe.spin_until(lambda: {stamp(m) for m in reliable["image"]} <= {stamp(m) for m in reliable["info"]},
+                     what="a depth/camera_info of the same stamp for every depth image")
+    by_stamp = {stamp(m): m for m in reliable["info"]}
     for depth in reliable["image"]:
-        info = by_stamp.get((depth.header.stamp.sec, depth.header.stamp.nanosec))
-        if info is not None:
-            assert (info.width, info.height) == (depth.width, depth.height)
+        info = by_stamp[stamp(depth)]
+        assert (info.width, info.height) == (depth.width, depth.height)
+        assert info.k[0] > 0 and info.header.frame_id == depth.header.frame_id
     cloud = reliable["points"][-1]
     assert [(f.name, f.offset, f.datatype) for f in cloud.fields][:3] == [("x", 0, 7), ("y", 4, 7), ("z", 8, 7)]
     assert (cloud.height, cloud.width, cloud.point_step, cloud.row_step) == (H, W, 16, 16 * W)
@@ -333,49 +351,51 @@ def test_a_signal_while_busy_exits_0_without_a_traceback(start, script, sig):
     assert "Traceback" not in err and "RCLError" not in err and "context is invalid" not in err, err
 
 
-def test_no_backlog_at_2x_and_5x_the_throughput(start):
-    """Latency stays flat when the camera outruns the node: the newest frame wins, the rest are counted."""
+def latest_depth_status(arrays: list) -> dict[str, str] | None:
+    """The values of the newest "depth" status in the /diagnostics arrays received so far."""
+    for array in arrays[::-1]:
+        for status in array.status:
+            if status.name == "depth_anything_ros: depth":
+                return {kv.key: kv.value for kv in status.values}
+    return None
+
+
+def test_a_camera_faster_than_the_node_loses_frames_to_the_newest_never_to_a_queue(start, slow_graph):
+    """A burst far faster than inference: the newest frame is published, the frames the worker had no time
+    for are dropped as superseded (not queued for later), and every frame the node received is published or
+    counted. Latency under load is measured by benchmarks/node_overload.py, not asserted here."""
     from diagnostic_msgs.msg import DiagnosticArray
     from sensor_msgs.msg import Image
 
-    big = render_sample_scene(H, W)[0]
-    node = start("depth_node", "max_age:=0.0")
+    node = start("depth_node", "max_age:=0.0", onnx=slow_graph)  # max_age 0: nothing is dropped for its age
     node.wait_for_node()
     images = node.probe.listen(f"{NS}/depth/image", Image)
     diagnostics = node.probe.listen("/diagnostics", DiagnosticArray)
-    node.stream(images, 3)
-    started = time.monotonic()
-    for count in range(len(images) + 1, len(images) + 21):  # one at a time: what the node sustains
-        node.send(big)
-        assert node.probe.spin_until(lambda count=count: len(images) >= count, timeout=5.0)
-    throughput = 20 / (time.monotonic() - started)
-    images.clear()
-    for factor in (2, 5):
-        latencies, period = [], 1 / (throughput * factor)
-        end = time.monotonic() + 2.0
-        while time.monotonic() < end:
-            node.send(big)
-            next_send = time.monotonic() + period
-            while time.monotonic() < next_send:
-                node.probe.executor.spin_once(timeout_sec=max(0.0, next_send - time.monotonic()))
-            while images:
-                msg = images.pop(0)
-                sent_ns = msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec
-                latencies.append((node.probe.node.get_clock().now().nanoseconds - sent_ns) / 1e9)
-        assert len(latencies) > 10, factor
-        quarter = len(latencies) // 4
-        first, last = np.median(latencies[:quarter]), np.median(latencies[-quarter:])
-        assert last < max(3 * first, first + 0.1), (factor, first, last)  # flat: no queue builds up
+    node.stream(images, 2)  # the graph is loaded and running
+    burst = []
+    for _ in range(BURST):  # ~300 Hz: the node's callbacks see most frames; its worker infers a few of them
+        burst.append(stamp(node.send()))
+        time.sleep(0.002)
+    node.probe.spin_until(lambda: burst[-1] in {stamp(m) for m in images}, what="the burst's newest frame")
+    node.stream(images, 1)  # a later camera_info: any image still waiting for its own is dropped and counted
+    published_now = len(images)
+    diagnostics.clear()
 
-    def superseded():
-        for array in diagnostics[::-1]:
-            for status in array.status:
-                values = {kv.key: kv.value for kv in status.values}
-                if "dropped: superseded" in values:
-                    return int(values["dropped: superseded"])
-        return 0
+    def settled() -> bool:
+        values = latest_depth_status(diagnostics)
+        return values is not None and int(values["frames published"]) >= published_now and \
+            int(values["frames received"]) == int(values["frames published"]) + int(values["frames dropped"])
 
-    assert node.probe.spin_until(lambda: superseded() > 0, timeout=3.0)  # drops are counted
+    node.probe.spin_until(settled, timeout=5.0, what=lambda: str(latest_depth_status(diagnostics)))
+    values = latest_depth_status(diagnostics)
+    received, published = int(values["frames received"]), int(values["frames published"])
+    superseded = int(values.get("dropped: superseded", 0))
+    assert superseded > 0 and published < received, values  # outrun: frames were dropped...
+    assert received == published + int(values["frames dropped"]), values  # ...none waits in a queue
+    assert not [key for key in values if key.startswith("input errors")], values
+    burst_published = [s for s in (stamp(m) for m in images) if s in set(burst)]
+    assert burst_published == sorted(burst_published)  # in stamp order: never an older frame after a newer
+    assert len(burst_published) < BURST, len(burst_published)
 
 
 def test_da3_checkpoints_over_dds_focal_per_frame_and_relative_depth(ros, tmp_path):
