@@ -134,6 +134,50 @@ def hidden_imports(modules: dict[str, Module]) -> list[str]:
     return [f"{m.name} -> {t}" for m in modules.values() for t in sorted(m.local) if not needs_heavy(t, modules)]
 
 
+FAMILY_PACKAGES = (f"{PACKAGE}.model.v2", f"{PACKAGE}.model.da3")  # a family's internals, behind model.family
+
+
+def family_classes(root: Path = ROOT) -> set[str]:
+    """Class names defined inside the families' subpackages (their networks, specs, fused modules)."""
+    return {node.name for package in ("v2", "da3") for path in (root / "model" / package).rglob("*.py")
+            for node in ast.walk(ast.parse(path.read_text())) if isinstance(node, ast.ClassDef)}
+
+
+def family_seam_breaches(modules: dict[str, Module], root: Path = ROOT) -> list[str]:
+    """Outside model/: imports of a family's internals, and ``isinstance`` checks against a family's classes."""
+    classes = family_classes(root)
+    breaches = []
+    for module in modules.values():
+        if folder(module.name) == "model":
+            continue
+        breaches += [f"{module.name} imports {t}" for t in sorted(module.top | module.local)
+                     if t.startswith(FAMILY_PACKAGES)]
+        for node in ast.walk(ast.parse(module.path.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "isinstance" and len(node.args) == 2:
+                named = {n.id for n in ast.walk(node.args[1]) if isinstance(n, ast.Name)}
+                named |= {n.attr for n in ast.walk(node.args[1]) if isinstance(n, ast.Attribute)}
+                breaches += [f"{module.name}:{node.lineno} isinstance(..., {c})" for c in sorted(named & classes)]
+    return breaches
+
+
+def test_callers_ask_the_model_family_never_its_internals():
+    """DESIGN habit 7: runtime, CLI, training, node ask ``model.family``; none branches on a family again."""
+    breaches = family_seam_breaches(MODULES)
+    assert not breaches, "the model-family seam is bypassed:\n" + "\n".join(breaches)
+
+
+def test_the_family_seam_check_reports_planted_breaches(tmp_path):
+    copy = tmp_path / PACKAGE
+    shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    assert family_seam_breaches(scan(copy), copy) == []
+    (copy / "runtime" / "planted_seam.py").write_text(
+        f"from {PACKAGE}.model.da3.network import Da3Model\n\n\n"
+        "def is_da3(net):\n    return isinstance(net, (Da3Model, int))\n")
+    assert family_seam_breaches(scan(copy), copy) == [
+        f"{PACKAGE}.runtime.planted_seam imports {PACKAGE}.model.da3.network",
+        f"{PACKAGE}.runtime.planted_seam:5 isinstance(..., Da3Model)"]
+
+
 def test_every_module_lives_in_a_ranked_folder():
     outside = outside_the_layout(MODULES)
     assert not outside, f"modules outside the layout: {outside}"
