@@ -101,4 +101,5 @@ def checkpoint_request(checkpoint, spec=None):
 
     if spec is None:
         return CheckpointRequest(checkpoint)
-    return CheckpointRequest(checkpoint, "", spec.encoder.name, spec.version, spec.kind == "metric", spec.max_depth)
+    return CheckpointRequest(checkpoint, "", spec.encoder.name, spec.version, spec.kind == "metric", spec.max_depth,
+                             spec=spec)

@@ -89,8 +89,8 @@ def export_graph(
     info = graph_info(fused, checkpoint_sha256, precision)
     started = time.monotonic()
     write_fused_graph(fused, info, output)
-    LOG.info("exported %s (%dx%d -> network %dx%d) in %.1f s", output, *info.image_hw, *fused.net_hw,
-             time.monotonic() - started)
+    LOG.info("exported the %s graph %s (%dx%d -> network %dx%d) in %.1f s", info.model_name, output, *info.image_hw,
+             *fused.net_hw, time.monotonic() - started)
     return info
 
 

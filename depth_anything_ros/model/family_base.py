@@ -45,6 +45,7 @@ class CheckpointRequest:
     metric: bool = False
     max_depth: float | None = None
     input_size: int = DEFAULT_INPUT_SIZE  # V1/V2 network input's short side; DA3 has its own process_res
+    spec: Any = None  # V1/V2: a ModelSpec outside the official sizes (tests' tiny networks); None: from encoder
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,8 @@ class ModelFamily(ABC):
         """The metric network training starts from (the network itself when it already gives metres)."""
 
     @abstractmethod
-    def training_network(self, network: Any, image_hw: tuple[int, int], input_order: str, input_size: int) -> Any:
+    def training_network(self, network: Any, image_hw: tuple[int, int], input_order: str = "bgr",
+                         input_size: int = DEFAULT_INPUT_SIZE) -> Any:
         """``(B, H, W, 3) images [, k=(B, 3, 3)] -> (B, H, W)`` at camera resolution, the fused graph's steps."""
 
     @abstractmethod

@@ -36,7 +36,7 @@ def test_only_given_arguments_override_the_params_file():
     assert overrides_from({"model": "da3metric-large", "checkpoint": "/ckpt/da3metric-large"}) == \
         {"model": "da3metric-large", "checkpoint": "/ckpt/da3metric-large"}
     with pytest.raises(ValueError, match="model must be one of da3-small"):
-        overrides_from({"model": "da3-giant"})
+        overrides_from({"model": "da3-huge"})
     with pytest.raises(ValueError, match="true or false"):
         overrides_from({"use_compressed": "yes"})
     assert remappings("image_raw", False) == [("image", "image_raw"), ("image/compressed", "image_raw/compressed")]

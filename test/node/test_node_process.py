@@ -424,7 +424,7 @@ def test_da3_checkpoints_over_dds_focal_per_frame_and_relative_depth(ros, tmp_pa
         assert finite.mean() > 0.3
         np.testing.assert_allclose(far[finite], 2 * near[finite], rtol=1e-4)
         code, err = metric.stop()
-        assert code == 0 and err.count("exported DA3") == 1 and "Traceback" not in err, err
+        assert code == 0 and err.count("exported the tiny-da3-metric graph") == 1 and "Traceback" not in err, err
     finally:
         metric.stop()
     folder = tiny_da3_checkpoint(tmp_path / "relative", "any-view")

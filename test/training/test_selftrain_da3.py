@@ -121,8 +121,9 @@ def test_v2_teacher_to_da3_metric_student_with_lidar(tmp_path, short_bag):
     assert any("no LiDAR-only baseline for a DA3 student" in line for line in lines)
     out = tmp_path / "out"
     config = json.loads((out / "student" / "config.json").read_text())
-    assert config["model_name"] == "tiny-da3-metric" and config["teacher_model"] == "oracle"
-    assert config["method"] == "selftrain" and config["student_from"] == summary["student_from"]
+    ours = config["depth_anything_ros"]  # our fields, beside the official model_name
+    assert config["model_name"] == "tiny-da3-metric" and ours["teacher_model"] == "oracle" and ours["metric"]
+    assert ours["method"] == "selftrain" and ours["student_from"] == summary["student_from"]
     trained, initial = load_da3(out / "student").state_dict(), load_da3(start).state_dict()  # strict
     assert any(not torch.equal(trained[k], initial[k]) for k in initial)  # it trained
     assert list(summary["held_out"]) == ["teacher + affine head", "student, self-trained"]

@@ -87,7 +87,7 @@ class Da3Family(ModelFamily):
         model.load_state_dict(network.state_dict())
         return model
 
-    def training_network(self, network, image_hw, input_order: str, input_size: int):
+    def training_network(self, network, image_hw, input_order: str = "bgr", input_size: int = 0):
         from depth_anything_ros.model.da3.training import Da3TrainingNetwork
 
         return Da3TrainingNetwork(network, image_hw, input_order)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from depth_anything_ros.core.files import file_sha256
 from depth_anything_ros.model.family_base import CheckpointRequest, ModelFamily, TrainableParts
+from depth_anything_ros.model.v2.spec import DEFAULT_INPUT_SIZE
 
 
 class V2Family(ModelFamily):
@@ -39,6 +41,13 @@ class V2Family(ModelFamily):
         from depth_anything_ros.model.v2.build import build_model
 
         self.check(request)
+        if request.spec is not None:  # an architecture of its own (the tests' tiny networks)
+            from depth_anything_ros.model.v2.build import untrained_model
+            from depth_anything_ros.model.v2.checkpoint import load_model
+
+            if request.checkpoint is None:
+                return untrained_model(request.spec), "untrained"
+            return load_model(request.checkpoint, request.spec), file_sha256(request.checkpoint)
         return build_model(request.checkpoint, request.encoder, request.version or 2, request.metric,
                            request.max_depth or None)
 
@@ -70,7 +79,7 @@ class V2Family(ModelFamily):
             model.depth_head.load_state_dict(network.depth_head.state_dict())
         return model
 
-    def training_network(self, network, image_hw, input_order: str, input_size: int):
+    def training_network(self, network, image_hw, input_order: str = "bgr", input_size: int = DEFAULT_INPUT_SIZE):
         from depth_anything_ros.model.v2.training import TrainingNetwork
 
         return TrainingNetwork(network, image_hw, input_order, input_size)
