@@ -183,8 +183,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
                          args.previews, args.preview_every, progress=lambda line: print(line, flush=True))
     elapsed = time.monotonic() - started
     state = "INTERRUPTED; readable bag with the frames done so far:" if summary.interrupted else "wrote"
+    reasons = ", ".join(f"{kind} {count}" for kind, count in sorted(summary.reasons.items()))
     print(f"{state} {summary.output}: {summary.frames} frames in {elapsed:.1f} s, {summary.skipped} skipped "
-          f"(bad input), {summary.unmatched} without camera_info"
+          f"(bad input{': ' + reasons if reasons else ''}), {summary.unmatched} without camera_info"
+          + (f", {summary.uncalibrated} with K = 0 (no depth/camera_info, points)" if summary.uncalibrated else "")
           + (f"; previews in {args.previews}" if args.previews else ""))
     return 130 if summary.interrupted else 0
 

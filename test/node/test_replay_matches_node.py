@@ -39,7 +39,6 @@ def stamp_of(msg) -> int:
 
 def content(msg) -> tuple:
     """What a subscriber sees of an output message, comparable across rclpy and rosbags classes."""
-    fields = ["frame_id", "height", "width"]
     values = [msg.header.frame_id, int(msg.height), int(msg.width)]
     if hasattr(msg, "encoding"):  # Image
         values += [msg.encoding, int(msg.step), int(msg.is_bigendian), np.asarray(msg.data, np.uint8).tobytes()]
@@ -49,7 +48,7 @@ def content(msg) -> tuple:
                    np.asarray(msg.data, np.uint8).tobytes()]
     else:  # CameraInfo
         values += [msg.distortion_model] + [np.asarray(getattr(msg, m), np.float64).tobytes() for m in "dkrp"]
-    return tuple(zip(fields, values)) + tuple(values[len(fields):])
+    return tuple(values)
 
 
 def by_frame(messages: dict[str, list]) -> dict[int, dict[str, tuple]]:
