@@ -15,15 +15,15 @@ from depth_anything_ros.cli.arguments import (
     add_backend_arguments,
     add_knob_arguments,
     add_model_arguments,
-    backend_cache,
     checkpoint_request,
     choices_of,
     config_from_args,
     parse_image_size,
 )
+from depth_anything_ros.core.camera import CameraModel
 from depth_anything_ros.core.camera_info_file import load_camera_info
+from depth_anything_ros.core.errors import InputError
 from depth_anything_ros.core.files import file_sha256, save_array, save_image
-from depth_anything_ros.core.head import MetricHead
 from depth_anything_ros.core.visualize import preview_of
 from depth_anything_ros.model import DA3_NAMES, UNTRAINED_WARNING, CheckpointRequest, family_of
 from depth_anything_ros.model.download import (
@@ -33,6 +33,7 @@ from depth_anything_ros.model.download import (
     download_da3,
     hub_location,
 )
+from depth_anything_ros.node.pipeline import DepthPipeline, FrameResult
 from depth_anything_ros.node.replay import replay
 from depth_anything_ros.runtime.engine_build import build_engine
 from depth_anything_ros.runtime.engine_cache import engine_key, save_engine
@@ -64,56 +65,57 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write_outputs(stem: Path, output, kind: str) -> list[Path]:
-    name, array = ("depth", output.depth) if kind == "metric" else ("relative", output.raw)
+def _write_outputs(stem: Path, result: FrameResult) -> list[Path]:
+    name, array = ("depth", result.depth) if result.metric else ("relative", result.relative)
     return [save_array(stem.with_name(f"{stem.name}_{name}.npy"), array),
-            save_image(stem.with_name(f"{stem.name}_preview.png"), preview_of(output.raw, output.depth, kind))]
+            save_image(stem.with_name(f"{stem.name}_preview.png"),
+                       preview_of(result.relative, result.depth, result.preview_kind))]
 
 
-def _intrinsics(args: argparse.Namespace, info, image_path: Path, image_hw: tuple[int, int]):
-    """K of ``--camera-info`` for this image (a size mismatch refused); None without it, unless the graph
-    needs a focal length (DA3 metric), then a usage error naming the flag."""
-    camera = args.camera_info_model
-    if camera is None:
-        if info.uses_focal:
-            raise UsageError(f"{info.model} gives metres only with the camera's focal length: give --camera-info "
-                             f"FILE (the camera_info YAML of camera_calibration / camera_info_manager)")
-        return None
-    if (camera.height, camera.width) != tuple(image_hw):
-        raise UsageError(f"--camera-info {args.camera_info} is for {camera.width}x{camera.height} images, "
-                         f"{image_path.name} is {image_hw[1]}x{image_hw[0]}; give the camera_info of that size")
-    return camera.image_k(rectified=True)  # P's intrinsics where given, as the node's default
+def _camera_usage(error: InputError, args: argparse.Namespace, image_path: Path, image_hw: tuple[int, int],
+                  camera: CameraModel | None) -> Exception:
+    """The pipeline's verdict on the camera of an image, in terms of the --camera-info flag."""
+    if error.kind == "camera_info" and camera is not None:
+        return UsageError(f"--camera-info {args.camera_info} is for {camera.width}x{camera.height} images, "
+                          f"{image_path.name} is {image_hw[1]}x{image_hw[0]}; give the camera_info of that size")
+    if error.kind == "intrinsics" and camera is None:
+        return UsageError(f"{error}: give --camera-info FILE (the camera_info YAML of camera_calibration / "
+                          f"camera_info_manager)")
+    return error
 
 
 def cmd_infer(args: argparse.Namespace) -> int:
+    """Image files through the node's DepthPipeline: for the same image, camera_info and settings, the node's
+    depth, byte for byte (range limits included)."""
     if not (args.checkpoint or args.onnx):
         raise UsageError("give --checkpoint or --onnx")
-    args.camera_info_model = load_camera_info(args.camera_info) if args.camera_info else None
-    backends = backend_cache(args)
-    failures = 0
-    for index, image_path in enumerate(args.images, start=1):
-        image = cv2.imread(str(image_path), cv2.IMREAD_COLOR)
-        if image is None:
-            LOG.error("%s: not a readable image, skipped", image_path)
-            failures += 1
-            continue
-        backend = backends.get(image.shape[:2])
-        head = backend.info.default_head()
-        if args.min_depth is not None or args.max_range is not None:
-            head = MetricHead(head.scale, head.shift,
-                              head.min_depth if args.min_depth is None else args.min_depth,
-                              head.max_depth if args.max_range is None else args.max_range)
-        k = _intrinsics(args, backend.info, image_path, image.shape[:2])
-        started = time.monotonic()
-        output = backend.infer_bgr(image, head, k)
-        elapsed = time.monotonic() - started
-        written = _write_outputs(args.output / image_path.stem, output, backend.info.kind)
-        print(f"[{index}/{len(args.images)}] {image_path.name} {image.shape[0]}x{image.shape[1]} "
-              f"{backend.name} {elapsed * 1000:.0f} ms -> {', '.join(p.name for p in written)}")
-    if any(b.info.kind == "relative" for b in backends.opened()):
+    camera = load_camera_info(args.camera_info) if args.camera_info else None
+    limits = {name: getattr(args, name) for name in ("min_depth", "max_range") if getattr(args, name) is not None}
+    config = config_from_args(args, **limits)
+    pipeline = DepthPipeline(config, lambda image_hw: open_backend(config.backend_config(), image_hw), keep=None)
+    failures, relative_kinds = 0, set()
+    try:
+        for index, image_path in enumerate(args.images, start=1):
+            image = cv2.imread(str(image_path), cv2.IMREAD_COLOR)
+            if image is None:
+                LOG.error("%s: not a readable image, skipped", image_path)
+                failures += 1
+                continue
+            try:
+                result = pipeline.process(image, camera, want_cloud=False)
+            except InputError as error:
+                raise _camera_usage(error, args, image_path, image.shape[:2], camera) from error
+            written = _write_outputs(args.output / image_path.stem, result)
+            if not result.metric:
+                relative_kinds.add(result.kind)
+            print(f"[{index}/{len(args.images)}] {image_path.name} {image.shape[0]}x{image.shape[1]} "
+                  f"{pipeline.backend.name} {result.inference_s * 1000:.0f} ms -> {', '.join(p.name for p in written)}")
+    finally:
+        pipeline.close()
+    if "relative" in relative_kinds:
         LOG.warning("relative checkpoint: *_relative.npy is inverse depth up to scale and shift, not metres; "
                     "a metric calibration (or a metric checkpoint with --metric) gives metres")
-    if any(b.info.kind == "relative-depth" for b in backends.opened()):
+    if "relative-depth" in relative_kinds:
         LOG.warning("relative DA3 model: *_relative.npy is depth up to scale (not inverse depth; DA3MONO-LARGE's "
                     "sky +Inf), not metres; da3metric-large with --camera-info gives metres")
     return 1 if failures else 0
@@ -160,8 +162,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
                          args.previews, args.preview_every, progress=lambda line: print(line, flush=True))
     elapsed = time.monotonic() - started
     state = "INTERRUPTED; readable bag with the frames done so far:" if summary.interrupted else "wrote"
+    reasons = ", ".join(f"{kind} {count}" for kind, count in sorted(summary.reasons.items()))
     print(f"{state} {summary.output}: {summary.frames} frames in {elapsed:.1f} s, {summary.skipped} skipped "
-          f"(bad input), {summary.unmatched} without camera_info"
+          f"(bad input{': ' + reasons if reasons else ''}), {summary.unmatched} without camera_info"
+          + (f", {summary.uncalibrated} with K = 0 (no depth/camera_info, points)" if summary.uncalibrated else "")
           + (f"; previews in {args.previews}" if args.previews else ""))
     return 130 if summary.interrupted else 0
 

@@ -63,6 +63,11 @@ def _matrix(msg, name: str):
     return getattr(msg, name) if hasattr(msg, name) else getattr(msg, name.upper())
 
 
+def info_k(msg) -> np.ndarray:
+    """CameraInfo's K as given (3x3 float64; all zero for an uncalibrated camera), ROS 2 or ROS 1 names."""
+    return np.asarray(_matrix(msg, "k"), np.float64).reshape(3, 3)
+
+
 @dataclass(frozen=True, eq=False)
 class CameraModel:
     """Effective intrinsics of the image as published (binning and ROI folded in)."""
@@ -79,7 +84,7 @@ class CameraModel:
     @classmethod
     def from_msg(cls, msg) -> CameraModel:
         """image_geometry's PinholeCameraModel rules: binning 0 = 1, all-zero ROI = full image."""
-        k = np.asarray(_matrix(msg, "k"), np.float64).reshape(3, 3).copy()
+        k = info_k(msg).copy()
         p = np.asarray(_matrix(msg, "p"), np.float64).reshape(3, 4).copy()
         d = np.asarray(_matrix(msg, "d"), np.float64).copy()
         r = np.asarray(_matrix(msg, "r"), np.float64).reshape(3, 3).copy()
@@ -134,6 +139,10 @@ class CameraModel:
             raise InputError("intrinsics", f"distortion model {self.distortion_model!r} is not supported; use one "
                                            f"of {', '.join(DISTORTION_MODELS)}")
         return _DISTORTIONS[self.distortion_model]
+
+    def check_distortion(self) -> None:
+        """InputError unless raw pixels of this camera can be undistorted (its distortion model is supported)."""
+        self._distortion()
 
     def image_k(self, rectified: bool = True) -> np.ndarray:
         """The 3x3 intrinsics of the image as published: P's left 3x3 for rectified images (when P is set), K

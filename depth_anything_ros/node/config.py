@@ -113,6 +113,10 @@ class PipelineConfig:
         """The part of the config that ``runtime/`` needs."""
         return BackendConfig(**{f.name: getattr(self, f.name) for f in dataclasses.fields(BackendConfig)})
 
+    def pairing_slop_s(self) -> float:
+        """How far (s) an image's and its camera_info's stamps may differ: 0 (exact) unless sync is approximate."""
+        return self.sync_slop if self.sync == "approximate" else 0.0
+
     def expected_image_hw(self) -> tuple[int, int] | None:
         """The camera resolution known before the first frame (to load the engine at start), if any."""
         return (self.image_height, self.image_width) if self.image_width else None

@@ -2,7 +2,8 @@
 
 ROS-free: the node turns each Knob into an rcl_interfaces ParameterDescriptor (``integer_range`` /
 ``float_range`` below), ``apply_changes`` is what its set-parameters callback runs (a refused change keeps
-the old config), and ``params_file_text`` renders ``config/depth.yaml`` from the same table.
+the old config), ``graph_values`` are the read-only values a fused graph fixes, and ``params_file_text``
+renders ``config/depth.yaml`` from the same table.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import dataclasses
 import math
 from typing import Any
 
+from depth_anything_ros.export.graph_info import GraphInfo, read_graph_info
+from depth_anything_ros.model import DA3_NAMES
 from depth_anything_ros.node.config import Knob, PipelineConfig, knobs
 
 READ_ONLY = frozenset(spec.name for spec in knobs() if spec.read_only)
@@ -39,6 +42,39 @@ def apply_changes(config: PipelineConfig, changes: dict[str, Any]) -> PipelineCo
         raise ValueError(f"{', '.join(refused)} cannot change while the node runs (they decide the graph or "
                          f"the subscriptions); restart the node with the new value")
     return dataclasses.replace(config, **relevant)
+
+
+def graph_values(onnx: str) -> dict[str, object]:
+    """What a fused graph fixes (model, head, input size), as parameter values; {} when it cannot be read."""
+    try:
+        info = read_graph_info(onnx)
+    except Exception:  # a missing or foreign file: reported when the backend loads
+        return {}
+    return info_values(info)
+
+
+def info_values(info: GraphInfo) -> dict[str, object]:
+    """The read-only parameter values a graph fixes: metric (its kind), max_depth, input size and order, and
+    ``model`` for an official DA3 graph (the tiny test networks have no parameter value)."""
+    values = {"metric": info.kind == "metric", "input_size": int(min(info.network_height, info.network_width)),
+              "input_order": info.input_order}
+    if info.kind == "metric" and info.max_depth:
+        values["max_depth"] = float(info.max_depth)
+    if info.model in DA3_NAMES:
+        values["model"] = info.model
+    return values
+
+
+def expects_metric(config: PipelineConfig) -> bool:
+    """Whether the configured network gives metres before its graph is loaded (a DA3 checkpoint's config.json
+    decides: its model, or our fine-tuning to metres; else the ``metric`` parameter)."""
+    if not config.checkpoint:
+        return config.metric
+    backend = config.backend_config()
+    try:
+        return backend.family.gives_metres(backend.checkpoint_request())
+    except (ValueError, OSError):  # a broken checkpoint: reported when the backend loads
+        return False
 
 
 def yaml_value(value: Any) -> str:

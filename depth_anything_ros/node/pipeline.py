@@ -1,8 +1,9 @@
-"""One frame from camera image to depth, camera model and cloud: shared by the node and bag replay.
+"""One frame from camera image to depth, camera model and cloud: the node, bag replay and ``infer`` call it.
 
-No ROS here: BGR arrays and CameraModels in, arrays and CloudPayloads out. The backend is opened
-lazily for the image's resolution (and reopened when it changes); the head comes from the
-calibration, so a new calibration needs no new graph or engine.
+No ROS here: BGR arrays and CameraModels in, arrays and CloudPayloads out (``node.frame_path`` wraps
+it between messages). The backend is opened lazily for the image's resolution (and reopened when it
+changes); the head comes from the calibration, so a new calibration needs no new graph or engine.
+``judge_camera`` is the one decision whether a frame's camera serves it.
 """
 
 from __future__ import annotations
@@ -18,13 +19,16 @@ import numpy as np
 from depth_anything_ros.core.calibration_file import Calibration, load_calibration
 from depth_anything_ros.core.camera import CameraModel
 from depth_anything_ros.core.errors import InputError
-from depth_anything_ros.core.head import MetricHead
+from depth_anything_ros.core.head import MetricHead, is_inverse, metres_from_raw
 from depth_anything_ros.msgs.cloud import CloudBuilder, CloudPayload
 from depth_anything_ros.node.config import PipelineConfig
 from depth_anything_ros.runtime.backend import DepthBackend
 from depth_anything_ros.runtime.backend_cache import BackendCache
 
 LOG = logging.getLogger(__name__)
+# A per-frame head correction (e.g. from a range sensor): (raw output, camera or None) -> the head to apply
+# to raw instead of the calibration's, or None to keep it. The pipeline applies it with THE head equation.
+Anchor = Callable[[np.ndarray, CameraModel | None], MetricHead | None]
 CALIBRATE_HINT = ("relative checkpoint without a calibration: publishing depth/relative only (inverse depth up to "
                   "scale and shift). For metres, set calibration_file to a metric-head calibration (format in "
                   "calibration/README.md), or use a metric checkpoint with metric: true and max_depth")
@@ -61,9 +65,11 @@ class FrameResult:
 class DepthPipeline:
     """Image -> depth/relative, camera model, cloud; owns the backend and the metric head."""
 
-    def __init__(self, config: PipelineConfig, open_backend: Callable[[tuple[int, int]], DepthBackend]) -> None:
+    def __init__(self, config: PipelineConfig, open_backend: Callable[[tuple[int, int]], DepthBackend],
+                 keep: int | None = 1) -> None:
+        """``keep``: backends held open, one per resolution (the node: 1, GPU memory; offline tools: None, all)."""
         self.config = config
-        self._backends = BackendCache(open_backend, keep=1)  # one graph in memory at a time
+        self._backends = BackendCache(open_backend, keep=keep)
         self.calibration: Calibration | None = None
         if config.calibration_file:
             self.load_calibration(config.calibration_file)
@@ -147,32 +153,46 @@ class DepthPipeline:
         max_depth = min(default.max_depth, self.config.max_range)
         return MetricHead(default.scale, default.shift, self.config.min_depth, max_depth)
 
-    def process(self, bgr: np.ndarray, camera: CameraModel | None, want_cloud: bool = True) -> FrameResult:
-        """Depth for one BGR frame; ``camera`` (from camera_info) is needed for the cloud, and its K for the
-        focal length of a DA3 metric graph (InputError without it).
-
-        ``want_cloud`` False skips building the cloud (the node passes whether anyone subscribes).
+    def judge_camera(self, camera: CameraModel | None, image_hw: tuple[int, int]) -> DepthBackend:
+        """THE judgement of a frame's camera (the message's own checks are ``CameraModel.from_msg``'s): its
+        size must be the image's, a focal graph (DA3 metric) needs one, and clouds from raw rays
+        (``rectified`` false) need a supported distortion model. InputError says why; returns the backend
+        for ``image_hw``.
         """
-        image_hw = bgr.shape[:2]
-        if camera is not None and (camera.height, camera.width) != image_hw:
+        if camera is not None and (camera.height, camera.width) != tuple(image_hw):
             raise InputError("camera_info", f"camera_info is {camera.width}x{camera.height}, the image "
                                             f"{image_hw[1]}x{image_hw[0]}")
-        backend = self._backend_for(image_hw)
+        backend = self._backend_for(tuple(image_hw))
+        if camera is None and backend.info.uses_focal:
+            raise InputError("intrinsics", f"{backend.info.model} gives metres only with the camera's focal length "
+                                           f"(DA3 metric depth scales with it): give calibrated camera_info (K)")
+        if camera is not None and self.config.publish_cloud and not self.config.rectified:
+            camera.check_distortion()
+        return backend
+
+    def process(self, bgr: np.ndarray, camera: CameraModel | None, want_cloud: bool = True,
+                anchor: Anchor | None = None) -> FrameResult:
+        """Depth for one BGR frame; ``camera`` (from camera_info) is needed for the cloud, and its K for the
+        focal length of a DA3 metric graph (InputError without it: see ``judge_camera``).
+
+        ``want_cloud`` False skips building the cloud (the node passes whether anyone subscribes).
+        ``anchor`` (see ``Anchor``) may replace the head of this frame.
+        """
+        backend = self.judge_camera(camera, bgr.shape[:2])
         k = camera.image_k(self.config.rectified) if camera is not None else None
-        if backend.info.uses_focal:
-            try:
-                backend.info.focal_input(k)
-            except ValueError as error:  # no or uncalibrated camera_info: this frame has no metres
-                raise InputError("intrinsics", f"{error} (DA3 metric depth scales with the focal length)") from error
         started = time.monotonic()
         output = backend.infer_bgr(bgr, self.head(backend), k)
         inference_s = time.monotonic() - started
-        f = self.config.output_downscale
-        metric = self.metric
+        metric, full_depth = self.metric, output.depth
+        head = anchor(output.raw, camera) if anchor is not None else None
+        if head is not None:
+            metric, full_depth = True, metres_from_raw(output.raw, head.scale, head.shift, head.min_depth,
+                                                       head.max_depth, is_inverse(backend.info.kind))
         if not metric and not self._warned_relative:
             LOG.warning("%s", calibrate_hint(backend.info.kind))
             self._warned_relative = True
-        depth = output.depth[::f, ::f] if metric else None
+        f = self.config.output_downscale
+        depth = full_depth[::f, ::f] if metric else None
         relative = None if metric else output.raw[::f, ::f]
         small = bgr[::f, ::f]
         out_camera = self._output_camera(camera) if camera is not None else None

@@ -1,10 +1,11 @@
-"""Bag replay: a rosbag2 (MCAP or sqlite3) through the node's DepthPipeline into an MCAP bag.
+"""Bag replay: a rosbag2 (MCAP or sqlite3) through the node's frame path (``FramePath``) into an MCAP bag.
 
 The output holds every input topic plus ``<camera ns>/depth/image``, ``depth/camera_info`` and
 ``depth/points`` (``depth/relative`` for relative models without a calibration), stamped with the
-input's stamps. DA3 metric graphs take each frame's focal length from its camera_info (frames without
-one are skipped and counted). It is written under a temporary name and renamed at the end; an interrupted run
-still leaves a readable bag of the frames done so far.
+input's stamps: frame by frame what the node publishes for the same messages, bad frames and
+uncalibrated cameras (K = 0) included. DA3 metric graphs take each frame's focal length from its
+camera_info (frames without a calibrated one are skipped and counted). It is written under a temporary
+name and renamed at the end; an interrupted run still leaves a readable bag of the frames done so far.
 """
 
 from __future__ import annotations
@@ -12,20 +13,19 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from depth_anything_ros.core.errors import InputError
 from depth_anything_ros.core.files import atomic_directory, save_image
 from depth_anything_ros.core.stamps import stamp_ns
 from depth_anything_ros.core.sync import StampSynchronizer
 from depth_anything_ros.core.visualize import preview_of
 from depth_anything_ros.msgs.bags import find_topic, open_bags, require_topic
-from depth_anything_ros.msgs.images import decode_frame
 from depth_anything_ros.msgs.messages import rosbags_kit
 from depth_anything_ros.node.config import PipelineConfig
-from depth_anything_ros.node.frame_io import OUTPUT_TYPES, output_messages
-from depth_anything_ros.node.pipeline import DepthPipeline, FrameResult
+from depth_anything_ros.node.frame_io import OUTPUT_TYPES
+from depth_anything_ros.node.frame_path import UNCALIBRATED, FrameOutcome, FramePath
+from depth_anything_ros.node.pipeline import FrameResult
 
 LOG = logging.getLogger(__name__)
 IMAGE_TYPES = ("sensor_msgs/msg/Image", "sensor_msgs/msg/CompressedImage")
@@ -42,8 +42,10 @@ def camera_namespace(image_topic: str) -> str:
 @dataclass
 class ReplaySummary:
     frames: int = 0
-    skipped: int = 0
+    skipped: int = 0  # bad input (counted by kind in ``reasons``)
     unmatched: int = 0
+    uncalibrated: int = 0  # frames whose camera_info had K = 0 (published without camera_info and points)
+    reasons: dict[str, int] = field(default_factory=dict)
     interrupted: bool = False
     output: Path | None = None
 
@@ -61,8 +63,8 @@ def replay(in_bag: Path, out_bag: Path, image_topic: str, config: PipelineConfig
     namespace = camera_namespace(image_topic)
     info_topic = camera_info_topic or f"{namespace}/camera_info"
     summary = ReplaySummary()
-    pipeline = DepthPipeline(config, open_backend)
-    sync = StampSynchronizer(slop_s=config.sync_slop if config.sync == "approximate" else 0.0, queue_size=30)
+    frame_path = FramePath(config, open_backend, kit)
+    sync = StampSynchronizer(slop_s=config.pairing_slop_s(), queue_size=30)
     with open_bags([in_bag]) as reader:
         image_ids = {c.id for c in require_topic(reader, image_topic, "image", IMAGE_TYPES)}
         info_conns = (require_topic(reader, info_topic, "camera_info") if camera_info_topic
@@ -99,14 +101,14 @@ def replay(in_bag: Path, out_bag: Path, image_topic: str, config: PipelineConfig
                         else:
                             continue
                         for _, (log_time, image_msg), info in ready:
-                            result = _process(pipeline, image_msg, info, summary)
-                            if result is None:
-                                continue
-                            for name, out in output_messages(kit, image_msg.header, result).items():
+                            outcome = _count(frame_path.process(image_msg, info), image_msg, summary)
+                            for name, out in outcome.messages.items():
                                 write(name, log_time, out)
+                            if not outcome.published:
+                                continue
                             summary.frames += 1
                             if preview_dir is not None and (summary.frames - 1) % preview_every == 0:
-                                _save_preview(preview_dir, summary.frames, result)
+                                _save_preview(preview_dir, summary.frames, outcome.result)
                         now = time.monotonic()
                         if now - last_report >= 2.0:
                             last_report = now
@@ -117,19 +119,23 @@ def replay(in_bag: Path, out_bag: Path, image_topic: str, config: PipelineConfig
             finally:
                 writer.close()
         summary.unmatched = sync.dropped + sync.pending()
-    pipeline.close()
+    frame_path.close()
     summary.output = Path(out_bag)
     return summary
 
 
-def _process(pipeline: DepthPipeline, image_msg, info, summary: ReplaySummary) -> FrameResult | None:
-    try:
-        return pipeline.process(*decode_frame(image_msg, info))
-    except InputError as error:
+def _count(outcome: FrameOutcome, image_msg, summary: ReplaySummary) -> FrameOutcome:
+    """Count (and log) what the frame path said about one frame."""
+    if outcome.uncalibrated:
+        summary.uncalibrated += 1
+        if summary.uncalibrated == 1:
+            LOG.warning("%s", UNCALIBRATED)
+    if not outcome.published:
         summary.skipped += 1
+        summary.reasons[outcome.reason] = summary.reasons.get(outcome.reason, 0) + 1
         LOG.warning("frame at %d.%09d skipped (%s): %s", image_msg.header.stamp.sec, image_msg.header.stamp.nanosec,
-                    error.kind, error)
-        return None
+                    outcome.reason, outcome.detail)
+    return outcome
 
 
 def _save_preview(directory: Path, index: int, result: FrameResult) -> None:

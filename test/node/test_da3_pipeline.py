@@ -148,9 +148,8 @@ def test_calibrations_of_another_kind_are_refused(da3_graphs, tmp_path):
 
 
 def test_parameters_report_the_da3_model_and_kind(da3_graphs):
-    pytest.importorskip("rclpy", reason="needs the ros extra")
     from depth_anything_ros.export.graph_info import read_graph_info
-    from depth_anything_ros.node.ros_node import expects_metric, info_values
+    from depth_anything_ros.node.parameters import expects_metric, info_values
 
     info = read_graph_info(da3_graphs["metric"])
     values = info_values(dataclasses.replace(info, model="da3metric-large"))
@@ -192,7 +191,7 @@ def test_metric_metres_are_the_network_depth_times_focal_over_300(tmp_path):
 def test_a_da3_checkpoint_fine_tuned_to_metres_is_expected_metric_before_it_loads(tmp_path):
     from depth_anything_ros.model.da3.checkpoint import save_da3
     from depth_anything_ros.model.da3.spec import OUR_CONFIG
-    from depth_anything_ros.node.ros_node import expects_metric
+    from depth_anything_ros.node.parameters import expects_metric
 
     torch.manual_seed(6)
     model = Da3Model(tiny_da3_spec("mono"))

@@ -107,11 +107,11 @@ def test_interrupted_replay_leaves_a_readable_bag(tmp_path, metric_opener, monke
     calls = {"n": 0}
     original = DepthPipeline.process
 
-    def interrupt_on_third(self, bgr, camera):
+    def interrupt_on_third(self, *args, **kwargs):
         calls["n"] += 1
         if calls["n"] == 3:
             raise KeyboardInterrupt
-        return original(self, bgr, camera)
+        return original(self, *args, **kwargs)
     monkeypatch.setattr(DepthPipeline, "process", interrupt_on_third)
     config = PipelineConfig(metric=True, max_depth=20.0)
     summary = replay(bag, tmp_path / "out", "/camera/image_rect", config, metric_opener, progress=lambda _: None)

@@ -1,0 +1,124 @@
+"""The one frame path (ROS-free): message pair -> outcome, with rosbags' message classes. K = 0 decided once,
+the camera judged once, bad frames as counted reasons, the anchor hook. Tiny graphs on onnxruntime."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+from rosbags.typesys import Stores, get_typestore
+
+from depth_anything_ros.core.camera import CameraModel
+from depth_anything_ros.core.head import MetricHead, metres_from_raw
+from depth_anything_ros.export.onnx_export import export_graph
+from depth_anything_ros.model.da3.network import Da3Model
+from depth_anything_ros.model.da3.spec import tiny_da3_spec
+from depth_anything_ros.model.v2.build import untrained_model
+from depth_anything_ros.msgs.messages import camera_info_msg, header_msg, rosbags_kit
+from depth_anything_ros.node.config import PipelineConfig
+from depth_anything_ros.node.frame_path import FramePath, camera_of
+from depth_anything_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend
+from depth_anything_ros.synthetic.scene import sample_camera
+
+from conftest import tiny_spec
+from frame_cases import CASES, START_NS, H, W, frame_pair
+
+KIT = rosbags_kit(get_typestore(Stores.ROS2_HUMBLE))
+
+
+@pytest.fixture(scope="module")
+def graphs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("frame_path")
+    export_graph(untrained_model(tiny_spec("metric", max_depth=20.0), seed=2), (H, W), root / "m.onnx", input_size=56)
+    export_graph(untrained_model(tiny_spec("relative"), seed=1), (H, W), root / "r.onnx", input_size=56)
+    torch.manual_seed(3)
+    export_graph(Da3Model(tiny_da3_spec("metric")), (H, W), root / "da3.onnx")
+    return {"metric": root / "m.onnx", "relative": root / "r.onnx", "da3": root / "da3.onnx"}
+
+
+def path_for(graph, anchor=None, **values) -> FramePath:
+    config = PipelineConfig(onnx=str(graph), backend="onnxruntime", **values)
+    return FramePath(config, lambda hw: OnnxRuntimeBackend(graph), KIT, anchor)
+
+
+def pair(case: str, index: int = 0):
+    return frame_pair(KIT, case, START_NS + index, index)
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_each_case_gives_its_outcome_for_a_v2_metric_graph(graphs, case):
+    frames = path_for(graphs["metric"])
+    outcome = frames.process(*pair(case))
+    skipped = CASES[case] not in ("", "K=0")
+    assert outcome.published != skipped and outcome.reason == (CASES[case] if skipped else "")
+    assert outcome.uncalibrated == (case == "uncalibrated")
+    if skipped:
+        assert not outcome.messages and outcome.result is None and outcome.detail
+    elif case == "uncalibrated":  # depth, without camera_info and cloud
+        assert set(outcome.messages) == {"image"} and outcome.result.camera is None
+    else:
+        assert set(outcome.messages) == {"image", "camera_info", "points"}
+    frames.close()
+
+
+def test_uncalibrated_camera_skips_a_focal_graph_and_relative_graphs_publish_relative(graphs):
+    da3 = path_for(graphs["da3"])
+    outcome = da3.process(*pair("uncalibrated"))
+    assert not outcome.published and outcome.reason == "intrinsics" and outcome.uncalibrated
+    assert "focal length" in outcome.detail
+    assert set(da3.process(*pair("good")).messages) == {"image", "camera_info", "points"}
+    da3.close()
+    relative = path_for(graphs["relative"])
+    assert set(relative.process(*pair("uncalibrated")).messages) == {"relative"}
+    assert set(relative.process(*pair("good")).messages) == {"relative", "camera_info"}  # no metres, no cloud
+    relative.close()
+
+
+def test_camera_of_reads_k_zero_as_no_camera_and_refuses_bad_intrinsics():
+    _, good = pair("good")
+    _, zero = pair("uncalibrated")
+    _, nan = pair("nan_fx")
+    camera, uncalibrated = camera_of(good)
+    assert isinstance(camera, CameraModel) and not uncalibrated
+    assert camera_of(zero) == (None, True) and camera_of(None) == (None, False)
+    with pytest.raises(ValueError, match="non-finite"):
+        camera_of(nan)
+
+
+def test_raw_ray_clouds_need_a_supported_distortion_model_whoever_subscribes(graphs):
+    image, _ = pair("good")
+    fisheye = dataclasses.replace(sample_camera(H, W), distortion_model="fov")
+    info = camera_info_msg(KIT, header_msg(KIT, START_NS, "camera_optical_frame"), fisheye)
+    raw = path_for(graphs["metric"], rectified=False)
+    for want_cloud in (True, False):  # the verdict does not depend on subscribers
+        outcome = raw.process(image, info, want_cloud=want_cloud)
+        assert outcome.reason == "intrinsics" and "'fov' is not supported" in outcome.detail
+    assert path_for(graphs["metric"], rectified=False, publish_cloud=False).process(image, info).published
+    assert path_for(graphs["metric"]).process(image, info).published  # rectified: rays from P
+
+
+def test_cloud_and_preview_only_when_wanted(graphs):
+    frames = path_for(graphs["metric"])
+    assert set(frames.process(*pair("good"), want_cloud=False, want_preview=True).messages) == \
+        {"image", "camera_info", "preview"}
+
+
+def test_the_anchor_hook_gets_raw_and_camera_and_its_head_gives_the_depth(graphs):
+    seen = []
+
+    def anchor(raw, camera):
+        seen.append((raw.shape, camera))
+        return MetricHead(0.05, 0.01, 0.2, 30.0)
+
+    relative = path_for(graphs["relative"], anchor=anchor)
+    outcome = relative.process(*pair("good"))
+    assert seen[0][0] == (H, W) and seen[0][1].width == W
+    assert set(outcome.messages) == {"image", "camera_info", "points"}  # metres now: depth and cloud
+    plain = path_for(graphs["relative"]).process(*pair("good")).result.relative
+    expected = metres_from_raw(plain, 0.05, 0.01, 0.2, 30.0, relative=True)
+    np.testing.assert_array_equal(outcome.result.depth, expected)
+    unanchored = path_for(graphs["metric"], anchor=lambda raw, camera: None)
+    np.testing.assert_array_equal(unanchored.process(*pair("good")).result.depth,
+                                  path_for(graphs["metric"]).process(*pair("good")).result.depth)
