@@ -45,6 +45,7 @@ from depth_anything_ros.node.frame_slot import LatestFrameSlot
 from depth_anything_ros.node.parameters import apply_changes, float_range, integer_range
 from depth_anything_ros.node.pipeline import DepthPipeline
 from depth_anything_ros.node.stats import ERROR, OK, WARN, Health, NodeStats, WarningThrottle
+from depth_anything_ros.node.transport import check_transport
 from depth_anything_ros.runtime import factory
 
 NODE_NAME = "depth_anything_ros"
@@ -159,6 +160,8 @@ class DepthNodeCore:
         self.node = node
         self.logger = node.get_logger()
         self.config = declare_parameters(node)
+        transport = check_transport(self.config)  # once: does FastDDS's shared memory hold our largest output?
+        self.logger.warning(transport.text) if transport.warn else self.logger.info(transport.text)
         self._log_handler = RosLogHandler(self.logger)
         logging.getLogger("depth_anything_ros").addHandler(self._log_handler)
         logging.getLogger("depth_anything_ros").setLevel(logging.INFO)
