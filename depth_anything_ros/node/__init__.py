@@ -8,8 +8,9 @@
 - ``stats``: rates, drops, latency and the diagnostics verdict.
 - ``ros_node``: the rclpy node, plain and lifecycle (entry points depth_node, depth_lifecycle_node).
 - ``replay``: a recorded bag through the pipeline into an MCAP bag.
-- ``launch_support``: the launch files' logic (cameras, overrides, remappings).
+- ``launch_support``: the launch files' logic (cameras, overrides, remappings, the FastDDS profile).
+- ``transport``: the startup check that FastDDS's shared memory holds the node's largest output.
 """
 
 __all__ = ["config", "frame_io", "frame_slot", "launch_support", "parameters", "pipeline", "replay", "ros_node",
-           "stats"]
+           "stats", "transport"]

@@ -27,6 +27,7 @@ FASTDDS_VAR = "FASTDDS_DEFAULT_PROFILES_FILE"  # read by Fast DDS 3.x (Kilted, R
 PROFILE_FILE = "fastdds_shm.xml"  # in config/, installed to share/depth_anything_ros/config
 DEFAULT_SEGMENT = 512 * 1024  # FastDDS's SHM segment without a profile
 SAMPLES_PER_SEGMENT = 2  # the sample being read and the next one being written
+SEGMENT_OVERHEAD = 16  # the segment file is ~1/16 larger than segment_size (allocator tables; 64 MiB: 70.3 MB)
 SEGMENT_STEP = 16 << 20  # suggested sizes are multiples of 16 MiB
 SHIPPED_SEGMENT = 64 << 20  # segment_size of config/fastdds_shm.xml (a test reads the file)
 REFERENCE_HW = (720, 1280)  # the camera the check sizes for while the resolution is unknown
@@ -54,7 +55,12 @@ class ShmProfile:
 
 
 def mib(size: int) -> str:
-    return f"{size / (1 << 20):.4g} MiB"
+    """Bytes as FastDDS sizes are usually written: '64 MiB', '512 KiB'."""
+    return f"{size / (1 << 20):.4g} MiB" if size >= 1 << 20 else f"{size / 1024:.4g} KiB"
+
+
+def megabytes(size: int) -> str:
+    return f"{size / 1e6:.1f} MB" if size >= 100_000 else f"{size / 1e3:.1f} kB"
 
 
 def largest_output_bytes(image_hw: tuple[int, int]) -> int:
@@ -166,20 +172,22 @@ def check_transport(config: PipelineConfig, env: Mapping[str, str] | None = None
     env = os.environ if env is None else env
     rmw = env.get("RMW_IMPLEMENTATION", "").strip()
     if rmw not in FASTDDS_RMWS:
-        return TransportCheck(False, f"transport check skipped: RMW_IMPLEMENTATION={rmw} is not FastDDS; large "
-                                     f"outputs need that middleware's shared memory (README: Transport)")
+        return TransportCheck(False, f"FastDDS shared-memory check does not apply: RMW_IMPLEMENTATION={rmw}; large "
+                                     f"outputs need that middleware's own shared memory (README: Transport)")
     image_hw = image_hw or startup_image_hw(config)
     sample = largest_output_bytes(image_hw) if image_hw else largest_output_bytes(REFERENCE_HW)
     what = (f"{image_hw[1]}x{image_hw[0]}" if image_hw else
-            f"{REFERENCE_HW[1]}x{REFERENCE_HW[0]} (the camera resolution is unknown until the first frame)")
-    what = f"the node's largest output at {what}, an organized cloud with colour ({sample / 1e6:.1f} MB)"
+            f"{REFERENCE_HW[1]}x{REFERENCE_HW[0]} (assumed: the resolution is unknown until the first frame; "
+            f"set image_width and image_height)")
+    what = f"the node's largest output at {what}, an organized cloud with colour ({megabytes(sample)})"
     need = segment_needed(sample)
     major = fastdds_major(env)
     variables = profile_variables(major)
     variable = next((name for name in variables if env.get(name, "").strip()), None)
     names = " (Fast DDS 2) or ".join(variables) + (" (Fast DDS 3)" if len(variables) > 1 else "")
-    fix = (f"set {names}={shipped_profile()} (the launch files do)" if need <= SHIPPED_SEGMENT else
-           f"set {names} to a copy of {shipped_profile()} with segment_size >= {need} ({mib(need)})")
+    fix = f"set {names} to a profile with an SHM segment_size >= {need} ({mib(need)}): " + (
+        f"{shipped_profile()} ({mib(SHIPPED_SEGMENT)}; the launch files set it)" if need <= SHIPPED_SEGMENT else
+        f"a copy of {shipped_profile()} with that segment_size")
     fix += " in the environment of every ROS process on this host; README: Transport"
     if variable is None:
         other = [name for name in (FASTRTPS_VAR, FASTDDS_VAR) if name not in variables and env.get(name, "").strip()]
@@ -205,7 +213,7 @@ def check_transport(config: PipelineConfig, env: Mapping[str, str] | None = None
         segment = profile.segment_size
         source = f"segment_size {mib(segment)} in {path} ({variable})"
     total = shm_total if shm_total is not None else _shm_total()
-    if total is not None and total < segment:
+    if total is not None and total < segment + segment // SEGMENT_OVERHEAD:
         return TransportCheck(True, f"{SHM_DIR} holds {mib(total)}, less than one {source}: FastDDS cannot create "
                                     f"the segment and sends over UDP. In a container, give {SHM_DIR} room for one "
                                     f"segment per ROS process (docker run --shm-size, compose shm_size, or ipc: host)")
