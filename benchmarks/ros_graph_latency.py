@@ -18,7 +18,9 @@ frames received; "/dev/shm" is the FastDDS segments the case's processes mapped,
 loopback interface's received bytes during the frames (host-wide: other jobs add to it); "check" what the
 nodes' startup transport check said. ``--memory-frames`` tiny frames measure a node's RSS before and
 after (a leak shows as growth). Needs the ``ros`` extra; each case gets a private ROS_DOMAIN_ID,
-discovery on localhost.
+discovery on localhost. "Hz (sent)" is the asked rate and the one the probe achieved; ``--input-depth``
+overrides the node's image subscription depth (keep-last 1: a frame that arrives while the node's executor
+is busy replaces the one waiting), to tell frames lost in transport from frames the node was too busy for.
 """
 
 from __future__ import annotations
@@ -57,7 +59,7 @@ def parse_size(text: str) -> tuple[int, int]:
 
 
 # ---- the node process --------------------------------------------------------------------------------
-def run_node(height: int, width: int, namespace: str) -> None:
+def run_node(height: int, width: int, namespace: str, input_depth: int) -> None:
     """Child process: one depth node with a zero-cost backend; prints what it received and published at exit."""
     import rclpy
     from rclpy.parameter import Parameter
@@ -77,9 +79,12 @@ def run_node(height: int, width: int, namespace: str) -> None:
 
     class BenchNode(node_module.DepthNode):
         def __init__(self) -> None:
-            node_module.Node.__init__(self, "depth_anything_ros", namespace=namespace or None, parameter_overrides=[
-                Parameter("image_width", value=width), Parameter("image_height", value=height),
-                Parameter("max_age", value=0.0)])
+            overrides = [Parameter("image_width", value=width), Parameter("image_height", value=height),
+                         Parameter("max_age", value=0.0)]
+            if input_depth:
+                overrides.append(Parameter(f"qos_overrides.{namespace}/image.subscription.depth", value=input_depth))
+            node_module.Node.__init__(self, "depth_anything_ros", namespace=namespace or None,
+                                      parameter_overrides=overrides)
             self.core = node_module.DepthNodeCore(self, open_backend=lambda config, hw: ConstantBackend(depth))
             self.check = check_transport(self.core.config)  # what the core logged at start
             self.core.open_pipeline()
@@ -146,7 +151,7 @@ def loopback_rx_bytes() -> int:
 class Probe:
     """The cameras and the readers: image + camera_info out per camera, the node's outputs back."""
 
-    def __init__(self, height: int, width: int, reliable: bool, namespaces: list[str]) -> None:
+    def __init__(self, height: int, width: int, reliable: bool, namespaces: list[str], outputs: list[str]) -> None:
         from rclpy.node import Node
         from rclpy.qos import QoSProfile, ReliabilityPolicy
         from sensor_msgs.msg import CameraInfo, Image, PointCloud2
@@ -165,7 +170,8 @@ class Probe:
             self.cameras.append((self.node.create_publisher(Image, f"{prefix}image", INPUT_QOS),
                                  self.node.create_publisher(CameraInfo, f"{prefix}camera_info", INPUT_QOS), prefix))
             for name, msg_type in zip(OUTPUT_NAMES, (Image, CameraInfo, PointCloud2), strict=True):
-                self.node.create_subscription(msg_type, f"{prefix}depth/{name}", self._receiver(name), qos)
+                if name in outputs:
+                    self.node.create_subscription(msg_type, f"{prefix}depth/{name}", self._receiver(name), qos)
         bgr = np.random.default_rng(0).integers(0, 255, (height, width, 3), np.uint8)
         self.image = Image(height=height, width=width, encoding="bgr8", step=width * 3, data=bgr.tobytes())
         focal = 0.8 * width
@@ -206,11 +212,13 @@ def run_case(spec: dict) -> dict:
     height, width, cameras, rate = spec["height"], spec["width"], spec["cameras"], spec["rate"]
     namespaces = [f"/cam{i}" for i in range(cameras)] if cameras > 1 else [""]
     logs = [tempfile.TemporaryFile(mode="w+") for _ in namespaces]  # noqa: SIM115 (closed at the end)
-    children = [subprocess.Popen([sys.executable, __file__, "--node", str(height), str(width), ns],
+    children = [subprocess.Popen([sys.executable, __file__, "--node", str(height), str(width), ns,
+                                  str(spec.get("input_depth", 0))],
                                  stdout=subprocess.PIPE, stderr=log, text=True, cwd=ROOT)
                 for ns, log in zip(namespaces, logs, strict=True)]
     rclpy.init()
-    probe = Probe(height, width, spec["reliable"], namespaces)
+    outputs = spec.get("outputs", OUTPUT_NAMES)
+    probe = Probe(height, width, spec["reliable"], namespaces, outputs)
     executor = SingleThreadedExecutor()
     executor.add_node(probe.node)
     sent: list[int] = []
@@ -233,6 +241,7 @@ def run_case(spec: dict) -> dict:
         for i in range(spec["frames"]):
             sent.append(probe.send())
             probe.spin_until(executor, start + (i + 1) * period)
+        result["sent_hz"] = (len(sent) - 1) / ((sent[-1] - sent[0]) / 1e9) if len(sent) > 1 else 0.0
         segments = shm_segments([os.getpid()] + [child.pid for child in children])
         probe.spin_until(executor, time.monotonic() + TAIL_S)
         result["lo_mb"] = (loopback_rx_bytes() - lo_before) / 1e6
@@ -245,15 +254,15 @@ def run_case(spec: dict) -> dict:
     finally:
         for child in children:
             child.send_signal(2)
-        outputs = []
+        reports = []
         for child, log in zip(children, logs, strict=True):
             try:
                 out, _ = child.communicate(timeout=60)
             except subprocess.TimeoutExpired:
                 child.kill()
                 out, _ = child.communicate()
-            outputs.append(json.loads(out.strip().splitlines()[-1]) if out.strip() else None)
-            if outputs[-1] is None:
+            reports.append(json.loads(out.strip().splitlines()[-1]) if out.strip() else None)
+            if reports[-1] is None:
                 log.seek(0)
                 print(f"a depth node printed no result; its log ends:\n{log.read()[-2000:]}", file=sys.stderr)
         for log in logs:
@@ -263,8 +272,8 @@ def run_case(spec: dict) -> dict:
         rclpy.try_shutdown()
     measured = set(sent)
     latency = {name: [(now - stamp) / 1e9 for stamp, now in arrivals if stamp in measured]
-               for name, arrivals in probe.arrivals.items()}
-    nodes = [out for out in outputs if out]
+               for name, arrivals in probe.arrivals.items() if name in outputs}
+    nodes = [out for out in reports if out]
     result.update(
         expected=len(sent) * cameras, latency=latency,
         node_got=sum(len(measured.intersection(out["received"])) for out in nodes),
@@ -304,6 +313,18 @@ def spread_ms(values: list[float]) -> str:
     return f"{statistics.median(values) * 1e3:.1f} ({p90 * 1e3:.0f})"
 
 
+def table_row(spec: dict, transport: str, r: dict) -> str:
+    lat, pub = r["latency"], r["publish"]
+    cells = [f"{spec['height']}x{spec['width']}", str(spec["cameras"]), f"{spec['rate']:g} ({r['sent_hz']:.0f})",
+             transport, "RELIABLE" if spec["reliable"] else "BEST_EFFORT", str(r["node_got"]),
+             str(r["node_published"]),
+             "/".join(str(len(lat[name])) if name in lat else "-" for name in OUTPUT_NAMES) + f" of {r['expected']}",
+             *(spread_ms(lat.get(name, [])) for name in OUTPUT_NAMES),
+             *(f"{pub[name] * 1e3:.2f}" if name in pub else "-" for name in ("image", "points")),
+             f"{r['shm_mb_per_process']:.1f}", f"{r['lo_mb']:.1f}", r["check"]]
+    return "| " + " | ".join(cells) + " |"
+
+
 def transport_label(transport: str, profile: Path) -> str:
     if transport == "default":
         return "default"
@@ -315,7 +336,7 @@ def transport_label(transport: str, profile: Path) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--node", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--node", nargs=4, help=argparse.SUPPRESS)
     parser.add_argument("--case", help=argparse.SUPPRESS)
     parser.add_argument("--frames", type=int, default=40, help="camera frames per case (after 3 warm-up frames)")
     parser.add_argument("--rates", type=float, nargs="+", default=[5.0], help="camera rates in Hz")
@@ -326,10 +347,14 @@ def main() -> None:
     parser.add_argument("--transports", nargs="+", choices=("default", "profile"), default=["default", "profile"])
     parser.add_argument("--profile", type=Path, default=PROFILE, help="FastDDS XML profile of the 'profile' rows")
     parser.add_argument("--cameras", type=int, default=1, help="cameras, each with its own depth node process")
+    parser.add_argument("--outputs", nargs="+", choices=OUTPUT_NAMES, default=list(OUTPUT_NAMES),
+                        help="depth/<output> topics the probe subscribes (the node builds clouds only for subscribers)")
+    parser.add_argument("--input-depth", type=int, default=0,
+                        help="override the node's image subscription depth (0: its own keep-last 1)")
     parser.add_argument("--memory-frames", type=int, default=3000, help="0: skip the RSS check")
     args = parser.parse_args()
     if args.node:
-        run_node(int(args.node[0]), int(args.node[1]), args.node[2])
+        run_node(int(args.node[0]), int(args.node[1]), args.node[2], int(args.node[3]))
         return
     if args.case:
         print(json.dumps(run_case(json.loads(args.case))), flush=True)
@@ -337,7 +362,7 @@ def main() -> None:
     if "profile" in args.transports and not args.profile.is_file():
         parser.error(f"--profile {args.profile} does not exist")
     profile = args.profile.resolve()
-    print("| camera | cameras | Hz | transport | reader | node got | published | received image/info/points "
+    print("| camera | cameras | Hz (sent) | transport | reader | node got | published | received image/info/points "
           "| image ms (p90) | camera_info ms (p90) | points ms (p90) | publish image ms | publish points ms "
           "| /dev/shm MB per process | lo MB | check |")
     print("|---|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
@@ -346,15 +371,9 @@ def main() -> None:
             for reader in args.readers:
                 for transport in args.transports:
                     spec = dict(height=height, width=width, cameras=args.cameras, rate=rate, frames=args.frames,
-                                reliable=reader == "reliable")
-                    r = measure(spec, transport, profile)
-                    lat, pub = r["latency"], r["publish"]
-                    counts = "/".join(str(len(lat[name])) for name in OUTPUT_NAMES)
-                    print(f"| {height}x{width} | {args.cameras} | {rate:g} | {transport_label(transport, profile)} "
-                          f"| {reader.upper()} | {r['node_got']} | {r['node_published']} | {counts} of "
-                          f"{r['expected']} | " + " | ".join(spread_ms(lat[name]) for name in OUTPUT_NAMES) + " | "
-                          + " | ".join(f"{pub[name] * 1e3:.2f}" if name in pub else "-" for name in ("image", "points"))
-                          + f" | {r['shm_mb_per_process']:.1f} | {r['lo_mb']:.1f} | {r['check']} |", flush=True)
+                                reliable=reader == "reliable", input_depth=args.input_depth, outputs=args.outputs)
+                    print(table_row(spec, transport_label(transport, profile), measure(spec, transport, profile)),
+                          flush=True)
     if args.memory_frames:
         spec = dict(height=24, width=32, cameras=1, rate=5.0, frames=10, reliable=True,
                     memory_frames=args.memory_frames)
