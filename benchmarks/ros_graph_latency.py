@@ -339,7 +339,7 @@ def main() -> None:
     parser.add_argument("--node", nargs=4, help=argparse.SUPPRESS)
     parser.add_argument("--case", help=argparse.SUPPRESS)
     parser.add_argument("--frames", type=int, default=40, help="camera frames per case (after 3 warm-up frames)")
-    parser.add_argument("--rates", type=float, nargs="+", default=[5.0], help="camera rates in Hz")
+    parser.add_argument("--rates", "--rate", type=float, nargs="+", default=[5.0], help="camera rates in Hz")
     parser.add_argument("--sizes", type=parse_size, nargs="+", default=[(480, 640), (720, 1280)],
                         help="camera sizes HEIGHTxWIDTH")
     parser.add_argument("--readers", nargs="+", choices=("reliable", "best_effort"),
