@@ -6,7 +6,13 @@ its own engine (GPU memory grows with the number of cameras).
 
 from launch.actions import DeclareLaunchArgument, OpaqueFunction
 
-from depth_anything_ros.node.launch_support import argument_values, depth_node_action, launch_arguments, parse_cameras
+from depth_anything_ros.node.launch_support import (
+    argument_values,
+    depth_node_action,
+    launch_arguments,
+    parse_cameras,
+    shm_profile_actions,
+)
 from launch import LaunchDescription
 
 
@@ -21,5 +27,6 @@ def generate_launch_description() -> LaunchDescription:
         DeclareLaunchArgument("cameras", default_value="[/camera]",
                               description="camera namespaces, e.g. [/front, /rear]"),
         *launch_arguments(),
+        *shm_profile_actions(),  # one 64 MiB /dev/shm segment per node process (README: Transport)
         OpaqueFunction(function=_nodes),
     ])

@@ -53,6 +53,7 @@ def test_colcon_build_installs_executables_and_share_files(tmp_path):
     share = prefix / "share" / "depth_anything_ros"
     assert (share / "package.xml").is_file()
     assert (share / "config" / "depth.yaml").is_file()
+    assert (share / "config" / "fastdds_shm.xml").is_file()  # what the launch files point FastDDS at
     for launch in ("demo", "depth", "multi_camera"):
         assert (share / "launch" / f"{launch}.launch.py").is_file(), launch
     assert (prefix / "share" / "ament_index" / "resource_index" / "packages" / "depth_anything_ros").is_file()

@@ -55,6 +55,16 @@ class CloudPayload:
         return self.data.view(np.float32).reshape(-1, self.point_step // 4)
 
 
+def point_step(colour: bool) -> int:
+    """Bytes per point of this layout: 16 (x, y, z, pad), 32 with colour (x, y, z, pad, rgb, 3 pads)."""
+    return 32 if colour else 16
+
+
+def organized_cloud_bytes(height: int, width: int, options: CloudOptions) -> int:
+    """Payload bytes of the organized cloud of a height x width depth image (an unorganized one has at most this)."""
+    return -(-height // options.stride) * -(-width // options.stride) * point_step(options.colour)
+
+
 def pack_rgb(bgr: np.ndarray) -> np.ndarray:
     """BGR uint8 (..., 3) -> float32 whose bytes are b, g, r, 0 (PCL's packed rgb)."""
     packed = np.zeros((*bgr.shape[:-1], 4), np.uint8)
@@ -112,7 +122,7 @@ class CloudBuilder:
         z_valid, mask = valid_depth(z, options.min_depth, options.max_depth, self._plane("z", shape),
                                     self._plane("mask", shape, bool))
         fields = XYZ + ((RGB,) if options.colour else ())
-        floats = 8 if options.colour else 4
+        floats = point_step(options.colour) // 4
         if options.organized:
             height, width = shape
             zero = self._plane("zero", shape)

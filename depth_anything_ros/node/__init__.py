@@ -13,8 +13,9 @@
 - ``stats``, ``node_log``: rates, drops, latency and the diagnostics verdict; throttled logs.
 - ``ros_node``: the rclpy node, plain and lifecycle (entry points depth_node, depth_lifecycle_node).
 - ``replay``: a recorded bag through the frame path into an MCAP bag.
-- ``launch_support``: the launch files' logic (cameras, overrides, remappings).
+- ``launch_support``: the launch files' logic (cameras, overrides, remappings, the FastDDS profile).
+- ``transport``: the startup check that FastDDS's shared memory holds the node's largest output.
 """
 
 __all__ = ["config", "frame_io", "frame_path", "frame_slot", "frame_worker", "intake", "launch_support", "node_log",
-           "parameters", "pipeline", "replay", "ros_node", "stats"]
+           "parameters", "pipeline", "replay", "ros_node", "stats", "transport"]

@@ -1,7 +1,8 @@
 """What the launch files share: turning launch arguments into node actions (needs launch_ros).
 
 ``depth.launch.py`` starts one node for ``camera:=/ns``; ``multi_camera.launch.py`` one per camera of
-``cameras:="[/front, /rear]"``. The parsing and override rules are plain functions, tested without ROS.
+``cameras:="[/front, /rear]"``; both point FastDDS at config/fastdds_shm.xml unless a profile is already set.
+The parsing and override rules are plain functions, tested without ROS.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import re
 import yaml
 
 from depth_anything_ros.model import DA3_NAMES
+from depth_anything_ros.node.transport import FASTDDS_VAR, FASTRTPS_VAR, PROFILE_FILE
 
 NAMESPACE = re.compile(r"^(/[A-Za-z_][A-Za-z0-9_]*)+$")
 
@@ -74,6 +76,18 @@ def depth_node_action(camera: str, arguments: dict[str, str]):
     if lifecycle:
         return LifecycleNode(executable="depth_lifecycle_node", **options)
     return Node(executable="depth_node", **options)
+
+
+def shm_profile_actions():
+    """Point Fast DDS 2 and 3 at the package's shared-memory profile for the nodes launched after these actions,
+    unless the user's environment already names a profile (README: Transport)."""
+    from launch.actions import SetEnvironmentVariable
+    from launch.substitutions import EnvironmentVariable, PathJoinSubstitution
+    from launch_ros.substitutions import FindPackageShare
+
+    profile = PathJoinSubstitution([FindPackageShare("depth_anything_ros"), "config", PROFILE_FILE])
+    return [SetEnvironmentVariable(name, EnvironmentVariable(name, default_value=profile))
+            for name in (FASTRTPS_VAR, FASTDDS_VAR)]
 
 
 def launch_arguments():

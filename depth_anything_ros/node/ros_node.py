@@ -37,6 +37,7 @@ from depth_anything_ros.node.config import Knob, PipelineConfig, knobs
 from depth_anything_ros.node.frame_worker import FrameWorker
 from depth_anything_ros.node.parameters import expects_metric, float_range, graph_values, integer_range
 from depth_anything_ros.node.stats import ERROR, OK, WARN
+from depth_anything_ros.node.transport import check_transport
 from depth_anything_ros.runtime import factory
 
 NODE_NAME = "depth_anything_ros"
@@ -100,6 +101,8 @@ class DepthNodeCore(FrameWorker):
         self.node = node
         super().__init__(declare_parameters(node), node.get_logger(), open_backend or factory.open_backend,
                          kit or rclpy_kit())
+        transport = check_transport(self.config)  # once: does FastDDS's shared memory hold our largest output?
+        self.logger.warning(transport.text) if transport.warn else self.logger.info(transport.text)
         self.subscriptions: list[object] = []
         node.add_on_set_parameters_callback(self.on_set_parameters)
         # /diagnostics in diagnostic_updater's conventions (that package is not on PyPI): one

@@ -12,7 +12,7 @@ from rosbags.typesys import Stores, get_typestore
 
 from depth_anything_ros.core.camera import CameraModel
 from depth_anything_ros.core.errors import InputError
-from depth_anything_ros.msgs.cloud import CloudBuilder, CloudOptions, build_cloud
+from depth_anything_ros.msgs.cloud import CloudBuilder, CloudOptions, build_cloud, organized_cloud_bytes
 from depth_anything_ros.msgs.images import decode_compressed, decode_image
 from depth_anything_ros.msgs.messages import (
     camera_info_msg,
@@ -256,6 +256,8 @@ def test_cloud_equals_the_per_point_reference(organized, stride, colour, rectifi
     np.testing.assert_array_equal(cloud.points(), expected)  # NaN == NaN here; values bit for bit otherwise
     rows, cols = -(-13 // stride), -(-17 // stride)
     assert (cloud.height, cloud.width) == ((rows, cols) if organized else (1, len(expected)))
+    size = organized_cloud_bytes(13, 17, options)  # what the transport check sizes shared memory by
+    assert cloud.data.size == size if organized else cloud.data.size < size
     if colour:  # b, g, r, 0 bytes, compared as bytes (not as float values)
         np.testing.assert_array_equal(cloud.data.reshape(-1, 32)[:, 16:20], expected.view(np.uint8)[:, 16:20])
 
