@@ -17,6 +17,7 @@ two-point models, which outliers cannot drag. ``scale`` fixes the shift at 0.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,6 +28,18 @@ METHODS = ("scale", "affine")
 TUKEY_C = 4.685
 MAD_TO_STD = 1.4826
 _COST_ELEMENTS = 1 << 22  # residuals evaluated at once by the robust start (memory bound)
+
+
+def median(values: np.ndarray, axis: int = -1) -> np.ndarray | float:
+    """np.median of finite values along ``axis`` by partition (the same numbers, a fraction of its overhead)."""
+    n = values.shape[axis]
+    half = n // 2
+    if n % 2:
+        out = np.partition(values, half, axis=axis).take(half, axis=axis)
+    else:
+        parts = np.partition(values, (half - 1, half), axis=axis)
+        out = 0.5 * (parts.take(half - 1, axis=axis) + parts.take(half, axis=axis))
+    return float(out) if out.ndim == 0 else out
 
 
 @dataclass(frozen=True)
@@ -43,24 +56,16 @@ class LineFit:
     @property
     def inliers(self) -> float:
         """Fraction of points with a non-zero final weight."""
-        return float(np.mean(self.weights > 0)) if self.weights.size else 0.0
+        return np.count_nonzero(self.weights) / self.weights.size if self.weights.size else 0.0
 
 
-def _solve(x: np.ndarray, y: np.ndarray, w: np.ndarray, affine: bool) -> tuple[float, float, np.ndarray]:
-    """Weighted least squares (weights ``w`` on the absolute residuals), centred so it stays well conditioned.
-
-    Returns slope, intercept and (A^T W A)^-1, the covariance of the parameters per unit residual variance.
-    """
-    total = float(w.sum())
-    if not affine:
-        sxx = float(np.dot(w * x, x))
-        return float(np.dot(w * x, y)) / sxx, 0.0, np.array([[1.0 / sxx]])
-    mx, my = float(np.dot(w, x)) / total, float(np.dot(w, y)) / total
-    xc = x - mx
-    sxx = float(np.dot(w * xc, xc))
-    slope = float(np.dot(w * xc, y - my)) / sxx
-    inverse = np.array([[1.0 / sxx, -mx / sxx], [-mx / sxx, 1.0 / total + mx * mx / sxx]])
-    return slope, my - slope * mx, inverse
+@functools.lru_cache(maxsize=8)
+def _uniform(trials: int, seed: int) -> np.ndarray:
+    """(2, trials) uniform numbers in [0, 1), drawn once per (trials, seed): fits are reproducible and a
+    per-frame fit does not pay for a new random generator."""
+    values = np.random.default_rng(seed).random((2, trials))
+    values.flags.writeable = False
+    return values
 
 
 def robust_start(x: np.ndarray, y: np.ndarray, sigma: np.ndarray, affine: bool, trials: int = 300,
@@ -68,16 +73,18 @@ def robust_start(x: np.ndarray, y: np.ndarray, sigma: np.ndarray, affine: bool, 
     """Least median of |normalised residuals| over ``trials`` random two-point lines (slope-only: the median
     ratio y / x). ``sample`` evaluates each candidate on that many evenly spaced points only (None: all)."""
     if not affine:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = y / x
-        return float(np.median(ratio[np.isfinite(ratio)])), 0.0
+        nonzero = x != 0
+        ratio = y[nonzero] / x[nonzero]
+        return float(median(ratio[np.isfinite(ratio)])) if ratio.size else 1.0, 0.0
     n = x.size
-    rng = np.random.default_rng(seed)
-    i = rng.integers(0, n, trials)
-    j = rng.integers(0, n - 1, trials)
+    uniform = _uniform(trials, seed)
+    i = (uniform[0] * n).astype(np.int64)
+    j = (uniform[1] * (n - 1)).astype(np.int64)
     j += j >= i  # two distinct points per trial
-    with np.errstate(divide="ignore", invalid="ignore"):
-        slopes = (y[i] - y[j]) / (x[i] - x[j])
+    dx = x[i] - x[j]
+    distinct = dx != 0
+    i, dx = i[distinct], dx[distinct]
+    slopes = (y[i] - y[j[distinct]]) / dx
     intercepts = y[i] - slopes * x[i]
     good = np.isfinite(slopes) & np.isfinite(intercepts)
     slopes, intercepts = slopes[good], intercepts[good]
@@ -90,40 +97,71 @@ def robust_start(x: np.ndarray, y: np.ndarray, sigma: np.ndarray, affine: bool, 
     for start in range(0, slopes.size, chunk):
         part = slice(start, start + chunk)
         residual = (slopes[part, None] * xs + intercepts[part, None] - ys) / ss
-        costs[part] = np.median(np.abs(residual), axis=1)
+        costs[part] = median(np.abs(residual), axis=1)
     best = int(np.argmin(costs))
     return float(slopes[best]), float(intercepts[best])
 
 
 def robust_line(x: np.ndarray, y: np.ndarray, sigma: np.ndarray, affine: bool, start: tuple[float, float] | None = None,
                 iterations: int = 30, tolerance: float = 1e-10, min_sigma: float = 1e-9, trials: int = 300,
-                sample: int | None = None) -> LineFit:
+                sample: int | None = None, rescale: bool = True) -> LineFit:
     """Tukey IRLS of ``y ~ slope * x (+ intercept)`` with residuals divided by ``sigma``; see the module docstring.
 
     ``start`` (slope, intercept) skips the robust start; ``min_sigma`` floors the robust spread of the normalised
     residuals (noise-free data would otherwise weigh out points for rounding errors); ``tolerance`` is the
-    relative parameter change that ends the iterations; ``trials`` and ``sample`` size the robust start.
+    relative parameter change that ends the iterations; ``trials`` and ``sample`` size the robust start;
+    ``rescale`` False measures the spread once, at the start (as MM-estimators do: fewer medians per frame).
+    Each iteration is the weighted least squares of the normalised residuals, solved from its 2x2 normal
+    equations; x is centred on its mean first so they stay well conditioned.
     """
     slope, intercept = start if start is not None else robust_start(x, y, sigma, affine, trials, sample)
+    x0 = float(x.mean()) if affine else 0.0
+    p1 = 1.0 / sigma  # normalised columns: residual = slope * px + (intercept + slope * x0) * p1 - py
+    px, py = (x - x0) * p1, y * p1
+    pxx, pxy = px * px, px * py
+    if affine:
+        px1, p11, p1y = px * p1, p1 * p1, p1 * py
     needed = 2 if affine else 1
-    inverse_sigma2 = 1.0 / (sigma * sigma)
     weights = np.ones_like(x)
     spread = min_sigma
-    covariance = np.full((needed, needed), np.nan)
+    sums = None  # the normal equations of the last solve
     done = 0
-    for done in range(1, iterations + 1):  # noqa: B007 - the count is reported
-        residual = (slope * x + intercept - y) / sigma
-        spread = max(MAD_TO_STD * float(np.median(np.abs(residual - np.median(residual)))), min_sigma)
-        u = residual / (TUKEY_C * spread)
-        weights = np.where(np.abs(u) < 1, (1 - u * u) ** 2, 0.0)
-        if weights.sum() < needed:
-            break
-        new_slope, new_intercept, covariance = _solve(x, y, weights * inverse_sigma2, affine)
+    for done in range(1, iterations + 1):
+        offset = intercept + slope * x0
+        residual = slope * px + offset * p1 - py if affine else slope * px - py
+        if rescale or done == 1:
+            spread = max(MAD_TO_STD * median(np.abs(residual - median(residual))), min_sigma)
+        u = residual * (1.0 / (TUKEY_C * spread))
+        weights = np.maximum(1.0 - u * u, 0.0)
+        weights *= weights  # Tukey: (1 - u^2)^2 inside |u| < 1, else 0
+        sxx, sxy = float(weights @ pxx), float(weights @ pxy)
+        if affine:
+            sx1, s11, s1y = float(weights @ px1), float(weights @ p11), float(weights @ p1y)
+            det = sxx * s11 - sx1 * sx1
+            if not det > 0:
+                break
+            new_slope, new_offset = (sxy * s11 - sx1 * s1y) / det, (sxx * s1y - sx1 * sxy) / det
+            new_intercept = new_offset - new_slope * x0
+            sums = (sxx, sx1, s11, det)
+        else:
+            if not sxx > 0:
+                break
+            new_slope, new_intercept = sxy / sxx, 0.0
+            sums = (sxx,)
         converged = abs(new_slope - slope) <= tolerance * abs(slope) and abs(new_intercept - intercept) <= \
             tolerance * max(abs(intercept), abs(slope))
         slope, intercept = new_slope, new_intercept
         if converged:
             break
+    if sums is None:
+        covariance = np.full((needed, needed), np.nan)
+    elif affine:  # (A^T W A)^-1 of (slope, offset), then offset -> intercept = offset - slope * x0
+        sxx, sx1, s11, det = sums
+        inverse = np.array([[s11, -sx1], [-sx1, sxx]]) / det
+        jacobian = np.array([[1.0, 0.0], [-x0, 1.0]])
+        covariance = jacobian @ inverse @ jacobian.T
+    else:
+        covariance = np.array([[1.0 / sums[0]]])
     return LineFit(slope, intercept, weights, spread, covariance * spread * spread, done)
 
 
