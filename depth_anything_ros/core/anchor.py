@@ -53,8 +53,8 @@ class AnchorStats:
 
     points_received: int
     points_used: int  # anchor pixels fitted
-    inliers: float  # fraction of them the robust fit kept
-    residual_absrel: float  # the fit's AbsRel at its inliers
+    inliers: float  # fraction of them within inlier_error of the fitted depth
+    residual_absrel: float  # the fit's AbsRel where its robust weights are > 0
     spread: float  # anchor depth 90th / 10th percentile - 1
     scale: float  # of the head returned
     shift: float

@@ -19,7 +19,8 @@ class AnchorConfig:
     hold_s: float = 1.0  # keep the last live head this long without a good fit, then fall back
     min_points: int = 20  # pixels with a valid anchor depth and raw value a fit needs
     min_depth_spread: float = 0.3  # (10th..90th percentile depth ratio - 1) below this: scale-only fit
-    min_inlier_ratio: float = 0.5  # fraction of the points the robust fit must keep
+    min_inlier_ratio: float = 0.5  # fraction of the points that must agree with the fit ...
+    inlier_error: float = 0.2  # ... within this relative depth error
     max_change: float = 0.3  # a fit moving the metres at the points more than this (median) is refused
     residual_warn: float = 0.15  # warn when the fit's AbsRel at its inliers is above this
     scale_change_warn: float = 0.1  # warn when the live scale changes more than this from one fit to the next

@@ -17,8 +17,9 @@ alike, so they are not independent measurements).
 
 Guards, each with its ``AnchorReason``: at least ``min_points`` pixels; the depth spread (90th / 10th percentile
 - 1) at least ``min_depth_spread``, else one wall at one distance cannot fix a shift and the fit is scale-only
-with the given shift (reason ``SMALL_SPREAD``, still used); at least ``min_inlier_ratio`` of the points kept by
-the robust weights; a finite, positive scale.
+with the given shift (reason ``SMALL_SPREAD``, still used); a finite, positive scale; at least
+``min_inlier_ratio`` of the points within ``inlier_error`` of the fitted depth (the robust weights alone cannot
+tell: when most points disagree, their spread grows and they all keep weight).
 """
 
 from __future__ import annotations
@@ -69,8 +70,8 @@ class FrameFit:
     detail: str
     received: int  # points given
     used: int = 0  # pixels fitted
-    inliers: float = math.nan  # fraction kept by the robust weights
-    residual_absrel: float = math.nan  # mean |fitted depth / anchor depth - 1| over the inliers
+    inliers: float = math.nan  # fraction within inlier_error of the fitted depth
+    residual_absrel: float = math.nan  # mean |fitted depth / anchor depth - 1| where the robust weights are > 0
     spread: float = math.nan  # 90th / 10th percentile of the anchor depth, minus 1
     theta: np.ndarray | None = None  # filter coordinates; for a scale-only fit theta_1 is the given shift
     covariance: np.ndarray | None = None  # of the measured coordinates: (2, 2), or (1, 1) for log scale only
@@ -87,19 +88,15 @@ class FrameFit:
         return 0 if self.covariance is None else self.covariance.shape[0]
 
 
-def _absrel(fit: LineFit, x: np.ndarray, y: np.ndarray, sigma: np.ndarray, kind: str) -> float:
-    """Mean |fitted depth / anchor depth - 1| over the inliers, from the fit-space residuals r:
-    relative r = d / d_fit - 1, relative-depth r = d_fit / d - 1, metric r = log(d_fit / d)."""
-    kept = fit.weights > 0
-    r = (fit.slope * x[kept] + fit.intercept - y[kept]) / sigma[kept]
+def _errors(fit: LineFit, x: np.ndarray, y: np.ndarray, sigma: np.ndarray, kind: str) -> np.ndarray:
+    """|fitted depth / anchor depth - 1| per point (inf where the fitted depth is not valid), from the fit-space
+    residuals r: relative r = d / d_fit - 1, relative-depth r = d_fit / d - 1, metric r = log(d_fit / d)."""
+    r = (fit.slope * x + fit.intercept - y) / sigma
     if kind == "metric":
-        error = np.abs(np.expm1(r))
-    elif is_inverse(kind):
-        valid = r > -1  # else the fitted depth is negative or infinite there
-        error = np.abs(r[valid] / (1 + r[valid])) if not valid.all() else np.abs(r / (1 + r))
-    else:
-        error = np.abs(r)
-    return float(error.mean()) if error.size else math.nan
+        return np.abs(np.expm1(r))
+    ratio = 1 + r  # relative: d / d_fit, relative-depth: d_fit / d; not positive: no valid fitted depth
+    error = np.abs(r) / np.maximum(ratio, 1e-300) if is_inverse(kind) else np.abs(r)
+    return np.where(ratio > 0, error, np.inf)
 
 
 def camera_for(raw: np.ndarray, camera: CameraModel | np.ndarray) -> CameraModel:
@@ -214,17 +211,21 @@ def fit_pixels(values: np.ndarray, depth: np.ndarray, kind: str, config: AnchorC
         y = 1.0 / depth if inverse else depth
         x, sigma = (values if affine else values + shift_prior), y
     fit = robust_line(x, y, sigma, affine, iterations=ITERATIONS, tolerance=TOLERANCE, min_sigma=MIN_SIGMA,
-                      trials=START_TRIALS, sample=START_SAMPLE, rescale=False)
+                      trials=START_TRIALS, sample=START_SAMPLE, rescale=False,
+                      separation=config.min_depth_spread / (1 + config.min_depth_spread))
     scale = math.exp(fit.slope) if metric else fit.slope
     shift = fit.intercept if affine else (0.0 if metric else shift_prior * fit.slope)
     if not (math.isfinite(scale) and math.isfinite(shift) and scale > 0):
         return _refused(AnchorReason.DEGENERATE, f"the fit gives scale {scale:.6g}, shift {shift:.6g}: the raw "
                                                  f"output does not follow the anchor's depth", received, **common)
-    common.update(inliers=fit.inliers, residual_absrel=_absrel(fit, x, y, sigma, kind))
-    if fit.inliers < config.min_inlier_ratio:
-        return _refused(AnchorReason.LOW_INLIERS, f"{fit.inliers:.0%} of {n} anchor pixels agree with the fit, "
-                                                  f"min_inlier_ratio is {config.min_inlier_ratio:.0%}", received,
-                        **common)
+    errors = _errors(fit, x, y, sigma, kind)
+    kept = errors[fit.weights > 0]
+    inliers = float(np.count_nonzero(errors < config.inlier_error)) / n
+    common.update(inliers=inliers, residual_absrel=float(kept.mean()) if kept.size else math.inf)
+    if inliers < config.min_inlier_ratio:
+        return _refused(AnchorReason.LOW_INLIERS, f"{inliers:.0%} of {n} anchor pixels are within "
+                                                  f"{config.inlier_error:.0%} of the fit, min_inlier_ratio is "
+                                                  f"{config.min_inlier_ratio:.0%}", received, **common)
     if not np.isfinite(fit.covariance).all():
         return _refused(AnchorReason.DEGENERATE, "the robust weights left too few points for a fit", received,
                         **common)
@@ -237,6 +238,9 @@ def fit_pixels(values: np.ndarray, depth: np.ndarray, kind: str, config: AnchorC
         covariance = jacobian @ covariance @ jacobian.T
     else:
         covariance = covariance / scale ** 2
+    if not (np.isfinite(theta).all() and np.isfinite(covariance).all()):
+        return _refused(AnchorReason.DEGENERATE, f"the fit gives scale {scale:.6g}, shift {shift:.6g}: too close to "
+                                                 f"a flat line", received, **common)
     if affine or metric:
         reason, detail = AnchorReason.OK, ""
     else:

@@ -69,18 +69,31 @@ def _uniform(trials: int, seed: int) -> np.ndarray:
 
 
 def robust_start(x: np.ndarray, y: np.ndarray, sigma: np.ndarray, affine: bool, trials: int = 300,
-                 sample: int | None = None, seed: int = 0) -> tuple[float, float]:
+                 sample: int | None = None, seed: int = 0, separation: float = 0.0) -> tuple[float, float]:
     """Least median of |normalised residuals| over ``trials`` random two-point lines (slope-only: the median
-    ratio y / x). ``sample`` evaluates each candidate on that many evenly spaced points only (None: all)."""
+    ratio y / x). ``sample`` evaluates each candidate on that many evenly spaced points only (None: all).
+
+    ``separation`` > 0 draws each pair from the lower and the upper half of y and keeps only pairs whose y differ
+    by at least that fraction of the larger: when most points share one depth (a wall), two of them define a
+    flat line through the majority, which least-median would otherwise prefer to the true one.
+    """
     if not affine:
         nonzero = x != 0
         ratio = y[nonzero] / x[nonzero]
         return float(median(ratio[np.isfinite(ratio)])) if ratio.size else 1.0, 0.0
     n = x.size
     uniform = _uniform(trials, seed)
-    i = (uniform[0] * n).astype(np.int64)
-    j = (uniform[1] * (n - 1)).astype(np.int64)
-    j += j >= i  # two distinct points per trial
+    if separation > 0:
+        order = np.argsort(y)
+        half = n // 2
+        i = order[(uniform[0] * half).astype(np.int64)]
+        j = order[n - half + (uniform[1] * half).astype(np.int64)]
+        apart = np.abs(y[j] - y[i]) >= separation * np.maximum(np.abs(y[i]), np.abs(y[j]))
+        i, j = i[apart], j[apart]
+    else:
+        i = (uniform[0] * n).astype(np.int64)
+        j = (uniform[1] * (n - 1)).astype(np.int64)
+        j += j >= i  # two distinct points per trial
     dx = x[i] - x[j]
     distinct = dx != 0
     i, dx = i[distinct], dx[distinct]
@@ -104,17 +117,19 @@ def robust_start(x: np.ndarray, y: np.ndarray, sigma: np.ndarray, affine: bool, 
 
 def robust_line(x: np.ndarray, y: np.ndarray, sigma: np.ndarray, affine: bool, start: tuple[float, float] | None = None,
                 iterations: int = 30, tolerance: float = 1e-10, min_sigma: float = 1e-9, trials: int = 300,
-                sample: int | None = None, rescale: bool = True) -> LineFit:
+                sample: int | None = None, rescale: bool = True, separation: float = 0.0) -> LineFit:
     """Tukey IRLS of ``y ~ slope * x (+ intercept)`` with residuals divided by ``sigma``; see the module docstring.
 
     ``start`` (slope, intercept) skips the robust start; ``min_sigma`` floors the robust spread of the normalised
     residuals (noise-free data would otherwise weigh out points for rounding errors); ``tolerance`` is the
-    relative parameter change that ends the iterations; ``trials`` and ``sample`` size the robust start;
+    relative parameter change that ends the iterations; ``trials``, ``sample`` and ``separation`` shape the robust
+    start;
     ``rescale`` False measures the spread once, at the start (as MM-estimators do: fewer medians per frame).
     Each iteration is the weighted least squares of the normalised residuals, solved from its 2x2 normal
     equations; x is centred on its mean first so they stay well conditioned.
     """
-    slope, intercept = start if start is not None else robust_start(x, y, sigma, affine, trials, sample)
+    slope, intercept = start if start is not None else robust_start(x, y, sigma, affine, trials, sample,
+                                                                     separation=separation)
     x0 = float(x.mean()) if affine else 0.0
     p1 = 1.0 / sigma  # normalised columns: residual = slope * px + (intercept + slope * x0) * p1 - py
     px, py = (x - x0) * p1, y * p1
