@@ -38,6 +38,7 @@ from depth_anything_ros.core.anchor_reasons import AnchorReason
 from depth_anything_ros.core.camera import CameraModel
 from depth_anything_ros.core.head import DEFAULT_MIN_DEPTH, MetricHead, is_inverse
 from depth_anything_ros.core.stamps import NS_PER_S
+from depth_anything_ros.core.transforms import Transform
 
 
 class AnchorState(str, Enum):
@@ -90,31 +91,33 @@ class AnchorEstimator:
         self._last_stamp: int | None = None
         self._jumped = False
 
-    def _shift_prior(self) -> float:
-        """The shift coordinate a scale-only fit keeps: the live estimate's, else the calibration's, else 0."""
-        if self.filter.live and self.filter.dims > 1:
-            return float(self.filter.mean[1])
-        if self.fallback is not None and self.kind != "metric" and self.fallback.scale > 0:
-            return float(theta_of(self.kind, self.fallback.scale, self.fallback.shift)[1])
-        return 0.0
+    def _prior(self) -> np.ndarray | None:
+        """Filter coordinates a fit starts from and a scale-only fit takes its shift from: the live estimate's, else
+        the calibration's, else None (shift 0)."""
+        if self.filter.live:
+            return self.filter.mean
+        if self.fallback is not None and self.fallback.scale > 0:
+            return theta_of(self.kind, self.fallback.scale, self.fallback.shift)
+        return None
 
     def update(self, raw: np.ndarray, camera: CameraModel | np.ndarray, points: np.ndarray | None, stamp_ns: int,
                points_stamp_ns: int | None = None, missing: AnchorReason = AnchorReason.NO_SCAN,
-               missing_detail: str = "") -> AnchorResult:
+               missing_detail: str = "", extrinsic: Transform | None = None) -> AnchorResult:
         """One frame: ``raw`` (H, W) output, its camera (CameraModel or 3x3 K at raw's size), anchor ``points``
-        (N, 3) in the camera's optical frame, or None with the ``missing`` reason (from ``ScanBuffer.pick``)."""
+        (N, 3) in the camera's optical frame (or the sensor's, with ``extrinsic`` sensor -> camera optical frame:
+        cheaper, it is applied after decimation), or None with the ``missing`` reason (``ScanBuffer.pick``)."""
         self._expire(stamp_ns)
         if points is None:
             fit = FrameFit(missing, missing_detail, 0)
         else:
-            fit = fit_points(raw, camera, points, self.kind, self.config, self._shift_prior())
+            fit = fit_points(raw, camera, points, self.kind, self.config, self._prior(), extrinsic)
         return self._step(fit, stamp_ns, points_stamp_ns)
 
     def update_uvz(self, raw: np.ndarray, u: np.ndarray, v: np.ndarray, z: np.ndarray, stamp_ns: int,
                    points_stamp_ns: int | None = None) -> AnchorResult:
         """One frame from anchor samples already in pixels: sub-pixel (u, v) and depth z (metres)."""
         self._expire(stamp_ns)
-        fit = fit_uvz(raw, u, v, z, self.kind, self.config, self._shift_prior())
+        fit = fit_uvz(raw, u, v, z, self.kind, self.config, self._prior())
         return self._step(fit, stamp_ns, points_stamp_ns)
 
     def _expire(self, stamp_ns: int) -> None:

@@ -34,13 +34,15 @@ from depth_anything_ros.core.anchor_reasons import AnchorReason
 from depth_anything_ros.core.camera import CameraModel
 from depth_anything_ros.core.depth_points import OcclusionFilter, nearest_per_pixel, zbuffer
 from depth_anything_ros.core.head import is_inverse
-from depth_anything_ros.core.head_fit import LineFit, robust_line
+from depth_anything_ros.core.head_fit import LineFit, median, robust_line
+from depth_anything_ros.core.transforms import Transform
 
 START_TRIALS = 64  # robust start: random two-point lines ...
 START_SAMPLE = 256  # ... each scored on this many points
 ITERATIONS = 10
 TOLERANCE = 1e-6
 MIN_SIGMA = 0.005  # relative residual spread floor: noise-free anchors keep their points
+WARM_START = 0.1  # the live estimate starts the fit when its median relative residual is below this
 
 
 def dimensions(kind: str) -> int:
@@ -88,6 +90,33 @@ class FrameFit:
         return 0 if self.covariance is None else self.covariance.shape[0]
 
 
+def _warm_start(prior: np.ndarray | None, kind: str, affine: bool, x: np.ndarray, y: np.ndarray,
+                sigma: np.ndarray) -> tuple[float, float] | None:
+    """The live estimate, rescaled to this frame's median, as the fit's start (slope, intercept) when three quarters
+    of the points lie within WARM_START of it: the random two-point start is skipped. (A median test would pass a
+    start that fits only the majority at one depth, a wall, and the fit would keep the wall alone.)
+
+    Residuals are relative (sigma = y; metric: log), so scaling slope and intercept by 1 / (1 + median residual)
+    (metric: subtracting it from log scale) centres them: a frame whose scale moved keeps the start's shape.
+    """
+    if prior is None:
+        return None
+    scale, shift = head_of(kind, prior)
+    if kind == "metric":
+        residual = float(prior[0]) - y
+        centre = median(residual)
+        guess = (float(prior[0]) - centre, 0.0)
+    else:
+        residual = ((scale * x + shift) if affine else scale * x) / sigma - 1
+        centre = median(residual)
+        if not centre > -1:
+            return None
+        guess = (scale / (1 + centre), (shift if affine else 0.0) / (1 + centre))
+    deviation = np.abs(residual - centre)
+    k75 = (3 * deviation.size) // 4  # a quarter may be outliers; a minority at other depths must still fit
+    return guess if np.partition(deviation, k75)[k75] < WARM_START else None
+
+
 def _errors(fit: LineFit, x: np.ndarray, y: np.ndarray, sigma: np.ndarray, kind: str) -> np.ndarray:
     """|fitted depth / anchor depth - 1| per point (inf where the fitted depth is not valid), from the fit-space
     residuals r: relative r = d / d_fit - 1, relative-depth r = d_fit / d - 1, metric r = log(d_fit / d)."""
@@ -113,11 +142,13 @@ def _refused(reason: AnchorReason, detail: str, received: int, **values) -> Fram
 
 
 def fit_points(raw: np.ndarray, camera: CameraModel | np.ndarray, points: np.ndarray, kind: str,
-               config: AnchorConfig, shift_prior: float = 0.0) -> FrameFit:
-    """Fit the head of one frame's ``raw`` output (H, W) to anchor ``points`` (N, 3) in the camera's optical frame.
+               config: AnchorConfig, prior: np.ndarray | None = None, extrinsic: Transform | None = None) -> FrameFit:
+    """Fit the head of one frame's ``raw`` output (H, W) to anchor ``points`` (N, 3) in the camera's optical frame,
+    or in the sensor's frame with ``extrinsic`` (sensor -> camera optical frame), applied after decimation.
 
     Clouds above ``max_input_points`` are decimated evenly, projected by the camera model, and the nearest point
-    per pixel kept. ``shift_prior`` is the shift coordinate a scale-only fit keeps. Never raises for bad input.
+    per pixel kept. ``prior`` (filter coordinates of the live estimate, or None): a scale-only fit keeps its shift,
+    and the fit starts from it when it already fits the points. Never raises for bad input.
     """
     raw = np.asarray(raw)
     try:
@@ -137,18 +168,27 @@ def fit_points(raw: np.ndarray, camera: CameraModel | np.ndarray, points: np.nda
         return _refused(AnchorReason.NO_POINTS, "the anchor message has no points", 0)
     if received > config.max_input_points:
         points = points[:: -(-received // config.max_input_points)]
-    points = points[np.isfinite(points).all(axis=1)]
-    if len(points) == 0:
-        return _refused(AnchorReason.NO_POINTS, "every anchor point is NaN or infinite", received)
+    # behind the camera's image plane nothing projects into the image: cut there first (half of a 360-degree scan)
+    ahead = points[:, 2] > 0 if extrinsic is None else points @ extrinsic.rotation[2] > -extrinsic.translation[2]
+    front = points[ahead]
+    front = front[np.isfinite(front).all(axis=1)]
+    if len(front) == 0:
+        if not np.isfinite(points).all(axis=1).any():
+            return _refused(AnchorReason.NO_POINTS, "every anchor point is NaN or infinite", received)
+        return _refused(AnchorReason.BEHIND_CAMERA, "every anchor point is behind the camera (wrong extrinsic or "
+                                                    "frame?)", received)
+    points = front
+    if extrinsic is not None:
+        points = extrinsic.apply(points)
     u, v, z = camera.project(points, config.rectified, config.min_depth)
     if z.size == 0:
         return _refused(AnchorReason.BEHIND_CAMERA, f"no anchor point is more than {config.min_depth} m in front "
                                                     f"of the camera (wrong extrinsic or frame?)", received)
-    return fit_uvz(raw, u, v, z, kind, config, shift_prior, received)
+    return _fit_projected(raw, u, v, z, kind, config, prior, received)
 
 
 def fit_uvz(raw: np.ndarray, u: np.ndarray, v: np.ndarray, z: np.ndarray, kind: str, config: AnchorConfig,
-            shift_prior: float = 0.0, received: int | None = None) -> FrameFit:
+            prior: np.ndarray | None = None, received: int | None = None) -> FrameFit:
     """Fit the head of ``raw`` (H, W) to anchor samples at sub-pixel (u, v) with depth z (metres).
 
     The nearest sample per pixel is kept (and, with ``config.occlusion``, hidden ones removed).
@@ -159,13 +199,19 @@ def fit_uvz(raw: np.ndarray, u: np.ndarray, v: np.ndarray, z: np.ndarray, kind: 
     if raw.ndim != 2 or not u.size == v.size == z.size:
         return _refused(AnchorReason.BAD_INPUT, f"raw output must be (H, W) and u, v, z of one length, got "
                                                 f"{raw.shape}, {u.size}, {v.size}, {z.size}", received)
-    height, width = raw.shape
     good = np.isfinite(u) & np.isfinite(v) & np.isfinite(z) & (z > config.min_depth)
     if not good.all():
         u, v, z = u[good], v[good], z[good]
     if z.size == 0:
         return _refused(AnchorReason.NO_POINTS, f"no anchor sample with a finite depth above {config.min_depth} m",
                         received)
+    return _fit_projected(raw, u, v, z, kind, config, prior, received)
+
+
+def _fit_projected(raw: np.ndarray, u: np.ndarray, v: np.ndarray, z: np.ndarray, kind: str, config: AnchorConfig,
+                   prior: np.ndarray | None, received: int) -> FrameFit:
+    """The z-buffer (and occlusion filter) and the fit of finite samples with z > min_depth."""
+    height, width = raw.shape
     if config.occlusion:
         depth = OcclusionFilter().apply(zbuffer(u, v, z, height, width)).ravel()
         index = np.flatnonzero(np.isfinite(depth))
@@ -176,10 +222,10 @@ def fit_uvz(raw: np.ndarray, u: np.ndarray, v: np.ndarray, z: np.ndarray, kind: 
         return _refused(AnchorReason.OUTSIDE_IMAGE, f"{len(u)} anchor points are in front of the camera, none "
                                                     f"inside its {width}x{height} image", received)
     rows, cols = np.divmod(index, width)  # no full-image copy, whatever raw's memory layout
-    return fit_pixels(raw[rows, cols], z, kind, config, shift_prior, received)
+    return fit_pixels(raw[rows, cols], z, kind, config, prior, received)
 
 
-def fit_pixels(values: np.ndarray, depth: np.ndarray, kind: str, config: AnchorConfig, shift_prior: float = 0.0,
+def fit_pixels(values: np.ndarray, depth: np.ndarray, kind: str, config: AnchorConfig, prior: np.ndarray | None = None,
                received: int | None = None) -> FrameFit:
     """Fit the head to raw ``values`` at anchor pixels and the anchor ``depth`` (metres) there; see the module."""
     values, depth = np.asarray(values, np.float64).ravel(), np.asarray(depth, np.float64).ravel()
@@ -205,14 +251,19 @@ def fit_pixels(values: np.ndarray, depth: np.ndarray, kind: str, config: AnchorC
     quantiles = tuple(float(q) for q in np.partition(values, (k10, k50, k90))[[k10, k50, k90]])
     affine = not metric and spread >= config.min_depth_spread
     common = {"used": n, "spread": spread, "raw_unit": abs(quantiles[1]), "raw_quantiles": quantiles}
+    shift_prior = float(prior[1]) if prior is not None and prior.size > 1 else 0.0
     if metric:
         x, y, sigma = np.ones(n), np.log(depth / values), np.ones(n)
     else:
         y = 1.0 / depth if inverse else depth
         x, sigma = (values if affine else values + shift_prior), y
-    fit = robust_line(x, y, sigma, affine, iterations=ITERATIONS, tolerance=TOLERANCE, min_sigma=MIN_SIGMA,
-                      trials=START_TRIALS, sample=START_SAMPLE, rescale=False,
-                      separation=config.min_depth_spread / (1 + config.min_depth_spread))
+    separation = config.min_depth_spread / (1 + config.min_depth_spread)
+    start = _warm_start(prior, kind, affine, x, y, sigma)
+    fit = robust_line(x, y, sigma, affine, start, ITERATIONS, TOLERANCE, MIN_SIGMA, START_TRIALS, START_SAMPLE,
+                      rescale=False, separation=separation)
+    if start is not None and not np.isfinite(fit.covariance).all():  # the warm start led nowhere: start afresh
+        fit = robust_line(x, y, sigma, affine, None, ITERATIONS, TOLERANCE, MIN_SIGMA, START_TRIALS, START_SAMPLE,
+                          rescale=False, separation=separation)
     scale = math.exp(fit.slope) if metric else fit.slope
     shift = fit.intercept if affine else (0.0 if metric else shift_prior * fit.slope)
     if not (math.isfinite(scale) and math.isfinite(shift) and scale > 0):

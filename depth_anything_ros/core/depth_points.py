@@ -27,7 +27,9 @@ def nearest_per_pixel(u: np.ndarray, v: np.ndarray, z: np.ndarray, height: int,
     index, z = row[inside] * width + col[inside], z[inside]
     order = np.lexsort((z, index))  # by pixel, nearest first
     index, z = index[order], z[order]
-    first = np.r_[True, index[1:] != index[:-1]] if index.size else np.zeros(0, bool)
+    first = np.empty(index.size, bool)
+    first[:1] = True
+    np.not_equal(index[1:], index[:-1], out=first[1:])
     return index[first], z[first]
 
 

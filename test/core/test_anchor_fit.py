@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from depth_anything_ros.core.anchor_config import AnchorConfig
-from depth_anything_ros.core.anchor_fit import fit_pixels, fit_points, fit_uvz, head_of
+from depth_anything_ros.core.anchor_fit import fit_pixels, fit_points, fit_uvz, head_of, theta_of
 from depth_anything_ros.core.anchor_reasons import AnchorReason
 from depth_anything_ros.core.head import depth_from_raw
 from depth_anything_ros.synthetic.distorted import Distortion, laser_scene
@@ -49,8 +49,9 @@ def test_uvz_samples_fit_like_points():
     scene = laser_scene()
     raw = Distortion(8.0, 0.3).raw("relative", scene.truth)
     u, v, z = scene.camera.project(LIDAR, min_depth=CONFIG.min_depth)
-    np.testing.assert_allclose(fit_uvz(raw, u, v, z, "relative", CONFIG).theta,
-                               fit_points(raw, scene.camera, LIDAR, "relative", CONFIG).theta)
+    every = AnchorConfig(max_input_points=len(LIDAR))  # no decimation of the points either
+    np.testing.assert_allclose(fit_uvz(raw, u, v, z, "relative", every).theta,
+                               fit_points(raw, scene.camera, LIDAR, "relative", every).theta)
 
 
 def test_one_wall_at_one_distance_gives_a_scale_only_fit_that_keeps_the_shift():
@@ -61,7 +62,7 @@ def test_one_wall_at_one_distance_gives_a_scale_only_fit_that_keeps_the_shift():
     raw = distortion.raw("relative", wall, noise=0.01)  # the network's own pixel noise
     measured = wall * (1 + 0.005 * rng.standard_normal(wall.size))  # the laser's
     true_scale, true_shift = distortion.head()
-    fit = fit_pixels(raw, measured, "relative", CONFIG, shift_prior=true_shift / true_scale)
+    fit = fit_pixels(raw, measured, "relative", CONFIG, prior=np.array([0.0, true_shift / true_scale]))
     assert fit.reason is AnchorReason.SMALL_SPREAD and fit.usable and fit.measured == 1
     assert "scale-only" in fit.detail and fit.spread < CONFIG.min_depth_spread
     scale, shift = head_of("relative", fit.theta)
@@ -139,3 +140,26 @@ def test_config_validation_names_the_field():
         AnchorConfig(min_inlier_ratio=0)
     with pytest.raises(ValueError, match="max_age_s"):
         AnchorConfig(max_age_s=math.nan)
+
+
+def test_points_in_the_sensor_frame_with_an_extrinsic_fit_like_points_in_the_camera_frame():
+    scene = laser_scene()
+    raw = Distortion(8.0, 0.3).raw("relative", scene.truth)
+    in_camera = fit_points(raw, scene.camera, LIDAR, "relative", CONFIG)
+    in_sensor = fit_points(raw, scene.camera, RIG.lidar_scan(), "relative", CONFIG, extrinsic=RIG.lidar_in_camera)
+    np.testing.assert_allclose(in_sensor.theta, in_camera.theta, rtol=1e-9)
+
+
+@pytest.mark.parametrize("prior_head", [(0.1, -0.002), (0.105, -0.002), (0.05, 0.001), (0.3, 0.05)])
+def test_a_start_from_the_live_estimate_never_changes_where_the_fit_lands(prior_head):
+    """Near the truth the estimate starts the fit (no random start); far off, or fitting only the wall that most
+    laser points hit, it is not used as a start, and the fit lands on the truth either way."""
+    scene = laser_scene()
+    distortion = Distortion(10.0, 0.02)
+    raw = distortion.raw("relative", scene.truth, noise=0.005)
+    cold = fit_points(raw, scene.camera, scene.laser_points, "relative", CONFIG)
+    warm = fit_points(raw, scene.camera, scene.laser_points, "relative", CONFIG,
+                      prior=theta_of("relative", *prior_head))
+    assert warm.reason is AnchorReason.OK, warm.detail
+    np.testing.assert_allclose(head_of("relative", warm.theta), head_of("relative", cold.theta), rtol=1e-3, atol=5e-5)
+    np.testing.assert_allclose(head_of("relative", warm.theta), distortion.head(), rtol=0.01, atol=2e-4)
