@@ -2,7 +2,7 @@
 
     python benchmarks/anchor_cost.py [--runs 200]
 
-A KITTI-sized camera (375x1242, KITTI's P2) and three scans of a synthetic yard (ground, walls 40 m away,
+A KITTI-sized camera (375x1242, KITTI's focal length) and three scans of a synthetic yard (ground, walls 40 m away,
 pillars at 4-30 m), each in its sensor's frame, 360 degrees: a 64-beam LiDAR (HDL-64E elevations, 1875
 azimuths: 120k points), a 16-beam one (VLP-16: 16 x 1800) and a 2D laser (720 beams, 0.5 degrees) 1 m under the
 camera. Timed per frame: ``AnchorEstimator.update`` with the scan and its extrinsic (decimation, extrinsic,
@@ -24,7 +24,6 @@ import numpy as np
 from depth_anything_ros.core.anchor import AnchorEstimator
 from depth_anything_ros.core.anchor_config import AnchorConfig
 from depth_anything_ros.core.anchor_fit import fit_pixels
-from depth_anything_ros.core.camera import CameraModel
 from depth_anything_ros.core.depth_points import nearest_per_pixel
 from depth_anything_ros.core.head import metres_from_raw
 from depth_anything_ros.core.transforms import Transform
@@ -32,7 +31,7 @@ from depth_anything_ros.synthetic.distorted import Distortion
 from depth_anything_ros.synthetic.rig import LIDAR_TO_OPTICAL, BoxScene, SyntheticRig
 
 HEIGHT, WIDTH = 375, 1242
-P2 = np.array([[721.5377, 0.0, 609.5593, 44.85728], [0.0, 721.5377, 172.854, 0.2163791], [0.0, 0.0, 1.0, 0.002745884]])
+FOCAL = 721.5377  # KITTI's P2 focal length; the principal point is centred so the rig renders the same camera
 YARD = BoxScene((
     ((-80.0, 1.65, -80.0), (80.0, 1.75, 80.0)),  # ground, 1.65 m under the camera (KITTI's camera height)
     ((-80.0, -10.0, 40.0), (80.0, 1.65, 41.0)), ((-80.0, -10.0, -41.0), (80.0, 1.65, -40.0)),  # walls
@@ -65,8 +64,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=200)
     args = parser.parse_args()
-    camera = CameraModel(WIDTH, HEIGHT, P2[:, :3], P2, np.zeros(5), "plumb_bob")
-    truth = SyntheticRig(HEIGHT, WIDTH, float(P2[0, 0]), scene=YARD).true_depth().astype(np.float64)
+    view = SyntheticRig(HEIGHT, WIDTH, FOCAL, scene=YARD)
+    camera = view.camera()
+    truth = view.true_depth().astype(np.float64)
     raw = Distortion(10.0, 0.02).raw("relative", truth, noise=0.01)
     config = AnchorConfig()
     print(f"\ncamera {HEIGHT}x{WIDTH}, relative graph, {args.runs} runs; load average {os.getloadavg()[0]:.1f} on "
@@ -75,7 +75,7 @@ def main() -> None:
           "(CPU median) | target ms | met (median) |")
     print("|---|---:|---:|---:|---:|---:|---:|---|")
     for name, elevations, azimuths, origin, target in SCANS:
-        sensor = SyntheticRig(HEIGHT, WIDTH, float(P2[0, 0]), Transform(LIDAR_TO_OPTICAL, np.array(origin)), YARD,
+        sensor = SyntheticRig(HEIGHT, WIDTH, FOCAL, Transform(LIDAR_TO_OPTICAL, np.array(origin)), YARD,
                               elevations, (-180.0, 180.0 - 360.0 / azimuths, azimuths))
         points = sensor.lidar_scan()  # in the sensor's frame, as the message brings them
         extrinsic = sensor.lidar_in_camera
@@ -101,7 +101,7 @@ def main() -> None:
     head = lambda: metres_from_raw(raw, 0.1, 0.002, 0.1, 80.0, True)  # noqa: E731
     rehead = timed(head, max(10, args.runs // 10))
     occluded = AnchorEstimator(AnchorConfig(occlusion=True), "relative")
-    lidar = SyntheticRig(HEIGHT, WIDTH, float(P2[0, 0]), Transform(LIDAR_TO_OPTICAL, np.array(SCANS[0][3])), YARD,
+    lidar = SyntheticRig(HEIGHT, WIDTH, FOCAL, Transform(LIDAR_TO_OPTICAL, np.array(SCANS[0][3])), YARD,
                          SCANS[0][1], (-180.0, 180.0 - 360.0 / SCANS[0][2], SCANS[0][2]))
     lidar_points = lidar.lidar_scan()
     occlusion = timed(lambda: occluded.update(raw, camera, lidar_points, 0, extrinsic=lidar.lidar_in_camera),

@@ -25,8 +25,8 @@ class AnchorConfig:
     residual_warn: float = 0.15  # warn when the fit's AbsRel at its inliers is above this
     scale_change_warn: float = 0.1  # warn when the live scale changes more than this from one fit to the next
     min_depth: float = 0.1  # anchor points nearer than this (metres, along the optical axis) are dropped
-    max_input_points: int = 8192  # larger clouds are decimated evenly before projection
-    max_fit_points: int = 1024  # pixels fitted, taken evenly from those the points hit
+    max_input_points: int = 4096  # larger clouds are decimated evenly before projection
+    max_fit_points: int = 512  # pixels fitted, taken evenly from those the points hit
     occlusion: bool = False  # run the full-image occlusion filter on the anchor pixels (slow; see benchmarks)
     rectified: bool = True  # the image is rectified (project with P and R), else raw (K and D)
     scale_jitter: float = 0.05  # filter: per-fit change of log scale the network may make (std)

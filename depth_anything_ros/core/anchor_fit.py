@@ -40,7 +40,7 @@ from depth_anything_ros.core.transforms import Transform
 START_TRIALS = 64  # robust start: random two-point lines ...
 START_SAMPLE = 256  # ... each scored on this many points
 ITERATIONS = 10
-TOLERANCE = 1e-6
+TOLERANCE = 1e-4  # relative parameter change: metres to 0.01 %
 MIN_SIGMA = 0.005  # relative residual spread floor: noise-free anchors keep their points
 WARM_START = 0.1  # the live estimate starts the fit when its median relative residual is below this
 
@@ -237,7 +237,8 @@ def fit_pixels(values: np.ndarray, depth: np.ndarray, kind: str, config: AnchorC
     ok = np.isfinite(values) & np.isfinite(depth) & (depth > 0)
     if metric:
         ok &= values > 0
-    values, depth = values[ok], depth[ok]
+    if not ok.all():
+        values, depth = values[ok], depth[ok]
     if values.size > config.max_fit_points:
         pick = np.linspace(0, values.size - 1, config.max_fit_points).astype(np.int64)
         values, depth = values[pick], depth[pick]

@@ -128,7 +128,7 @@ def test_the_occlusion_option_removes_hidden_points_before_the_fit():
     assert filtered.inliers > plain.inliers  # fewer wrong-surface points left for the weights to find
     fitted = depth_from_raw(raw, *head_of("relative", filtered.theta), "relative")
     valid = np.isfinite(scene.held_out)
-    assert np.median(np.abs(fitted[valid] / scene.held_out[valid] - 1)) < 1e-3
+    assert np.median(np.abs(fitted[valid] / scene.held_out[valid] - 1)) < 5e-3
 
 
 def test_config_validation_names_the_field():
