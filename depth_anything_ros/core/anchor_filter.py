@@ -32,14 +32,6 @@ from depth_anything_ros.core.anchor_fit import FrameFit
 UNKNOWN_SHIFT = 1.0  # std of the shift (in units of u) when a scale-only fit starts the filter
 
 
-def _inverse(matrix: np.ndarray) -> np.ndarray:
-    """Inverse of a 1x1 or 2x2 innovation covariance (positive definite), in closed form."""
-    if matrix.shape == (1, 1):
-        return 1.0 / matrix
-    (a, b), (c, d) = matrix
-    return np.array([[d, -b], [-c, a]]) / (a * d - b * c)
-
-
 class HeadFilter:
     """Kalman filter of the head coordinates; ``mean`` None until the first accepted fit."""
 
@@ -72,12 +64,25 @@ class HeadFilter:
             self.stamp_ns = stamp_ns
             return
         dt = max(0.0, (stamp_ns - self.stamp_ns) / 1e9)
-        q = np.array([c.scale_jitter ** 2 + c.scale_drift ** 2 * dt,
-                      (c.shift_jitter ** 2 + c.shift_drift ** 2 * dt) * unit * unit])[: self.dims]
-        predicted = self.covariance + np.diag(q)
-        h = np.eye(self.dims)[:m]
-        s = h @ predicted @ h.T + r
-        gain = predicted @ h.T @ _inverse(s)
-        self.mean = self.mean + gain @ (z - h @ self.mean)
-        self.covariance = (np.eye(self.dims) - gain @ h) @ predicted
+        q = (c.scale_jitter ** 2 + c.scale_drift ** 2 * dt,
+             (c.shift_jitter ** 2 + c.shift_drift ** 2 * dt) * unit * unit)
+        # the update of the module docstring written out for 1 or 2 coordinates (numpy's per-call cost would be
+        # most of it for 2x2 matrices): H selects the first m coordinates
+        p = self.covariance.tolist()
+        for i in range(self.dims):
+            p[i][i] += q[i]
+        rm = r.tolist()
+        if m == 1:
+            gain = [p[i][0] / (p[0][0] + rm[0][0]) for i in range(self.dims)]
+            innovation = [float(z[0] - self.mean[0])]
+            gains = [[g] for g in gain]
+        else:
+            s00, s01, s10, s11 = p[0][0] + rm[0][0], p[0][1] + rm[0][1], p[1][0] + rm[1][0], p[1][1] + rm[1][1]
+            det = s00 * s11 - s01 * s10
+            inverse = ((s11 / det, -s01 / det), (-s10 / det, s00 / det))
+            gains = [[p[i][0] * inverse[0][j] + p[i][1] * inverse[1][j] for j in range(2)] for i in range(2)]
+            innovation = [float(z[0] - self.mean[0]), float(z[1] - self.mean[1])]
+        self.mean = self.mean + np.array([sum(g * v for g, v in zip(row, innovation, strict=True)) for row in gains])
+        self.covariance = np.array([[p[i][j] - sum(gains[i][k] * p[k][j] for k in range(m)) for j in range(self.dims)]
+                                    for i in range(self.dims)])
         self.stamp_ns = stamp_ns
