@@ -56,7 +56,7 @@ class LineFit:
     @property
     def inliers(self) -> float:
         """Fraction of points with a non-zero final weight."""
-        return np.count_nonzero(self.weights) / self.weights.size if self.weights.size else 0.0
+        return float(np.count_nonzero(self.weights)) / self.weights.size if self.weights.size else 0.0
 
 
 @functools.lru_cache(maxsize=8)
