@@ -17,10 +17,11 @@ from typing import Protocol
 
 import numpy as np
 
-from depth_anything_ros.calibration.head_fit import fit_head, time_block_split
+from depth_anything_ros.calibration.head_fit import time_block_split
 from depth_anything_ros.calibration.metrics import by_range, depth_metrics
 from depth_anything_ros.core.calibration_file import Calibration
 from depth_anything_ros.core.head import depth_from_raw
+from depth_anything_ros.core.head_fit import fit_head
 from depth_anything_ros.runtime.backend import DepthBackend
 
 

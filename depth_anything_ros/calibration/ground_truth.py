@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from depth_anything_ros.calibration.lidar import OcclusionFilter, sparse_depth
 from depth_anything_ros.core.camera import CameraModel
+from depth_anything_ros.core.depth_points import OcclusionFilter, sparse_depth
 from depth_anything_ros.core.stamps import stamp_ns
 from depth_anything_ros.core.transforms import TransformBuffer, load_extrinsics
 from depth_anything_ros.msgs.bags import header_stamp, open_bags, require_topic

@@ -183,7 +183,7 @@ class CameraModel:
             return np.zeros(0), np.zeros(0), np.zeros(0)
         z = points[:, 2]
         if rectified:
-            uvw = np.c_[points, np.ones(len(points))] @ self.p.T
+            uvw = points @ self.p[:, :3].T + self.p[:, 3]  # P [X; 1]
             return uvw[:, 0] / uvw[:, 2], uvw[:, 1] / uvw[:, 2], z
         uv = to_pixels(points, self.k, self.d).reshape(-1, 2)
         return uv[:, 0], uv[:, 1], z

@@ -85,6 +85,23 @@ class Transform:
         t, q = msg.translation, msg.rotation
         return cls.from_quaternion((t.x, t.y, t.z), (q.x, q.y, q.z, q.w))
 
+    @classmethod
+    def from_matrix(cls, matrix: np.ndarray) -> Transform:
+        """A 4x4 (or 3x4) homogeneous matrix [R | t]; the rotation part must be a rotation."""
+        m = np.asarray(matrix, np.float64)
+        if m.shape not in ((4, 4), (3, 4)) or not np.isfinite(m).all():
+            raise ValueError(f"an extrinsic matrix must be finite 4x4 or 3x4, got shape {m.shape}")
+        rotation = m[:3, :3]
+        if not np.allclose(rotation @ rotation.T, np.eye(3), atol=1e-6) or np.linalg.det(rotation) < 0:
+            raise ValueError(f"the extrinsic's 3x3 part is not a rotation: {rotation.tolist()}")
+        return cls(rotation.copy(), m[:3, 3].copy())
+
+    def matrix(self) -> np.ndarray:
+        """The 4x4 homogeneous matrix: [x_parent; 1] = M [x_child; 1]."""
+        out = np.eye(4)
+        out[:3, :3], out[:3, 3] = self.rotation, self.translation
+        return out
+
     def apply(self, points: np.ndarray) -> np.ndarray:
         """(N, 3) points in the child frame -> the parent frame."""
         return np.asarray(points, np.float64) @ self.rotation.T + self.translation
@@ -199,6 +216,71 @@ class TransformBuffer:
     def lookup_moving(self, target: str, target_ns: int, source: str, source_ns: int, fixed: str) -> Transform:
         """Points in ``source`` at ``source_ns`` -> ``target`` at ``target_ns`` through the world-fixed frame."""
         return self.lookup(target, fixed, target_ns) @ self.lookup(fixed, source, source_ns)
+
+
+@dataclass(frozen=True)
+class StaticTransform:
+    """What static_transform_publisher publishes: ``transform`` maps ``child_frame_id`` points into ``frame_id``."""
+
+    transform: Transform
+    frame_id: str = ""
+    child_frame_id: str = ""
+
+
+_STATIC_FLAGS = ("x", "y", "z", "qx", "qy", "qz", "qw", "roll", "pitch", "yaw", "frame-id", "child-frame-id")
+
+
+def parse_static_transform(args: str | Iterable[str | float]) -> StaticTransform:
+    """static_transform_publisher's arguments as a transform, in either of its conventions.
+
+    Positional: ``x y z qx qy qz qw [frame_id child_frame_id]`` or ``x y z yaw pitch roll [frame_id
+    child_frame_id]`` (yaw first, as tf2_ros orders them). Flags (ROS 2 since Humble): ``--x --y --z`` with
+    ``--qx --qy --qz --qw`` or ``--roll --pitch --yaw``, ``--frame-id``, ``--child-frame-id``; omitted
+    values are 0 (qw 1). Angles in radians. Raises ValueError naming what is wrong.
+    """
+    words = args.split() if isinstance(args, str) else [str(a) for a in args]
+    usage = ("expected 'x y z qx qy qz qw [frame_id child_frame_id]', 'x y z yaw pitch roll [frame_id "
+             "child_frame_id]' or --x/--y/--z/--qx/--qy/--qz/--qw (or --roll/--pitch/--yaw) flags")
+    try:
+        if any(w.startswith("--") for w in words):
+            if len(words) % 2:
+                raise ValueError("every flag needs one value")
+            given = {}
+            for flag, value in zip(words[::2], words[1::2], strict=True):
+                name = flag[2:].replace("_", "-")
+                if name not in _STATIC_FLAGS:
+                    raise ValueError(f"unknown flag {flag}")
+                given[name] = value
+            numbers = {k: float(v) for k, v in given.items() if k not in ("frame-id", "child-frame-id")}
+            if {"qx", "qy", "qz", "qw"} & set(numbers) and {"roll", "pitch", "yaw"} & set(numbers):
+                raise ValueError("give a quaternion or roll/pitch/yaw, not both")
+            translation = [numbers.get(k, 0.0) for k in ("x", "y", "z")]
+            if {"roll", "pitch", "yaw"} & set(numbers):
+                rotation = rpy_to_matrix(*(numbers.get(k, 0.0) for k in ("roll", "pitch", "yaw")))
+            else:
+                rotation = _rotation_of([numbers.get(k, 0.0) for k in ("qx", "qy", "qz")] + [numbers.get("qw", 1.0)])
+            names = given.get("frame-id", ""), given.get("child-frame-id", "")
+        else:
+            count = 7 if len(words) in (7, 9) else 6 if len(words) in (6, 8) else 0
+            if not count:
+                raise ValueError(f"{len(words)} arguments")
+            values = [float(w) for w in words[:count]]
+            translation = values[:3]
+            rotation = _rotation_of(values[3:7]) if count == 7 else rpy_to_matrix(values[5], values[4], values[3])
+            names = tuple(words[count:]) if len(words) > count else ("", "")
+        if not np.isfinite(translation).all():
+            raise ValueError(f"translation {translation} is not finite")
+    except ValueError as error:
+        raise ValueError(f"cannot read static transform {' '.join(words)!r}: {error}; {usage}") from error
+    return StaticTransform(Transform(rotation, np.asarray(translation, np.float64)), *names)
+
+
+def _rotation_of(quaternion: list[float]) -> np.ndarray:
+    q = np.asarray(quaternion, np.float64)
+    norm = float(np.linalg.norm(q))
+    if not np.isfinite(q).all() or norm < 1e-9:
+        raise ValueError(f"quaternion {quaternion} has no direction (zero or not finite)")
+    return quaternion_to_matrix(q)
 
 
 def load_extrinsics(path: str | Path, buffer: TransformBuffer) -> int:

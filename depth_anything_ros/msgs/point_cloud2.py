@@ -73,7 +73,8 @@ def read_points(msg, names: Sequence[str] = ("x", "y", "z"), skip_nans: bool = T
 
 def pack_float32(points: np.ndarray, floats_per_point: int) -> np.ndarray:
     """(N, k) values as the uint8 payload of float32 points ``floats_per_point`` wide (padding zero)."""
-    points = np.asarray(points, np.float32).reshape(len(points), -1)
+    points = np.asarray(points, np.float32)
+    points = points.reshape(len(points), -1) if points.size else np.zeros((len(points), 0), np.float32)
     packed = np.zeros((len(points), floats_per_point), np.float32)
     packed[:, : points.shape[1]] = points
     return packed.reshape(-1).view(np.uint8)

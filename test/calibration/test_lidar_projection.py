@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from rosbags.typesys import Stores, get_typestore
 
-from depth_anything_ros.calibration.lidar import OcclusionFilter, sparse_depth, zbuffer
+from depth_anything_ros.core.depth_points import OcclusionFilter, sparse_depth, zbuffer
 from depth_anything_ros.core.transforms import (
     Transform,
     TransformBuffer,

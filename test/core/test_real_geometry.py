@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from depth_anything_ros.calibration.lidar import sparse_depth
 from depth_anything_ros.core.camera import CameraModel
+from depth_anything_ros.core.depth_points import sparse_depth
 from depth_anything_ros.core.transforms import Transform
 
 from conftest import DATA, require
