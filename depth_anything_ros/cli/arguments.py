@@ -12,7 +12,7 @@ from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 
 from depth_anything_ros.calibration.ground_truth import GroundTruthOptions
-from depth_anything_ros.calibration.lidar import OcclusionFilter
+from depth_anything_ros.core.depth_points import OcclusionFilter
 from depth_anything_ros.model import DEFAULT_INPUT_SIZE, CheckpointRequest, check_image_size, family_of
 from depth_anything_ros.node.config import Knob, PipelineConfig, config_from_parameters, knobs
 from depth_anything_ros.node.parameters import integer_range
