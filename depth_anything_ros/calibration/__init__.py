@@ -1,9 +1,9 @@
 """Offline LiDAR calibration: ground truth from bags, head fits, accuracy metrics and reports.
 
-``ground_truth`` (camera frames with projected LiDAR depth), ``lidar`` (projection and occlusion),
-``head_fit`` (robust scale/shift fits, time-block splits), ``fit`` (collect, fit, measure),
+``ground_truth`` (camera frames with projected LiDAR depth; projection and occlusion in ``core.depth_points``),
+``head_fit`` (time-block splits; the robust fit is ``core.head_fit``), ``fit`` (collect, fit, measure),
 ``metrics`` (the official depth metrics), ``report`` and ``plots`` (matplotlib, the ``plots`` extra).
 Never imports ``node/``; the node only reads the calibration file this package writes (``core``).
 """
 
-__all__ = ["fit", "ground_truth", "head_fit", "lidar", "metrics", "plots", "report"]
+__all__ = ["fit", "ground_truth", "head_fit", "metrics", "plots", "report"]
