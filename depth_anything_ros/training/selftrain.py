@@ -347,6 +347,7 @@ def _write_outputs(request: SelftrainRequest, data: _Data, student, baseline,
         columns["teacher + affine head"] = teacher_fit["held_out"]["after"]
         densities.append(("teacher + affine head", truth, depth_from_raw(stacked(held_teacher, "raw"), affine.scale,
                                                                          affine.shift, teacher.kind)))
+        report_run = None  # the self-trained student's held-out run: the report's frames and examples
         students = [("student, LiDAR only", baseline, "student_lidar_only"), ("student, self-trained", student, "")]
         for title, model, name in students:
             if model is None:
@@ -366,14 +367,17 @@ def _write_outputs(request: SelftrainRequest, data: _Data, student, baseline,
                 columns[title] = measure(collected.samples, "metric", None)["before"]
                 densities.append((title, stacked(collected.samples, "truth"),
                                   stacked(collected.samples, "graph_depth")))
+                report_run = collected if not name else report_run
                 continue
             # depth up to scale: its best affine head, fitted on the training frames like the teacher's
             head, fitted = fit_calibration(collected, "affine", [str(b) for b in request.bags], held=held)
             held_student = [s for s, h in zip(collected.samples, held, strict=True) if h]
             columns[f"{title} + affine head"] = fitted["held_out"]["after"]
+            if not name:  # the report shows the self-trained student on the held-out frames only
+                report_run = dataclasses.replace(collected, samples=held_student)
             densities.append((f"{title} + affine head", stacked(held_student, "truth"),
                               depth_from_raw(stacked(held_student, "raw"), head.scale, head.shift, kind)))
-        write_comparison_report(request.output / "report", columns, collected, [str(b) for b in request.bags],
+        write_comparison_report(request.output / "report", columns, report_run, [str(b) for b in request.bags],
                                 "Self-training on unlabeled frames: teacher and students on held-out time blocks",
                                 densities)
         summary["held_out"] = {title: rounded_metrics(m["overall"]) for title, m in columns.items()}
