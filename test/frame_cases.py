@@ -71,3 +71,21 @@ def write_frames_bag(path: Path, cases=tuple(CASES)) -> Path:
             writer.write(infos, stamp, store.serialize_cdr(info, "sensor_msgs/msg/CameraInfo"))
             writer.write(images, stamp + 1000, store.serialize_cdr(image, "sensor_msgs/msg/Image"))
     return path
+
+
+def case_graphs(root: Path) -> dict[str, Path]:
+    """Tiny fused graphs at the cases' size: V2 metric, V2 relative and DA3 metric (torch, exported once)."""
+    import torch
+
+    from depth_anything_ros.export.onnx_export import export_graph
+    from depth_anything_ros.model.da3.network import Da3Model
+    from depth_anything_ros.model.da3.spec import tiny_da3_spec
+    from depth_anything_ros.model.v2.build import untrained_model
+
+    from conftest import tiny_spec
+
+    export_graph(untrained_model(tiny_spec("metric", max_depth=20.0), seed=2), (H, W), root / "m.onnx", input_size=56)
+    export_graph(untrained_model(tiny_spec("relative"), seed=1), (H, W), root / "r.onnx", input_size=56)
+    torch.manual_seed(3)
+    export_graph(Da3Model(tiny_da3_spec("metric")), (H, W), root / "da3.onnx")
+    return {"metric": root / "m.onnx", "relative": root / "r.onnx", "da3-metric": root / "da3.onnx"}

@@ -6,18 +6,13 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-import torch
 
 from depth_anything_ros.cli.main import main
 from depth_anything_ros.core.calibration_file import Calibration, save_calibration
-from depth_anything_ros.export.onnx_export import export_graph
-from depth_anything_ros.model.da3.network import Da3Model
-from depth_anything_ros.model.da3.spec import tiny_da3_spec
-from depth_anything_ros.model.v2.build import untrained_model
 from depth_anything_ros.msgs.messages import bgr_image_msg, camera_info_msg, rclpy_kit
 from depth_anything_ros.synthetic.scene import render_sample_scene, sample_camera
 
-from conftest import tiny_spec
+from frame_cases import case_graphs
 from ros_graph import Probe, header
 
 H, W = 48, 64
@@ -25,12 +20,7 @@ H, W = 48, 64
 
 @pytest.fixture(scope="module")
 def graphs(tmp_path_factory):
-    root = tmp_path_factory.mktemp("graphs")
-    export_graph(untrained_model(tiny_spec("metric", max_depth=20.0), seed=2), (H, W), root / "m.onnx", input_size=56)
-    export_graph(untrained_model(tiny_spec("relative"), seed=1), (H, W), root / "r.onnx", input_size=56)
-    torch.manual_seed(3)
-    export_graph(Da3Model(tiny_da3_spec("metric")), (H, W), root / "da3.onnx")
-    return {"metric": root / "m.onnx", "relative": root / "r.onnx", "da3-metric": root / "da3.onnx"}
+    return case_graphs(tmp_path_factory.mktemp("graphs"))
 
 
 def camera_yaml(path, camera) -> str:

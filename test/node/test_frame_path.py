@@ -7,35 +7,24 @@ import dataclasses
 
 import numpy as np
 import pytest
-import torch
 from rosbags.typesys import Stores, get_typestore
 
 from depth_anything_ros.core.camera import CameraModel
 from depth_anything_ros.core.head import MetricHead, metres_from_raw
-from depth_anything_ros.export.onnx_export import export_graph
-from depth_anything_ros.model.da3.network import Da3Model
-from depth_anything_ros.model.da3.spec import tiny_da3_spec
-from depth_anything_ros.model.v2.build import untrained_model
 from depth_anything_ros.msgs.messages import camera_info_msg, header_msg, rosbags_kit
 from depth_anything_ros.node.config import PipelineConfig
 from depth_anything_ros.node.frame_path import FramePath, camera_of
 from depth_anything_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend
 from depth_anything_ros.synthetic.scene import sample_camera
 
-from conftest import tiny_spec
-from frame_cases import CASES, START_NS, H, W, frame_pair
+from frame_cases import CASES, START_NS, H, W, case_graphs, frame_pair
 
 KIT = rosbags_kit(get_typestore(Stores.ROS2_HUMBLE))
 
 
 @pytest.fixture(scope="module")
 def graphs(tmp_path_factory):
-    root = tmp_path_factory.mktemp("frame_path")
-    export_graph(untrained_model(tiny_spec("metric", max_depth=20.0), seed=2), (H, W), root / "m.onnx", input_size=56)
-    export_graph(untrained_model(tiny_spec("relative"), seed=1), (H, W), root / "r.onnx", input_size=56)
-    torch.manual_seed(3)
-    export_graph(Da3Model(tiny_da3_spec("metric")), (H, W), root / "da3.onnx")
-    return {"metric": root / "m.onnx", "relative": root / "r.onnx", "da3": root / "da3.onnx"}
+    return case_graphs(tmp_path_factory.mktemp("frame_path"))
 
 
 def path_for(graph, anchor=None, **values) -> FramePath:
@@ -64,7 +53,7 @@ def test_each_case_gives_its_outcome_for_a_v2_metric_graph(graphs, case):
 
 
 def test_uncalibrated_camera_skips_a_focal_graph_and_relative_graphs_publish_relative(graphs):
-    da3 = path_for(graphs["da3"])
+    da3 = path_for(graphs["da3-metric"])
     outcome = da3.process(*pair("uncalibrated"))
     assert not outcome.published and outcome.reason == "intrinsics" and outcome.uncalibrated
     assert "focal length" in outcome.detail

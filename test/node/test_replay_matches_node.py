@@ -6,30 +6,19 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
-from depth_anything_ros.export.onnx_export import export_graph
-from depth_anything_ros.model.da3.network import Da3Model
-from depth_anything_ros.model.da3.spec import tiny_da3_spec
-from depth_anything_ros.model.v2.build import untrained_model
 from depth_anything_ros.msgs.bags import open_bags
 from depth_anything_ros.node.config import PipelineConfig
 from depth_anything_ros.node.replay import replay
 from depth_anything_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend
 
-from conftest import tiny_spec
-from frame_cases import CASES, IMAGE_TOPIC, INFO_TOPIC, H, W, write_frames_bag
+from frame_cases import CASES, IMAGE_TOPIC, INFO_TOPIC, case_graphs, write_frames_bag
 from ros_graph import Probe
 
 
 @pytest.fixture(scope="module")
 def graphs(tmp_path_factory):
-    root = tmp_path_factory.mktemp("graphs")
-    export_graph(untrained_model(tiny_spec("metric", max_depth=20.0), seed=2), (H, W), root / "m.onnx", input_size=56)
-    export_graph(untrained_model(tiny_spec("relative"), seed=1), (H, W), root / "r.onnx", input_size=56)
-    torch.manual_seed(3)
-    export_graph(Da3Model(tiny_da3_spec("metric")), (H, W), root / "da3.onnx")
-    return {"metric": root / "m.onnx", "relative": root / "r.onnx", "da3-metric": root / "da3.onnx"}
+    return case_graphs(tmp_path_factory.mktemp("graphs"))
 
 
 def stamp_of(msg) -> int:
