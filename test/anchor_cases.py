@@ -103,3 +103,95 @@ def inf_nan_points(count: int = 40) -> np.ndarray:
     points = np.full((count, 3), np.nan)
     points[::2] = [math.inf, 0.0, 1.0]
     return points
+
+
+# ---- a bag of the synthetic rig with a 2D laser, and a "network" that is the truth distorted per frame ----------
+RIG_IMAGE_TOPIC, RIG_INFO_TOPIC, LASER_TOPIC = "/camera/image_rect", "/camera/camera_info", "/laser/scan"
+LASER_FRAME = "laser"
+LASER_AZIMUTHS = (-45.0, 45.0, 720)  # synthetic.distorted.laser_scene's 2D laser: 720 beams over 90 degrees
+LASER_IN_CAMERA = Transform(LIDAR_TO_OPTICAL, np.array([0.0, 1.0, 0.0]))  # 1 m below the camera
+
+
+def rig_laser_ranges(rig) -> tuple[np.ndarray, float, float]:
+    """(ranges, angle_min, increment) of the rig's 2D laser: laser_scene's points as a LaserScan (+Inf: no return)."""
+    low, high, count = LASER_AZIMUTHS
+    angles = np.radians(np.linspace(low, high, count))
+    directions = np.stack([np.cos(angles), np.sin(angles), np.zeros(count)], axis=1)
+    ranges = rig.scene.intersect(LASER_IN_CAMERA.translation, directions @ LASER_IN_CAMERA.rotation.T)
+    return ranges, float(angles[0]), float(angles[1] - angles[0])
+
+
+def write_laser_rig_bag(path, frames: int, rate_hz: float = 10.0, laser_lead_s: float = 0.01,
+                        start_ns: int = 1_700_000_000_000_000_000, bad: dict[int, str] | None = None):
+    """A rosbag2 (MCAP) of the static rig: image, camera_info, a LaserScan ``laser_lead_s`` before each image and
+    /tf_static (base_link -> camera_optical_frame, laser). ``bad`` maps frame indices to a broken scan: 'ghost'
+    (an unknown frame), 'absurd' (no usable range), 'none' (no scan)."""
+    from rosbags.rosbag2 import StoragePlugin, Writer
+    from rosbags.typesys import Stores, get_typestore
+
+    from depth_anything_ros.msgs.messages import bgr_image_msg, camera_info_msg, rosbags_kit, tf_message
+    from depth_anything_ros.synthetic.rig import SyntheticRig
+
+    store = get_typestore(Stores.ROS2_HUMBLE)
+    kit = rosbags_kit(store)
+    rig = SyntheticRig()
+    camera, image = rig.camera(), rig.image()
+    ranges, angle_min, increment = rig_laser_ranges(rig)
+    base_from_camera = Transform(LIDAR_TO_OPTICAL.T)
+    bad = bad or {}
+    with Writer(path, version=9, storage_plugin=StoragePlugin.MCAP) as writer:
+        conns = {name: writer.add_connection(topic, msgtype, typestore=store) for name, topic, msgtype in (
+            ("tf_static", "/tf_static", "tf2_msgs/msg/TFMessage"),
+            ("image", RIG_IMAGE_TOPIC, "sensor_msgs/msg/Image"),
+            ("info", RIG_INFO_TOPIC, "sensor_msgs/msg/CameraInfo"),
+            ("scan", LASER_TOPIC, "sensor_msgs/msg/LaserScan"))}
+
+        def write(name: str, ns: int, msg) -> None:
+            writer.write(conns[name], ns, store.serialize_cdr(msg, conns[name].msgtype))
+
+        write("tf_static", start_ns - 10**9, tf_message(store.types, header_msg(kit, start_ns - 10**9, "base_link"), {
+            child: (t.translation, matrix_to_quaternion(t.rotation)) for child, t in (
+                ("camera_optical_frame", base_from_camera), (LASER_FRAME, base_from_camera @ LASER_IN_CAMERA))}))
+        for index in range(frames):
+            image_ns = start_ns + int(index * 1e9 / rate_hz)
+            scan_ns = image_ns - int(laser_lead_s * 1e9)
+            case = bad.get(index, "")
+            if case != "none":
+                values = np.full_like(ranges, 1e9) if case == "absurd" else ranges
+                frame = "ghost" if case == "ghost" else LASER_FRAME
+                write("scan", scan_ns, laser_scan_msg(store.types["sensor_msgs/msg/LaserScan"],
+                                                      header_msg(kit, scan_ns, frame), values, angle_min, increment,
+                                                      range_max=100.0))
+            header = header_msg(kit, image_ns, "camera_optical_frame")
+            write("info", image_ns, camera_info_msg(kit, header, camera))
+            write("image", image_ns + 1000, bgr_image_msg(kit, header, image))
+    return path
+
+
+def distorted_backend(truth: np.ndarray, distortions, kind: str, noise: float = 0.01):
+    """A DepthBackend whose "network" output for its k-th frame is ``truth`` under ``distortions[k]`` (model space),
+    and whose depth is that raw through the graph's head input, as a fused graph's."""
+    from depth_anything_ros.core.head import is_inverse, metres_from_raw
+    from depth_anything_ros.export.graph_info import GraphInfo
+    from depth_anything_ros.runtime.backend import DepthBackend, DepthOutput
+
+    height, width = truth.shape
+
+    class DistortedTruth(DepthBackend):
+        name = "distorted-truth"
+
+        def __init__(self) -> None:
+            super().__init__(GraphInfo(height, width, "bgr", height, width, "vits", 2, kind,
+                                       80.0 if kind == "metric" else None, "distorted-truth"))
+            self.frames = 0
+
+        def _run(self, image, head, focal):
+            raw = distortions[self.frames].raw(kind, truth, noise=noise, seed=self.frames)
+            self.frames += 1
+            depth = metres_from_raw(raw, *(float(v) for v in head), relative=is_inverse(kind))
+            return DepthOutput(raw, depth.astype(np.float32))
+
+        def close(self) -> None:
+            pass
+
+    return DistortedTruth()
