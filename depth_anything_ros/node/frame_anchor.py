@@ -39,7 +39,7 @@ HEAD_FIELDS = ("stamp_sec", "stamp_nanosec", "scale", "shift", "residual_absrel"
                "age_s")
 HEAD_LABEL = ",".join(HEAD_FIELDS)
 STATE_CODES = {AnchorState.NONE: 0, AnchorState.FALLBACK: 1, AnchorState.HELD: 2, AnchorState.LIVE: 3}
-Log = Callable[[str, str, str], None]  # (level "info" | "warning", kind for throttling, text)
+Log = Callable[[str, str, str], None]  # (level "info" | "warning" | "error", kind for throttling, text)
 
 
 @dataclass(frozen=True)
@@ -144,9 +144,23 @@ class FrameAnchor:
         return self._estimator
 
     def update(self, raw: np.ndarray, camera: CameraModel | None, stamp_ns: int, camera_frame: str, kind: str,
-               fallback: MetricHead | None, limits: tuple[float, float]) -> AnchorFrame:
+               fallback: MetricHead | None, limits: tuple[float, float]) -> AnchorFrame | None:
         """The anchor step of one frame: ``raw`` output of a ``kind`` graph, its camera (None: K = 0), the image
-        stamp and frame; ``fallback`` the calibration's head (None: none loaded), ``limits`` the published range."""
+        stamp and frame; ``fallback`` the calibration's head (None: none loaded), ``limits`` the published range.
+        None when the step itself failed (a bug, not bad input): logged and counted as ``error``, and the frame
+        keeps the pipeline's own head, so the anchor can never cost the depth."""
+        try:
+            return self._update(raw, camera, stamp_ns, camera_frame, kind, fallback, limits)
+        except Exception as error:  # the depth must not depend on the anchor's code
+            with self._lock:
+                self.report_data.frames += 1
+                self.report_data.reasons["error"] = self.report_data.reasons.get("error", 0) + 1
+            self.log("error", "anchor_error", f"anchor step failed ({type(error).__name__}: {error}); the frame "
+                                              f"keeps the calibration's (or the graph's) head")
+            return None
+
+    def _update(self, raw: np.ndarray, camera: CameraModel | None, stamp_ns: int, camera_frame: str, kind: str,
+                fallback: MetricHead | None, limits: tuple[float, float]) -> AnchorFrame:
         estimator = self._estimator_for(kind)
         estimator.fallback, estimator.limits = fallback, limits
         pick, message = self.feed.pick(stamp_ns)

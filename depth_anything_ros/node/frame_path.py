@@ -78,6 +78,8 @@ class FramePath:
             fallback = head if pipeline.calibration is not None else None
             step = self.anchor.update(raw, camera, stamp, frame_id, pipeline.backend.info.kind, fallback,
                                       (head.min_depth, head.max_depth))
+            if step is None:  # the anchor step failed (logged and counted): the pipeline's own head
+                return None
             steps.append(step)
             # fallen back: the graph already applied the calibration's (or its own) head, no host pass needed
             return step.result.head if step.result.state in (AnchorState.LIVE, AnchorState.HELD) else None

@@ -242,7 +242,7 @@ class FrameWorker:
         self.log.error(kind, text)
 
     def _anchor_log(self, level: str, kind: str, text: str) -> None:
-        (self.log.info if level == "info" else self.log.warn)(kind, text)
+        {"info": self.log.info, "error": self.log.error}.get(level, self.log.warn)(kind, text)
 
     def input_error(self, kind: str, text: str) -> None:
         self.stats.input_error(kind, time.monotonic_ns())

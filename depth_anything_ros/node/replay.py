@@ -36,6 +36,7 @@ from depth_anything_ros.node.config import PipelineConfig
 from depth_anything_ros.node.frame_anchor import AnchorReport, FrameAnchor
 from depth_anything_ros.node.frame_io import OUTPUT_TYPES
 from depth_anything_ros.node.frame_path import UNCALIBRATED, FrameOutcome, FramePath
+from depth_anything_ros.node.node_log import NodeLog
 from depth_anything_ros.node.pipeline import FrameResult
 
 LOG = logging.getLogger(__name__)
@@ -72,9 +73,11 @@ def _anchor_for(reader, topic: str, config: PipelineConfig) -> tuple[FrameAnchor
     tree = None if config.anchor_extrinsic or config.anchor_extrinsics_file else TransformBuffer()
     tf = TreeExtrinsics(tree, "the bag's /tf_static and /tf") if tree is not None else None
 
-    def log(level: str, kind: str, text: str) -> None:
-        (LOG.info if level == "info" else LOG.warning)("%s", text)
-    return FrameAnchor(config, tf, log), {c.id for c in conns}, tree
+    log = NodeLog(LOG)  # as in the node: each kind at most every 5 s, with the count held back
+
+    def say(level: str, kind: str, text: str) -> None:
+        {"info": log.info, "error": log.error}.get(level, log.warn)(kind, text)
+    return FrameAnchor(config, tf, say), {c.id for c in conns}, tree
 
 
 def replay(in_bag: Path, out_bag: Path, image_topic: str, config: PipelineConfig,

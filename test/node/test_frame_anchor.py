@@ -216,3 +216,25 @@ def test_a_parameter_change_takes_a_new_extrinsic_and_a_bad_one_changes_nothing(
     step = frames.process(*pair(1)).anchor
     assert step.result.state is AnchorState.LIVE, step.result.stats.detail
     assert step.extrinsic.startswith("anchor_extrinsics_file") and "2 transforms" in step.extrinsic
+
+
+def test_a_failing_anchor_step_costs_the_anchor_not_the_depth(graphs):
+    """Failure injection: an extrinsic source that raises (a bug, not bad input) must not lose the frame."""
+    raw = raw_of(graphs["relative"])
+    frames, anchor = path_for(graphs["relative"], anchor_input="points", anchor_extrinsic=LIDAR_ARGS)
+
+    class Broken:
+        source = "broken"
+
+        def lookup(self, camera_frame, sensor_frame, stamp_ns):
+            raise RuntimeError("boom")
+
+    anchor.extrinsics = Broken()
+    anchor.add_message(lidar_cloud(KIT, START_NS - 5 * MS, points_from_depth(true_depth(raw), sample_camera(H, W))))
+    LOGGED.clear()
+    outcome = frames.process(*pair())
+    assert outcome.published and outcome.anchor is None and "anchor" not in outcome.messages
+    assert set(outcome.messages) == {"relative", "camera_info"}  # the graph's own output, as without an anchor
+    assert anchor.report().reasons == {"error": 1}
+    assert LOGGED == [("error", "anchor_error", "anchor step failed (RuntimeError: boom); the frame keeps the "
+                                                "calibration's (or the graph's) head")]
