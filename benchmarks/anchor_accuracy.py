@@ -69,8 +69,8 @@ class Recording:
     beam_count: int
 
 
-def kitti() -> Recording | None:
-    root = DATA / "kitti_object"
+def kitti(data: Path = DATA) -> Recording | None:
+    root = data / "kitti_object"
     if not root.exists():
         return None
     scenes = []
@@ -91,8 +91,8 @@ def kitti() -> Recording | None:
     return Recording("KITTI 000000-000002, HDL-64E", scenes, 64)
 
 
-def nuscenes() -> Recording | None:
-    root = DATA / "nuscenes_mini_sample"
+def nuscenes(data: Path = DATA) -> Recording | None:
+    root = data / "nuscenes_mini_sample"
     if not root.exists():
         return None
     calib = json.loads((root / "calib.json").read_text())
@@ -235,15 +235,12 @@ def cell(metrics: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--frames", type=int, default=30)
-    parser.add_argument("--data", type=Path, default=None,
+    parser.add_argument("--data", type=Path, default=DATA,
                         help=f"the shared data folder (default {DATA}, beside the checkout)")
     parser.add_argument("--kinds", nargs="+", default=["relative", "relative-depth", "metric"],
                         choices=["relative", "relative-depth", "metric"], help="graph kinds (default: all three)")
     args = parser.parse_args()
-    if args.data is not None:
-        global DATA
-        DATA = args.data
-    recordings = [r for r in (kitti(), nuscenes(), rig()) if r is not None]
+    recordings = [r for r in (kitti(args.data), nuscenes(args.data), rig()) if r is not None]
     print(f"\nSIMULATED NETWORK (no trained weights): LiDAR-densified depth x smooth error field "
           f"({ERROR_FIELD_STD:.0%}) x pixel noise ({PIXEL_NOISE:.0%}), distorted per frame in the model's space "
           f"(drift + jitter). {args.frames} frames per recording, every 4th beam held out.\n")
