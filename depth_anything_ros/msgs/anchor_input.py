@@ -32,6 +32,20 @@ def laser_scan_points(msg) -> AnchorPoints:
     return scan_points(*fields)
 
 
+def oversized_cloud(msg, max_cloud_points: int) -> AnchorPoints | None:
+    """``TOO_LARGE`` for a cloud with more than ``max_cloud_points`` points (0: no limit), judged from its size alone
+    (the subscription callback can afford it: nothing is read); None otherwise, or when it is no cloud at all."""
+    try:
+        received = int(msg.height) * int(msg.width)
+    except (AttributeError, TypeError, ValueError):
+        return None  # cloud_points says what is wrong with it
+    if max_cloud_points and received > max_cloud_points:
+        return AnchorPoints(_NONE, received, AnchorReason.TOO_LARGE,
+                            f"the cloud has {received} points, more than anchor_max_cloud_points {max_cloud_points} "
+                            f"(a map or another sensor's topic on anchor/points?)")
+    return None
+
+
 def cloud_points(msg, max_points: int = 0, max_cloud_points: int = 0) -> AnchorPoints:
     """A PointCloud2's finite x, y, z as (N, 3) float64; a cloud without them, or short data, gives a reason.
 
@@ -39,12 +53,11 @@ def cloud_points(msg, max_points: int = 0, max_cloud_points: int = 0) -> AnchorP
     it anyway; reading only those keeps a large cloud cheap). ``max_cloud_points`` > 0: a cloud with more points
     is not read at all (``TOO_LARGE``).
     """
+    oversized = oversized_cloud(msg, max_cloud_points)
+    if oversized is not None:
+        return oversized
     try:
         received = int(msg.height) * int(msg.width)
-        if max_cloud_points and received > max_cloud_points:
-            return AnchorPoints(_NONE, received, AnchorReason.TOO_LARGE,
-                                f"the cloud has {received} points, more than anchor_max_cloud_points "
-                                f"{max_cloud_points} (a map or another sensor's topic on anchor/points?)")
         stride = -(-received // max_points) if max_points and received > max_points else 1
         points = read_points(msg, ("x", "y", "z"), skip_nans=True, stride=stride)
     except (AttributeError, TypeError, ValueError) as error:

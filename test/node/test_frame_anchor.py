@@ -238,3 +238,20 @@ def test_a_failing_anchor_step_costs_the_anchor_not_the_depth(graphs):
     assert anchor.report().reasons == {"error": 1}
     assert LOGGED == [("error", "anchor_error", "anchor step failed (RuntimeError: boom); the frame keeps the "
                                                 "calibration's (or the graph's) head")]
+
+
+def test_the_callback_only_files_a_message_and_keeps_no_oversized_cloud():
+    from depth_anything_ros.node.anchor_feed import AnchorFeed
+
+    config = PipelineConfig(anchor_input="points", anchor_max_cloud_points=100)
+    feed = AnchorFeed("points", config.anchor_config(), config.anchor_max_cloud_points)
+    small, big = (cloud_msg(KIT, START_NS + i * MS, "lidar", np.ones((n, 3))) for i, n in ((0, 50), (1, 500)))
+    feed.add(small)
+    feed.add(big)
+    assert feed.counts() == (2, {"too_large": 1})  # judged from its size in the callback, never read or kept
+    _, message = feed.pick(START_NS + 2 * MS)
+    assert message.stamp_ns == START_NS + MS and message.msg is None and feed.points(message).reason.value == \
+        "too_large"
+    _, message = feed.pick(START_NS)
+    assert message.converted is None and message.msg is small  # converted on first use only
+    assert len(feed.points(message).points) == 50 and message.msg is None and feed.counts() == (2, {"too_large": 1})
