@@ -184,3 +184,15 @@ def test_cameras_parameter_and_per_camera_calibrations():
             parse_cameras(bad)
     with pytest.raises(ValueError, match="NS=FILE"):
         parse_cameras("/a", "/b=x.yaml")
+
+
+def test_six_camera_config_example_is_a_valid_params_file():
+    from pathlib import Path
+
+    from depth_anything_ros.node.config import config_from_parameters
+
+    config = config_from_parameters(Path(__file__).parents[2] / "config" / "six_cameras.yaml")
+    specs = parse_cameras(config.cameras, config.camera_calibrations)
+    assert [s.namespace for s in specs] == ["/cam_front", "/cam_front_left", "/cam_front_right", "/cam_back",
+                                            "/cam_back_left", "/cam_back_right"]
+    assert config.expected_image_hw() == (900, 1600) and config.batch_window_ms == 15.0
