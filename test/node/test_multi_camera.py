@@ -196,3 +196,48 @@ def test_six_camera_config_example_is_a_valid_params_file():
     assert [s.namespace for s in specs] == ["/cam_front", "/cam_front_left", "/cam_front_right", "/cam_back",
                                             "/cam_back_left", "/cam_back_right"]
     assert config.expected_image_hw() == (900, 1600) and config.batch_window_ms == 15.0
+
+
+def test_lifecycle_node_with_cameras_publishes_per_namespace_and_frees_the_shared_engine(ros, graph):
+    """The managed node with ``cameras`` over real rclpy: per-camera topics and diagnostics, and deactivate frees
+    the one shared engine that activate reloads."""
+    from rclpy.lifecycle import TransitionCallbackReturn
+    from rclpy.parameter import Parameter
+    from sensor_msgs.msg import Image
+
+    from depth_anything_ros.node.ros_node import DepthLifecycleNode, MultiCameraNodeCore
+
+    from ros_graph import Probe, header, image_msg, info_msg
+
+    values = {"onnx": str(graph), "backend": "onnxruntime", "cameras": "/front, /rear", "max_age": 0.0}
+    node = DepthLifecycleNode(parameter_overrides=[Parameter(k, value=v) for k, v in values.items()])
+    probe = Probe(node)
+    try:
+        assert isinstance(node.core, MultiCameraNodeCore)
+        assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS
+        assert len(node.core.backends.opened()) == 1  # one engine for both cameras, loaded at configure
+        assert node.trigger_activate() == TransitionCallbackReturn.SUCCESS
+        node.core.stop()
+        node.core.start(thread=False)
+        got = {ns: probe.listen(f"{ns}/depth/image", Image) for ns in ("/front", "/rear")}
+        probe.spin_until(lambda: all(c.subscribed("image") for c in node.core.cameras))
+        for camera, frame_id in zip(node.core.cameras, ("front_optical", "rear_optical"), strict=True):
+            hdr = header(node)
+            hdr.frame_id = frame_id
+            node.core.on_camera_info_of(camera, info_msg(hdr, H, W))
+            node.core.on_camera_image(camera, image_msg(hdr, height=H, width=W))
+        assert node.core.process_next(timeout=1.0)
+        probe.spin_until(lambda: all(got.values()), timeout=5.0)
+        assert got["/front"][0].header.frame_id == "front_optical" and got["/rear"][0].header.frame_id == "rear_optical"
+        names = {s.name for s in node.core.diagnostics().status}
+        assert {"depth_anything_ros: front: depth", "depth_anything_ros: rear: stamp delay"} <= names
+        assert node.trigger_deactivate() == TransitionCallbackReturn.SUCCESS
+        assert not node.core.backends.opened() and node.core.pipeline.backend is None
+        assert node.trigger_activate() == TransitionCallbackReturn.SUCCESS
+        assert len(node.core.backends.opened()) == 1
+        node.trigger_deactivate()
+        assert node.trigger_cleanup() == TransitionCallbackReturn.SUCCESS
+        assert not node.core.subscriptions and all(not c.publishers for c in node.core.cameras)
+    finally:
+        probe.close()
+        node.destroy_node()
