@@ -153,6 +153,14 @@ def rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def current_rss_mib() -> float:
+    """Resident memory now (Linux /proc)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def gpu_mib(pids: list[int]) -> float | None:
     """Device memory of these processes from nvidia-smi (None without it)."""
     if shutil.which("nvidia-smi") is None:
@@ -218,6 +226,33 @@ def export_graphs(args, folder: Path) -> dict[str, Path]:
     return graphs
 
 
+def resolution_cost(args) -> None:
+    """What a second camera resolution costs: one batched onnxruntime session per resolution (no shared weights)."""
+    from depth_anything_ros.export.onnx_export import export_graph
+    from depth_anything_ros.model import model_spec
+    from depth_anything_ros.model.v2.build import untrained_model
+    from depth_anything_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend
+
+    model = untrained_model(model_spec(args.encoder, 2, metric=True, max_depth=80.0), seed=0)
+    weights = sum(p.numel() * p.element_size() for p in model.parameters()) / 2**20
+    print(f"| sessions open | resident MiB | (V2 {args.encoder}: weights {weights:.0f} MiB fp32) |")
+    print("|---|---|---|")
+    with tempfile.TemporaryDirectory() as folder:
+        paths = []
+        for hw in ((H, W), (720, 1280)):
+            paths.append(Path(folder) / f"{hw[0]}x{hw[1]}.onnx")
+            export_graph(model, hw, paths[-1], input_size=args.input_size, max_batch=max(args.cameras))
+        del model
+        base = current_rss_mib()
+        print(f"| none | {base:.0f} | |")
+        sessions = []
+        for path in paths:
+            sessions.append(OnnxRuntimeBackend(path))
+            rss = current_rss_mib()
+            print(f"| + {path.stem} | {rss:.0f} | +{rss - base:.0f} |")
+            base = rss
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cameras", type=int, nargs="+", default=[1, 2, 4, 6])
@@ -227,6 +262,8 @@ def main() -> None:
     parser.add_argument("--backend", default="onnxruntime")
     parser.add_argument("--precision", default="fp32", choices=("fp32", "fp16"))
     parser.add_argument("--window-ms", type=float, default=10.0)
+    parser.add_argument("--resolution-cost", action="store_true",
+                        help="print what a second camera resolution costs (one more batched session) and exit")
     parser.add_argument("--child-mode", choices=("single", "multi"), help=argparse.SUPPRESS)
     parser.add_argument("--child-cameras", type=int, default=1, help=argparse.SUPPRESS)
     parser.add_argument("--child-camera", type=int, default=0, help=argparse.SUPPRESS)
@@ -234,6 +271,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.child_mode:
         child(args)
+        return
+    if args.resolution_cost:
+        resolution_cost(args)
         return
     with tempfile.TemporaryDirectory() as folder:
         graphs = export_graphs(args, Path(folder))
