@@ -11,8 +11,9 @@ any other failure propagates (the node counts it, replay stops).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from depth_anything_ros.core.camera import CameraModel, info_k
 from depth_anything_ros.core.errors import InputError
@@ -20,8 +21,8 @@ from depth_anything_ros.msgs.images import decode_frame
 from depth_anything_ros.msgs.messages import MessageKit
 from depth_anything_ros.node.config import PipelineConfig
 from depth_anything_ros.node.frame_io import output_messages
-from depth_anything_ros.node.pipeline import Anchor, DepthPipeline, FrameResult
-from depth_anything_ros.runtime.backend import DepthBackend
+from depth_anything_ros.node.pipeline import Anchor, DepthPipeline, FrameResult, PreparedFrame
+from depth_anything_ros.runtime.backend import DepthBackend, DepthOutput
 
 UNCALIBRATED = ("camera_info has K = 0 (an uncalibrated camera): publishing depth without depth/camera_info and "
                 "depth/points (a DA3 metric model, which needs the focal length, skips the frame); calibrate the "
@@ -64,15 +65,31 @@ class FramePath:
 
     def process(self, image_msg, info_msg, want_cloud: bool = True, want_preview: bool = False) -> FrameOutcome:
         """The outcome of one image and its camera_info (None: the input has none)."""
+        frame = self.prepare(image_msg, info_msg)
+        if isinstance(frame, FrameOutcome):
+            return frame
+        started = time.monotonic()
+        output = frame.backend.infer(frame.image, frame.head, frame.k)
+        return self.finish(image_msg, frame, output, time.monotonic() - started, want_cloud, want_preview)
+
+    def prepare(self, image_msg, info_msg) -> PreparedFrame | FrameOutcome:
+        """Decode and judge one frame for inference (``process``'s first step; the multi-camera node batches the
+        next one): the prepared frame, or the outcome saying why it cannot be used."""
         uncalibrated = False
         try:
             bgr, _ = decode_frame(image_msg)
             camera, uncalibrated = camera_of(info_msg)
-            result = self.pipeline.process(bgr, camera, want_cloud=want_cloud, anchor=self.anchor)
+            frame = self.pipeline.prepare(bgr, camera)
         except InputError as error:
             return FrameOutcome(reason=error.kind, detail=str(error), uncalibrated=uncalibrated)
+        return replace(frame, uncalibrated=uncalibrated)
+
+    def finish(self, image_msg, frame: PreparedFrame, output: DepthOutput, inference_s: float,
+               want_cloud: bool = True, want_preview: bool = False) -> FrameOutcome:
+        """The messages of a prepared frame from its inference output (``process``'s last step)."""
+        result = self.pipeline.finish(frame, output, inference_s, want_cloud=want_cloud, anchor=self.anchor)
         messages = output_messages(self.kit, image_msg.header, result, want_preview)
-        return FrameOutcome(messages, result, uncalibrated=uncalibrated)
+        return FrameOutcome(messages, result, uncalibrated=frame.uncalibrated)
 
     def close(self) -> None:
         self.pipeline.close()
