@@ -56,8 +56,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     network, sha = family.load(request)
     started = time.monotonic()
     info = export_graph(network, args.image_size, args.output, args.input_order, args.input_size, sha,
-                        args.graph_precision)
+                        args.graph_precision, args.max_batch)
     extra = "".join(f" + {name}" for name in info.input_names[1:])
+    extra += f", batch 1..{info.max_batch}" if info.batched else ""
     sky = f", sky +Inf: {info.sky}" if info.model else ""
     print(f"wrote {args.output}: {info.image_height}x{info.image_width} {info.input_order} uint8{extra} -> network "
           f"{info.network_height}x{info.network_width} -> raw, depth ({info.model_name}, {info.kind}, "
@@ -213,6 +214,9 @@ def add_inference_commands(commands) -> dict[str, argparse.ArgumentParser]:
     export.add_argument("--precision", dest="graph_precision", choices=choices_of("precision"), default="fp32",
                         help="graph variant: fp32, or fp16 (FP16 network, FP32 pre/post, LayerNorm and attention "
                              "scores) for a strongly typed fp16 TensorRT engine (default fp32)")
+    export.add_argument("--max-batch", type=int, default=0,
+                        help="N >= 1: the batched graph of a multi-camera node, 1..N images per run, each with its "
+                             "own head and focal (the node's cameras parameter); 0: one image (default)")
     export.set_defaults(func=cmd_export)
 
     infer = commands.add_parser("infer", help="depth for image files: .npy and a colourised PNG each")

@@ -43,10 +43,13 @@ class GraphInfo:
     model: str = ""  # DA3 variant name; "" for V1/V2
     process_res: int = 0  # DA3: longest side of the network input before rounding to patches
     sky: bool = False  # DA3 mono/metric: sky pixels are +Inf in raw and depth
+    max_batch: int = 0  # 0: one image (HxWx3, head [4], focal [1]); N: a batch of 1..N (BxHxWx3, Bx4, Bx1)
 
     def __post_init__(self) -> None:
         if self.kind not in OUTPUT_KINDS:
             raise ValueError(f"graph kind must be one of {', '.join(OUTPUT_KINDS)}, got {self.kind!r}")
+        if self.max_batch < 0:
+            raise ValueError(f"max_batch must be 0 (one image) or the largest batch, got {self.max_batch}")
         if (self.version == 3) != bool(self.model):
             raise ValueError(f"version 3 graphs name their DA3 model and only they do (version {self.version}, "
                              f"model {self.model!r})")
@@ -55,6 +58,11 @@ class GraphInfo:
     def has_focal_input(self) -> bool:
         """The graph takes the ``focal`` input (every DA3 graph, version 3; metric ones scale by it)."""
         return self.version == 3
+
+    @property
+    def batched(self) -> bool:
+        """The graph takes a leading batch dimension (1..``max_batch`` images, one head and focal each)."""
+        return self.max_batch > 0
 
     @property
     def model_name(self) -> str:
@@ -99,7 +107,11 @@ class GraphInfo:
         return MetricHead()
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True)
+        """The metadata text; an unbatched graph's leaves ``max_batch`` out, so its file is what it always was."""
+        fields = asdict(self)
+        if not self.batched:
+            del fields["max_batch"]
+        return json.dumps(fields, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> GraphInfo:

@@ -98,6 +98,14 @@ class PipelineConfig:
                                "first frame)", low=0, high=16384, step=1, read_only=True)
     image_height: int = knob(0, "expected image height: with image_width, the engine loads at start (0: on the "
                                 "first frame)", low=0, high=16384, step=1, read_only=True)
+    cameras: str = knob("", "multi-camera node: camera namespaces, comma-separated or a list like [/front, /rear], "
+                            "each optionally NS:IMAGE_TOPIC:CAMERA_INFO_TOPIC; outputs go under NS/depth/, one "
+                            "batched engine serves every camera of a resolution; empty: one camera (topics image, "
+                            "camera_info)", read_only=True)
+    camera_calibrations: str = knob("", "multi-camera node: per-camera calibration files, NS=FILE comma-separated "
+                                        "(others use calibration_file)", read_only=True)
+    batch_window_ms: float = knob(10.0, "multi-camera node: after the first camera's frame, wait at most this long "
+                                        "for the others before running the batch", low=0.0, high=1000.0)
     diag_stale_input_s: float = knob(3.0, "diagnostics ERROR when no image arrived for this many seconds (while "
                                           "active)", low=0.1, high=3600.0)
     diag_min_rate: float = knob(0.0, "expected minimum output rate in Hz; below it diagnostics WARN (0: "
@@ -203,6 +211,9 @@ class PipelineConfig:
         self.anchor_config()  # validates the anchor knobs together
         if self.anchor_extrinsic:
             parse_static_transform(self.anchor_extrinsic)  # ValueError naming the convention
+        if self.cameras and self.anchor_input != "none":
+            raise ValueError("the live anchor (anchor_input) serves a single-camera node: run each anchored camera "
+                             "in its own node (multi_camera.launch.py one_node:=false), not in cameras")
 
 
 def anchor_fields() -> tuple[str, ...]:

@@ -12,8 +12,9 @@ any other failure propagates (the node counts it, replay stops).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from depth_anything_ros.core.anchor import AnchorState
 from depth_anything_ros.core.camera import CameraModel, info_k
@@ -25,8 +26,8 @@ from depth_anything_ros.msgs.messages import MessageKit
 from depth_anything_ros.node.config import PipelineConfig
 from depth_anything_ros.node.frame_anchor import AnchorFrame, FrameAnchor
 from depth_anything_ros.node.frame_io import output_messages
-from depth_anything_ros.node.pipeline import Anchor, DepthPipeline, FrameResult
-from depth_anything_ros.runtime.backend import DepthBackend
+from depth_anything_ros.node.pipeline import Anchor, DepthPipeline, FrameResult, PreparedFrame
+from depth_anything_ros.runtime.backend import DepthBackend, DepthOutput
 
 UNCALIBRATED = ("camera_info has K = 0 (an uncalibrated camera): publishing depth without depth/camera_info and "
                 "depth/points (a DA3 metric model, which needs the focal length, skips the frame); calibrate the "
@@ -68,17 +69,16 @@ class FramePath:
         self.kit = kit
         self.anchor = anchor  # the live anchor (None: the calibration's head, or the graph's own)
 
-    def _anchor_hook(self, header, steps: list[AnchorFrame]) -> Anchor:
-        """The pipeline's per-frame head hook for this image: the live anchor's head (None: the pipeline's own)."""
+    def _anchor_hook(self, header, frame: PreparedFrame, steps: list[AnchorFrame]) -> Anchor:
+        """The pipeline's per-frame head hook for this image: the live anchor's head (None: the frame's own)."""
         stamp, frame_id = stamp_ns(header), str(header.frame_id)
 
         def hook(raw, camera) -> MetricHead | None:
-            pipeline = self.pipeline
-            head = pipeline.head(pipeline.backend)  # the calibration's (or the graph's) with the range limits
-            fallback = head if pipeline.calibration is not None else None
-            step = self.anchor.update(raw, camera, stamp, frame_id, pipeline.backend.info.kind, fallback,
+            head = frame.head  # the calibration's (or the graph's) head with the published range limits
+            fallback = head if self.pipeline.calibration is not None else None
+            step = self.anchor.update(raw, camera, stamp, frame_id, frame.backend.info.kind, fallback,
                                       (head.min_depth, head.max_depth))
-            if step is None:  # the anchor step failed (logged and counted): the pipeline's own head
+            if step is None:  # the anchor step failed (logged and counted): the frame's own head
                 return None
             steps.append(step)
             # fallen back: the graph already applied the calibration's (or its own) head, no host pass needed
@@ -87,18 +87,35 @@ class FramePath:
 
     def process(self, image_msg, info_msg, want_cloud: bool = True, want_preview: bool = False) -> FrameOutcome:
         """The outcome of one image and its camera_info (None: the input has none)."""
+        frame = self.prepare(image_msg, info_msg)
+        if isinstance(frame, FrameOutcome):
+            return frame
+        started = time.monotonic()
+        output = frame.backend.infer(frame.image, frame.head, frame.k)
+        return self.finish(image_msg, frame, output, time.monotonic() - started, want_cloud, want_preview)
+
+    def prepare(self, image_msg, info_msg) -> PreparedFrame | FrameOutcome:
+        """Decode and judge one frame for inference (``process``'s first step; the multi-camera node batches the
+        next one): the prepared frame, or the outcome saying why it cannot be used."""
         uncalibrated = False
-        steps: list[AnchorFrame] = []
-        hook = self._anchor_hook(image_msg.header, steps) if self.anchor is not None else None
         try:
             bgr, _ = decode_frame(image_msg)
             camera, uncalibrated = camera_of(info_msg)
-            result = self.pipeline.process(bgr, camera, want_cloud=want_cloud, anchor=hook)
+            frame = self.pipeline.prepare(bgr, camera)
         except InputError as error:
             return FrameOutcome(reason=error.kind, detail=str(error), uncalibrated=uncalibrated)
+        return replace(frame, uncalibrated=uncalibrated)
+
+    def finish(self, image_msg, frame: PreparedFrame, output: DepthOutput, inference_s: float,
+               want_cloud: bool = True, want_preview: bool = False) -> FrameOutcome:
+        """The messages of a prepared frame from its inference output (``process``'s last step), the live
+        anchor's step included."""
+        steps: list[AnchorFrame] = []
+        hook = self._anchor_hook(image_msg.header, frame, steps) if self.anchor is not None else None
+        result = self.pipeline.finish(frame, output, inference_s, want_cloud=want_cloud, anchor=hook)
         step = steps[0] if steps else None
         messages = output_messages(self.kit, image_msg.header, result, want_preview, step)
-        return FrameOutcome(messages, result, uncalibrated=uncalibrated, anchor=step)
+        return FrameOutcome(messages, result, uncalibrated=frame.uncalibrated, anchor=step)
 
     def close(self) -> None:
         self.pipeline.close()

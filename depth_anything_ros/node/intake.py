@@ -31,9 +31,10 @@ class Losses:
 class FrameIntake:
     """Stamp pairing plus the latest-frame mailbox; thread-safe (callbacks put, the worker takes)."""
 
-    def __init__(self, slop_s: float = 0.0, queue_size: int = SYNC_QUEUE) -> None:
+    def __init__(self, slop_s: float = 0.0, queue_size: int = SYNC_QUEUE, slot: Any = None) -> None:
+        """``slot``: where complete pairs go (default a LatestFrameSlot; the multi-camera node: a batcher slot)."""
         self.sync = StampSynchronizer(slop_s, queue_size)
-        self.slot = LatestFrameSlot()
+        self.slot = slot if slot is not None else LatestFrameSlot()
         self._lock = threading.Lock()
         self._last_stamp: int | None = None
 

@@ -83,6 +83,23 @@ def depth_node_action(camera: str, arguments: dict[str, str]):
     return Node(executable="depth_node", **options)
 
 
+def multi_camera_node_action(cameras: list[str], arguments: dict[str, str]):
+    """ONE launch_ros Node (or LifecycleNode) serving every camera of ``cameras`` from one batched engine: its
+    ``cameras`` parameter lists them (NS:NS/<image>:NS/camera_info), outputs under each NS/depth/."""
+    from launch_ros.actions import LifecycleNode, Node
+
+    overrides = overrides_from(arguments)
+    image = arguments.get("image") or "image_rect"
+    if cameras:
+        overrides["cameras"] = ", ".join(f"{ns}:{ns}/{image}:{ns}/camera_info" for ns in cameras)
+    lifecycle = arguments.get("lifecycle", "false").strip().lower() == "true"
+    options = dict(package="depth_anything_ros", name=arguments.get("node_name") or "depth_anything_ros",
+                   output="screen", parameters=[arguments["params_file"], overrides])
+    if lifecycle:
+        return LifecycleNode(executable="depth_lifecycle_node", namespace="", **options)
+    return Node(executable="depth_node", **options)
+
+
 def shm_profile_actions():
     """Point Fast DDS 2 and 3 at the package's shared-memory profile for the nodes launched after these actions,
     unless the user's environment already names a profile (README: Transport)."""

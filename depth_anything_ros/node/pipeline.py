@@ -22,7 +22,7 @@ from depth_anything_ros.core.errors import InputError
 from depth_anything_ros.core.head import MetricHead, is_inverse, metres_from_raw
 from depth_anything_ros.msgs.cloud import CloudBuilder, CloudPayload
 from depth_anything_ros.node.config import PipelineConfig
-from depth_anything_ros.runtime.backend import DepthBackend
+from depth_anything_ros.runtime.backend import DepthBackend, DepthOutput
 from depth_anything_ros.runtime.backend_cache import BackendCache
 
 LOG = logging.getLogger(__name__)
@@ -60,6 +60,20 @@ class FrameResult:
     def preview_kind(self) -> str:
         """What the preview shows: metres when metric (or calibrated), else the graph's own relative output."""
         return "metric" if self.metric else self.kind
+
+
+@dataclass(frozen=True)
+class PreparedFrame:
+    """A frame ready for inference: its backend, the image as the graph takes it, its head and K (camera_info's,
+    None without one), and the BGR frame and camera that ``DepthPipeline.finish`` publishes from."""
+
+    backend: DepthBackend
+    image: np.ndarray
+    head: MetricHead
+    k: np.ndarray | None
+    bgr: np.ndarray
+    camera: CameraModel | None
+    uncalibrated: bool = False  # camera_info had K = 0 (set by the frame path)
 
 
 class DepthPipeline:
@@ -176,13 +190,31 @@ class DepthPipeline:
         focal length of a DA3 metric graph (InputError without it: see ``judge_camera``).
 
         ``want_cloud`` False skips building the cloud (the node passes whether anyone subscribes).
-        ``anchor`` (see ``Anchor``) may replace the head of this frame.
+        ``anchor`` (see ``Anchor``) may replace the head of this frame. ``prepare``, the backend, ``finish``:
+        the multi-camera node runs the middle step for several cameras' frames in one batch.
         """
+        frame = self.prepare(bgr, camera)
+        started = time.monotonic()
+        output = frame.backend.infer(frame.image, frame.head, frame.k)
+        return self.finish(frame, output, time.monotonic() - started, want_cloud, anchor)
+
+    def prepare(self, bgr: np.ndarray, camera: CameraModel | None) -> PreparedFrame:
+        """Everything before inference: the camera judged, the backend, the image in the graph's order and size
+        (checked), this camera's head and K. InputError when the frame cannot be used."""
         backend = self.judge_camera(camera, bgr.shape[:2])
         k = camera.image_k(self.config.rectified) if camera is not None else None
-        started = time.monotonic()
-        output = backend.infer_bgr(bgr, self.head(backend), k)
-        inference_s = time.monotonic() - started
+        if backend.info.uses_focal:
+            try:
+                backend.info.focal_input(k)
+            except ValueError as error:
+                raise InputError("intrinsics", str(error)) from error
+        image = np.ascontiguousarray(bgr[..., ::-1]) if backend.info.input_order == "rgb" else bgr
+        return PreparedFrame(backend, backend.check_image(image), self.head(backend), k, bgr, camera)
+
+    def finish(self, frame: PreparedFrame, output: DepthOutput, inference_s: float, want_cloud: bool = True,
+               anchor: Anchor | None = None) -> FrameResult:
+        """Everything after inference: the anchor's head, the published resolution, the cloud."""
+        backend, bgr, camera = frame.backend, frame.bgr, frame.camera
         metric, full_depth = self.metric, output.depth
         head = anchor(output.raw, camera) if anchor is not None else None
         if head is not None:

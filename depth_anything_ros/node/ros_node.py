@@ -11,6 +11,7 @@ Topics, relative to the node's namespace (remap as usual):
        anchor/points (PointCloud2), anchor/scan (LaserScan), anchor/range (Range)
   out: depth/image, depth/camera_info, depth/points, depth/relative, depth/preview (when subscribed);
        depth/anchor (std_msgs/Float64MultiArray, the live head; node.frame_anchor.HEAD_FIELDS) with anchor_input
+With ``cameras`` (e.g. "/front, /rear"), the same per camera: NS/image, NS/camera_info in, NS/depth/* out.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from depth_anything_ros.node.anchor_feed import ANCHOR_TOPICS
 from depth_anything_ros.node.anchor_tf import tf_extrinsics
 from depth_anything_ros.node.config import Knob, PipelineConfig, knobs
 from depth_anything_ros.node.frame_worker import FrameWorker
+from depth_anything_ros.node.multi_worker import MultiCameraWorker
 from depth_anything_ros.node.parameters import expects_metric, float_range, graph_values, integer_range
 from depth_anything_ros.node.stats import ERROR, OK, WARN
 from depth_anything_ros.node.transport import check_transport
@@ -106,9 +108,10 @@ class DepthNodeCore(FrameWorker):
     """Parameters, endpoints, diagnostics and lifecycle state of one depth node (either variant) around the
     ROS-free FrameWorker (callbacks, inference thread, frame path, counters)."""
 
-    def __init__(self, node: Node, open_backend: Callable | None = None, kit: MessageKit | None = None) -> None:
+    def __init__(self, node: Node, open_backend: Callable | None = None, kit: MessageKit | None = None,
+                 config: PipelineConfig | None = None) -> None:
         self.node = node
-        super().__init__(declare_parameters(node), node.get_logger(), open_backend or factory.open_backend,
+        super().__init__(config or declare_parameters(node), node.get_logger(), open_backend or factory.open_backend,
                          kit or rclpy_kit())
         transport = check_transport(self.config)  # once: does FastDDS's shared memory hold our largest output?
         self.logger.warning(transport.text) if transport.warn else self.logger.info(transport.text)
@@ -193,12 +196,64 @@ class DepthNodeCore(FrameWorker):
         self._diagnostics_timer.cancel()
 
 
+class MultiCameraNodeCore(DepthNodeCore, MultiCameraWorker):
+    """The node with a ``cameras`` parameter: per camera its subscriptions and NS/depth/* publishers, its
+    diagnostics ("<node>: <camera>: <task>"); one batched engine per resolution for all of them."""
+
+    def create_endpoints(self, create_publisher: Callable) -> None:
+        overrides = QoSOverridingOptions.with_default_policies()
+        backend = self.pipeline.backend if self.pipeline is not None else None
+        metric_graph = backend.info.kind == "metric" if backend is not None else expects_metric(self.config)
+        compressed = self.config.use_compressed
+        for camera in self.cameras:
+            spec = camera.spec
+            camera.publishers = {
+                name: create_publisher(msg_type, spec.topic(f"depth/{name}"), copy.copy(OUTPUT_QOS),
+                                       qos_overriding_options=overrides)
+                for name, msg_type in OUTPUTS.items() if not (metric_graph and name == "relative")}
+            image_type, image_topic = (CompressedImage, f"{spec.image_topic}/compressed") if compressed else \
+                (Image, spec.image_topic)
+            self.subscriptions += [
+                self.node.create_subscription(image_type, image_topic,
+                                              lambda msg, c=camera: self.on_camera_image(c, msg),
+                                              copy.copy(INPUT_QOS), qos_overriding_options=overrides),
+                self.node.create_subscription(CameraInfo, spec.info_topic,
+                                              lambda msg, c=camera: self.on_camera_info_of(c, msg),
+                                              copy.copy(INPUT_QOS), qos_overriding_options=overrides),
+            ]
+
+    def destroy_endpoints(self, destroy_publisher: Callable) -> None:
+        for camera in self.cameras:
+            for publisher in camera.publishers.values():
+                destroy_publisher(publisher)
+            camera.publishers = {}
+        super().destroy_endpoints(destroy_publisher)
+
+    def diagnostics(self) -> DiagnosticArray:
+        """The node's statuses, then each camera's, named "<node>: <camera>: <task>"."""
+        array = super().diagnostics()
+        name, now, health = self.node.get_name(), time.monotonic_ns(), self.health()
+        for camera in self.cameras:
+            for status in camera.stats.report(now, health):
+                array.status.append(DiagnosticStatus(
+                    level=LEVELS[status.level], name=f"{name}: {camera.name}: {status.name}", message=status.message,
+                    hardware_id=self.backend_text,
+                    values=[KeyValue(key=k, value=v) for k, v in status.values.items()]))
+        return array
+
+
+def node_core(node: Node) -> DepthNodeCore:
+    """The core for this node's parameters: one camera (today's topics), or the cameras of ``cameras``."""
+    config = declare_parameters(node)
+    return (MultiCameraNodeCore if config.cameras else DepthNodeCore)(node, config=config)
+
+
 class DepthNode(Node):
     """The plain node: loads the engine (when the resolution is known) and processes from the start."""
 
     def __init__(self, node_name: str = NODE_NAME, **kwargs) -> None:
         super().__init__(node_name, **kwargs)
-        self.core = DepthNodeCore(self)
+        self.core = node_core(self)
         self.core.open_pipeline()
         self.core.create_endpoints(self.create_publisher)
         self.core.start()
@@ -213,7 +268,7 @@ class DepthLifecycleNode(LifecycleNode):
 
     def __init__(self, node_name: str = NODE_NAME, **kwargs) -> None:
         super().__init__(node_name, **kwargs)
-        self.core = DepthNodeCore(self)
+        self.core = node_core(self)
 
     def on_configure(self, state) -> TransitionCallbackReturn:
         try:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from depth_anything_ros.core.files import atomic_path
-from depth_anything_ros.export.graph_info import read_graph_info
+from depth_anything_ros.export.graph_info import GraphInfo, read_graph_info
 from depth_anything_ros.runtime.config import PRECISIONS
 from depth_anything_ros.runtime.nvidia import import_tensorrt, reach_gpu
 
@@ -69,6 +69,17 @@ def _progress_monitor(trt, report: Callable[[str], None], every_s: float = 10.0)
     return BuildProgress()
 
 
+def batch_profile(builder, network, info: GraphInfo):
+    """The optimization profile of a batched graph: every input from batch 1 (min) to ``max_batch`` (opt and max):
+    kernels are tuned for the full rig, and a cycle with fewer cameras still runs."""
+    profile = builder.create_optimization_profile()
+    for index in range(network.num_inputs):
+        tensor = network.get_input(index)
+        rest = tuple(tensor.shape)[1:]
+        profile.set_shape(tensor.name, (1, *rest), (info.max_batch, *rest), (info.max_batch, *rest))
+    return profile
+
+
 def build_engine(onnx_path: str | Path, precision: str = "fp16", workspace_gb: float = 2.0,
                  timing_cache: str | Path | None = None,
                  report: Callable[[str], None] = LOG.info) -> bytes:
@@ -80,7 +91,8 @@ def build_engine(onnx_path: str | Path, precision: str = "fp16", workspace_gb: f
     onnx_path = Path(onnx_path)
     if not onnx_path.is_file():
         raise FileNotFoundError(f"ONNX graph {onnx_path} does not exist")
-    graph_precision = read_graph_info(onnx_path).precision
+    info = read_graph_info(onnx_path)
+    graph_precision = info.precision
     if graph_precision != precision:
         raise EngineBuildError(
             f"{onnx_path} is an {graph_precision} graph and TensorRT builds strongly typed networks, so it "
@@ -95,6 +107,8 @@ def build_engine(onnx_path: str | Path, precision: str = "fp16", workspace_gb: f
         errors = [describe_parser_error(parser.get_error(i)) for i in range(parser.num_errors)]
         raise EngineBuildError(f"TensorRT {trt.__version__} cannot parse {onnx_path}:\n  " + "\n  ".join(errors))
     config = builder.create_builder_config()
+    if info.batched:
+        config.add_optimization_profile(batch_profile(builder, network, info))
     config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, int(workspace_gb * (1 << 30)))
     tf32 = getattr(trt.BuilderFlag, "TF32", None)
     if precision == "fp32" and tf32 is not None:
@@ -104,8 +118,9 @@ def build_engine(onnx_path: str | Path, precision: str = "fp16", workspace_gb: f
         raise EngineBuildError(f"TensorRT {trt.__version__} refused the timing cache {timing_cache}; delete it")
     monitor = _progress_monitor(trt, report)  # must outlive the build
     config.progress_monitor = monitor
+    batch = f", batch 1..{info.max_batch}" if info.batched else ""
     report(f"building a strongly typed {precision} TensorRT {trt.__version__} engine from {onnx_path.name} "
-           f"(workspace {workspace_gb:g} GiB); this takes minutes on a Jetson")
+           f"(workspace {workspace_gb:g} GiB{batch}); this takes minutes on a Jetson")
     serialized = builder.build_serialized_network(network, config)
     if serialized is None:
         raise EngineBuildError(f"TensorRT failed to build an engine from {onnx_path}; its log above says why")

@@ -35,9 +35,13 @@ class EngineKey:
     precision: str  # the graph variant built (fp32, or fp16 strongly typed); build_engine refuses a mismatch
     image_shape: tuple[int, int, int]
     network_shape: tuple[int, int]
+    max_batch: int = 0  # batched graphs: the optimization profile's max (and opt) batch; 0: one image
 
     def digest(self) -> str:
-        text = json.dumps(asdict(self), sort_keys=True)
+        fields = asdict(self)
+        if not self.max_batch:
+            del fields["max_batch"]  # one-image engines keep the digests (and cache files) they always had
+        text = json.dumps(fields, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def differences(self, other: EngineKey) -> list[str]:
@@ -50,7 +54,8 @@ def engine_key(onnx_path: str | Path, precision: str, gpu: GpuInfo, tensorrt_ver
     info = read_graph_info(onnx_path)
     return EngineKey(gpu_name=gpu.name, compute_capability=gpu.compute_capability,
                      tensorrt_version=tensorrt_version, onnx_sha256=file_sha256(onnx_path), precision=precision,
-                     image_shape=(*info.image_hw, 3), network_shape=(info.network_height, info.network_width))
+                     image_shape=(*info.image_hw, 3), network_shape=(info.network_height, info.network_width),
+                     max_batch=info.max_batch)
 
 
 @dataclass(frozen=True)

@@ -51,11 +51,12 @@ def load_network(config: BackendConfig) -> tuple[Any, str]:
     return config.family.load(config.checkpoint_request())
 
 
-def graph_for(config: BackendConfig, image_hw: tuple[int, int], precision: str = "fp32") -> Path:
+def graph_for(config: BackendConfig, image_hw: tuple[int, int], precision: str = "fp32",
+              max_batch: int = 0) -> Path:
     """The fused graph for this resolution: ``onnx`` when it matches, else exported once from ``checkpoint``.
 
-    ``precision`` picks the exported variant (fp16: the strongly typed FP16 graph TensorRT builds);
-    a given ``onnx`` is used as it is.
+    ``precision`` picks the exported variant (fp16: the strongly typed FP16 graph TensorRT builds), ``max_batch``
+    the batched graph (1..N images; 0: one image); a given ``onnx`` is used as it is.
     """
     if config.onnx:
         info = read_graph_info(config.onnx)
@@ -74,7 +75,7 @@ def graph_for(config: BackendConfig, image_hw: tuple[int, int], precision: str =
     request = config.checkpoint_request()
     stem, input_size = config.family.graph_stem(request, file_sha256(config.weights_path))
     return export_for_resolution(lambda: load_network(config), image_hw, cache_dir(config) / "graphs", stem,
-                                 config.input_order, input_size, precision)
+                                 config.input_order, input_size, precision, max_batch)
 
 
 def open_tensorrt_backend(onnx_path: Path, config: BackendConfig, platform: Platform,
@@ -121,8 +122,12 @@ def open_tensorrt_backend(onnx_path: Path, config: BackendConfig, platform: Plat
 
 
 def open_backend(config: BackendConfig, image_hw: tuple[int, int],
-                 platform: Platform | None = None) -> DepthBackend:
-    """The backend ``config.backend`` names (or ``auto`` picks) for images of ``image_hw``; logs why."""
+                 platform: Platform | None = None, max_batch: int = 0) -> DepthBackend:
+    """The backend ``config.backend`` names (or ``auto`` picks) for images of ``image_hw``; logs why.
+
+    ``max_batch`` N > 0: a batched graph of 1..N images (several cameras of this resolution in one run; TensorRT
+    builds it with the profile min 1 / opt N / max N); a fixed ``onnx`` graph serves as it was exported.
+    """
     platform = platform or probe_platform(config.device_index)
     choice = choose_backend(config.backend, platform, bool(config.checkpoint))
     LOG.info("backend %s: %s", choice.name, choice.reason)
@@ -130,11 +135,13 @@ def open_backend(config: BackendConfig, image_hw: tuple[int, int],
         model, sha = load_network(config)
         device = f"cuda:{config.device_index}" if platform.torch_cuda else "cpu"
         return TorchBackend(model, image_hw, config.input_order, config.input_size, device,
-                            half=platform.torch_cuda and config.precision == "fp16", checkpoint_sha256=sha)
-    onnx_path = graph_for(config, image_hw)
+                            half=platform.torch_cuda and config.precision == "fp16", checkpoint_sha256=sha,
+                            max_batch=max_batch)
+    onnx_path = graph_for(config, image_hw, max_batch=max_batch)
     if choice.name == "onnxruntime":
 
         return OnnxRuntimeBackend(onnx_path, choice.providers)
     if config.onnx or config.precision == "fp32":
         return open_tensorrt_backend(onnx_path, config, platform)
-    return open_tensorrt_backend(graph_for(config, image_hw, "fp16"), config, platform, reference=onnx_path)
+    return open_tensorrt_backend(graph_for(config, image_hw, "fp16", max_batch), config, platform,
+                                 reference=onnx_path)

@@ -52,11 +52,22 @@ def check_frame(image_hw: tuple[int, int], input_order: str) -> tuple[np.ndarray
     return image, sample_camera(*image_hw).k
 
 
+def check_batch(image: np.ndarray, count: int) -> list[np.ndarray]:
+    """``count`` distinct frames from the check frame (mirrored, flipped, rolled), so a batched engine that mixes
+    up, drops or repeats rows differs from the reference."""
+    variants = [image, image[:, ::-1], image[::-1], image[::-1, ::-1]]
+    return [np.ascontiguousarray(np.roll(variants[i % 4], 7 * (i // 4), axis=1)) for i in range(count)]
+
+
 def compare_backends(candidate: DepthBackend, reference: DepthBackend,
                      threshold: float = DEFAULT_THRESHOLD) -> SelfCheckResult:
-    """Run the check frame through both backends and measure how far ``raw`` differs."""
+    """Run the check frame through both backends and measure how far ``raw`` differs.
+
+    A batched candidate runs a full batch (``max_batch`` distinct frames, one run) and every row counts."""
     image, k = check_frame(candidate.info.image_hw, candidate.info.input_order)
-    ours, theirs = candidate.infer(image, k=k).raw, reference.infer(image, k=k).raw
+    images = check_batch(image, max(candidate.info.max_batch, 1))
+    ours = np.stack([out.raw for out in candidate.infer_batch(images, ks=[k] * len(images))])
+    theirs = np.stack([out.raw for out in reference.infer_batch(images, ks=[k] * len(images))])
     finite = np.isfinite(theirs)
     if not finite.any():
         raise ValueError(f"self-check: the {reference.name} reference produced no finite values")
@@ -64,7 +75,8 @@ def compare_backends(candidate: DepthBackend, reference: DepthBackend,
     flipped = float((finite != np.isfinite(ours)).mean() + (np.isnan(ours) & ~finite).mean())
     span = float(np.ptp(theirs[finite])) or 1.0
     error = float(np.abs(ours.astype(np.float64) - theirs)[both].max(initial=0.0)) / span
-    return SelfCheckResult(error if both.any() else float("inf"), threshold, candidate.name, reference.name,
+    batch = f" ({len(images)} frames in one batch)" if candidate.info.batched else ""
+    return SelfCheckResult(error if both.any() else float("inf"), threshold, candidate.name + batch, reference.name,
                            flipped)
 
 

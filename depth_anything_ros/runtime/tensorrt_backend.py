@@ -53,18 +53,28 @@ def engine_tensors(engine, trt) -> dict[str, TensorSpec]:
     return specs
 
 
+DYNAMIC = -1  # how TensorRT reports a dimension an optimization profile decides (a batched graph's batch)
+
+
 def expected_tensors(info: GraphInfo) -> dict[str, TensorSpec]:
-    """The I/O every fused graph of this resolution has (DA3 graphs: plus ``focal``)."""
+    """The I/O every fused graph of this resolution has (DA3 graphs: plus ``focal``); a batched graph's lead with
+    a dynamic batch dimension."""
     height, width = info.image_hw
+    lead = (DYNAMIC,) if info.batched else ()
     tensors = {
-        IMAGE_INPUT: TensorSpec(IMAGE_INPUT, True, (height, width, 3), np.dtype(np.uint8)),
-        HEAD_INPUT: TensorSpec(HEAD_INPUT, True, (4,), np.dtype(np.float32)),
-        RAW_OUTPUT: TensorSpec(RAW_OUTPUT, False, (height, width), np.dtype(np.float32)),
-        DEPTH_OUTPUT: TensorSpec(DEPTH_OUTPUT, False, (height, width), np.dtype(np.float32)),
+        IMAGE_INPUT: TensorSpec(IMAGE_INPUT, True, (*lead, height, width, 3), np.dtype(np.uint8)),
+        HEAD_INPUT: TensorSpec(HEAD_INPUT, True, (*lead, 4), np.dtype(np.float32)),
+        RAW_OUTPUT: TensorSpec(RAW_OUTPUT, False, (*lead, height, width), np.dtype(np.float32)),
+        DEPTH_OUTPUT: TensorSpec(DEPTH_OUTPUT, False, (*lead, height, width), np.dtype(np.float32)),
     }
     if FOCAL_INPUT in info.input_names:
-        tensors[FOCAL_INPUT] = TensorSpec(FOCAL_INPUT, True, (1,), np.dtype(np.float32))
+        tensors[FOCAL_INPUT] = TensorSpec(FOCAL_INPUT, True, (*lead, 1), np.dtype(np.float32))
     return tensors
+
+
+def with_batch(shape: tuple[int, ...], batch: int) -> tuple[int, ...]:
+    """``shape`` with its dynamic batch dimension set to ``batch`` (unchanged for a one-image engine)."""
+    return tuple(batch if dim == DYNAMIC else dim for dim in shape)
 
 
 def check_engine_tensors(found: dict[str, TensorSpec], info: GraphInfo, source: str | Path) -> None:
@@ -119,13 +129,18 @@ class TensorRTBackend(DepthBackend):
             check_engine_tensors(self.tensors, self.info, engine_path)
             self._execution = self._engine.create_execution_context()
             self._stream = cuda.Stream()
-            self._host = {n: cuda.pagelocked_empty(s.shape, s.dtype) for n, s in self.tensors.items()}
+            most = max(self.info.max_batch, 1)  # buffers hold the largest batch once; runs set their own shapes
+            self._host = {n: cuda.pagelocked_empty(with_batch(s.shape, most), s.dtype) for n, s in self.tensors.items()}
             for name, spec in self.tensors.items():
                 self._device_buffers[name] = cuda.mem_alloc(self._host[name].nbytes)
-                if spec.is_input and not self._execution.set_input_shape(name, spec.shape):
-                    raise EngineLoadError(f"{engine_path}: TensorRT refused input shape {spec.shape} for {name}")
+                if spec.is_input:
+                    self._set_shape(name, with_batch(spec.shape, most))
                 if not self._execution.set_tensor_address(name, int(self._device_buffers[name])):
                     raise EngineLoadError(f"{engine_path}: TensorRT refused the device address of {name}")
+
+    def _set_shape(self, name: str, shape: tuple[int, ...]) -> None:
+        if not self._execution.set_input_shape(name, shape):
+            raise EngineLoadError(f"{self.engine_path}: TensorRT refused input shape {shape} for {name}")
 
     @contextlib.contextmanager
     def _pushed(self) -> Iterator[None]:
@@ -141,16 +156,21 @@ class TensorRTBackend(DepthBackend):
     def _run_owned(self, image: np.ndarray, head: np.ndarray, focal: np.ndarray | None) -> DepthOutput:
         cuda = self._cuda
         feeds = {IMAGE_INPUT: image, HEAD_INPUT: head, **({FOCAL_INPUT: focal} if focal is not None else {})}
+        batch = image.shape[0] if self.info.batched else None
+        used = slice(None) if batch is None else slice(0, batch)  # a batch fills the buffers' first rows
         with self._pushed():
             for name, value in feeds.items():
-                np.copyto(self._host[name], value)
-                cuda.memcpy_htod_async(self._device_buffers[name], self._host[name], self._stream)
+                host = self._host[name][used]
+                np.copyto(host, value)
+                cuda.memcpy_htod_async(self._device_buffers[name], host, self._stream)
+                if batch is not None:
+                    self._set_shape(name, value.shape)
             if not self._execution.execute_async_v3(self._stream.handle):
                 raise RuntimeError(f"TensorRT execution failed for {self.engine_path}")
             for name in (RAW_OUTPUT, DEPTH_OUTPUT):
-                cuda.memcpy_dtoh_async(self._host[name], self._device_buffers[name], self._stream)
+                cuda.memcpy_dtoh_async(self._host[name][used], self._device_buffers[name], self._stream)
             self._stream.synchronize()
-            return DepthOutput(raw=self._host[RAW_OUTPUT].copy(), depth=self._host[DEPTH_OUTPUT].copy())
+            return DepthOutput(raw=self._host[RAW_OUTPUT][used].copy(), depth=self._host[DEPTH_OUTPUT][used].copy())
 
     def close(self) -> None:
         """Free device memory and TensorRT objects inside the context, then release the context,

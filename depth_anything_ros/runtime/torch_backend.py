@@ -10,13 +10,13 @@ from depth_anything_ros.runtime.backend import DepthBackend, DepthOutput
 
 class TorchBackend(DepthBackend):
     """Runs the fused model (pre-processing, network, metric head) in torch, built by the network's family
-    (``input_size`` is V1/V2's; DA3 resizes to its official process_res)."""
+    (``input_size`` is V1/V2's; DA3 resizes to its official process_res); ``max_batch`` > 0 runs batches."""
 
     name = "torch"
 
     def __init__(self, model, image_hw: tuple[int, int], input_order: str = "bgr",
                  input_size: int = DEFAULT_INPUT_SIZE, device: str | None = None, half: bool = False,
-                 checkpoint_sha256: str = "untrained") -> None:
+                 checkpoint_sha256: str = "untrained", max_batch: int = 0) -> None:
         try:
             import torch
         except ImportError as error:
@@ -26,6 +26,8 @@ class TorchBackend(DepthBackend):
         self._torch = torch
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         fused = family_of_network(model).fused(model.eval(), image_hw, input_order, input_size).eval()
+        if max_batch:
+            fused.batched(max_batch)
         super().__init__(graph_info(fused, checkpoint_sha256))
         self.fused = fused.to(self.device)
         if half:

@@ -75,8 +75,21 @@ class IProgressMonitor:
 
 
 class ITensor:
-    def __init__(self, dtype: DataType) -> None:
-        self.dtype = dtype
+    def __init__(self, dtype: DataType, name: str = "", shape: tuple[int, ...] = ()) -> None:
+        self.dtype, self.name, self.shape = dtype, name, shape
+
+
+def _dims(value: onnx.ValueInfoProto) -> tuple[int, ...]:
+    """A graph input's or output's shape, -1 where it is symbolic (as TensorRT reports a dynamic dimension)."""
+    return tuple(d.dim_value if d.HasField("dim_value") else -1 for d in value.type.tensor_type.shape.dim)
+
+
+class IOptimizationProfile:
+    def __init__(self) -> None:
+        self.shapes: dict[str, tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]] = {}
+
+    def set_shape(self, name: str, min, opt, max) -> None:  # TensorRT names them so
+        self.shapes[name] = (tuple(min), tuple(opt), tuple(max))
 
 
 class ILayer:
@@ -95,7 +108,15 @@ class INetworkDefinition:
     def __init__(self, flags: int = 0) -> None:
         self.flags = flags
         self.layers: list[ILayer] = []
+        self.inputs: list[ITensor] = []
         self.onnx_bytes = b""
+
+    @property
+    def num_inputs(self) -> int:
+        return len(self.inputs)
+
+    def get_input(self, index: int) -> ITensor:
+        return self.inputs[index]
 
     @property
     def num_layers(self) -> int:
@@ -167,6 +188,8 @@ class OnnxParser:
                 node.op_type, elementwise)
             outputs = [ITensor(_FROM_ONNX.get(types.get(n, onnx.TensorProto.FLOAT), float32)) for n in node.output]
             self.network.layers.append(ILayer(node.name, layer_type, outputs))
+        self.network.inputs = [ITensor(_FROM_ONNX[v.type.tensor_type.elem_type], v.name, _dims(v))
+                               for v in model.graph.input]
         self.network.onnx_bytes = data
         return not self.errors
 
@@ -185,6 +208,11 @@ class IBuilderConfig:
         self.pool_limits: dict[MemoryPoolType, int] = {}
         self.timing_cache: ITimingCache | None = None
         self.progress_monitor: IProgressMonitor | None = None
+        self.profiles: list[IOptimizationProfile] = []
+
+    def add_optimization_profile(self, profile: IOptimizationProfile) -> int:
+        self.profiles.append(profile)
+        return len(self.profiles) - 1
 
     def set_memory_pool_limit(self, pool: MemoryPoolType, size: int) -> None:
         self.pool_limits[pool] = size
@@ -228,6 +256,9 @@ class Builder:
     def create_builder_config(self) -> IBuilderConfig:
         return IBuilderConfig()
 
+    def create_optimization_profile(self) -> IOptimizationProfile:
+        return IOptimizationProfile()
+
     def build_serialized_network(self, network: INetworkDefinition, config: IBuilderConfig) -> bytes | None:
         Builder.last_network, Builder.last_config = network, config
         monitor = config.progress_monitor
@@ -246,7 +277,11 @@ class Builder:
         model = onnx.load_from_string(network.onnx_bytes)
         meta = {p.key: p.value for p in model.metadata_props}.get("depth_anything_ros", "{}")
         fp16 = json.loads(meta).get("precision") == "fp16"
-        header = json.dumps({"fp16": fp16, "version": __version__}).encode()
+        dynamic = [t.name for t in network.inputs if -1 in t.shape]
+        profile = config.profiles[0].shapes if config.profiles else {}
+        if any(name not in profile for name in dynamic):
+            return None  # TensorRT: "Network has dynamic or shape inputs, but no optimization profile"
+        header = json.dumps({"fp16": fp16, "version": __version__, "profile": profile}).encode()
         return MAGIC + len(header).to_bytes(4, "little") + header + network.onnx_bytes
 
 
@@ -257,8 +292,13 @@ class IExecutionContext:
         self.input_shapes: dict[str, tuple[int, ...]] = {}
 
     def set_input_shape(self, name: str, shape) -> bool:
-        self.input_shapes[name] = tuple(shape)
-        return tuple(shape) == self.engine.get_tensor_shape(name)
+        shape = tuple(shape)
+        self.input_shapes[name] = shape
+        declared = self.engine.get_tensor_shape(name)
+        if name not in self.engine.profile:
+            return shape == declared
+        low, _, high = self.engine.profile[name]
+        return len(shape) == len(declared) and all(lo <= s <= hi for s, lo, hi in zip(shape, low, high, strict=True))
 
     refuse_tensor_address = False
     fail_execute = False
@@ -274,14 +314,17 @@ class IExecutionContext:
         if self.fail_execute:
             return False
         feeds = {}
-        for name, (mode, shape, dtype) in self.engine.tensors.items():
+        for name, (mode, _, dtype) in self.engine.tensors.items():
             if mode == TensorIOMode.INPUT:
-                feeds[name] = np.frombuffer(driver.memory[self.addresses[name]], nptype(dtype)).reshape(shape)
+                shape = self.input_shapes[name]  # the shape this run set (a batch: its first rows of the buffer)
+                size = int(np.prod(shape)) * np.dtype(nptype(dtype)).itemsize
+                feeds[name] = np.frombuffer(driver.memory[self.addresses[name]][:size], nptype(dtype)).reshape(shape)
         names = [n for n, (mode, _, _) in self.engine.tensors.items() if mode == TensorIOMode.OUTPUT]
         for name, value in zip(names, self.engine.session.run(names, feeds), strict=True):
             if self.engine.fp16:
                 value = value.astype(np.float16).astype(np.float32)
-            driver.memory[self.addresses[name]][:] = value.tobytes()
+            data = value.tobytes()
+            driver.memory[self.addresses[name]][:len(data)] = data
         return True
 
 
@@ -290,13 +333,13 @@ class ICudaEngine:
         import onnxruntime
 
         self.fp16 = header["fp16"]
+        self.profile = {name: tuple(map(tuple, shapes)) for name, shapes in header.get("profile", {}).items()}
         self.session = onnxruntime.InferenceSession(onnx_bytes, providers=["CPUExecutionProvider"])
         model = onnx.load_from_string(onnx_bytes)
         self.tensors = {}
         for mode, values in ((TensorIOMode.INPUT, model.graph.input), (TensorIOMode.OUTPUT, model.graph.output)):
             for value in values:
-                shape = tuple(d.dim_value for d in value.type.tensor_type.shape.dim)
-                self.tensors[value.name] = (mode, shape, _FROM_ONNX[value.type.tensor_type.elem_type])
+                self.tensors[value.name] = (mode, _dims(value), _FROM_ONNX[value.type.tensor_type.elem_type])
 
     @property
     def num_io_tensors(self) -> int:

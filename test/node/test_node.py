@@ -415,11 +415,11 @@ def test_warnings_then_errors_from_the_same_node_do_not_break_its_logger(nodes, 
     def broken(*_):
         raise RuntimeError("CUDA error: an illegal memory access")
 
-    good = backend.infer_bgr
-    backend.infer_bgr = broken
+    good = backend.infer
+    backend.infer = broken
     feed(node)
     assert node.core.process_next()
-    backend.infer_bgr = good
+    backend.infer = good
     feed(node)
     process(node, probe, got)
     text = logged(capfd)

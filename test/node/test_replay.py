@@ -105,14 +105,14 @@ def test_missing_topics_are_named(tmp_path, metric_opener):
 def test_interrupted_replay_leaves_a_readable_bag(tmp_path, metric_opener, monkeypatch):
     bag = write_sample_bag(tmp_path / "in", frames=4, size=SIZE)
     calls = {"n": 0}
-    original = DepthPipeline.process
+    original = DepthPipeline.prepare
 
     def interrupt_on_third(self, *args, **kwargs):
         calls["n"] += 1
         if calls["n"] == 3:
             raise KeyboardInterrupt
         return original(self, *args, **kwargs)
-    monkeypatch.setattr(DepthPipeline, "process", interrupt_on_third)
+    monkeypatch.setattr(DepthPipeline, "prepare", interrupt_on_third)
     config = PipelineConfig(metric=True, max_depth=20.0)
     summary = replay(bag, tmp_path / "out", "/camera/image_rect", config, metric_opener, progress=lambda _: None)
     assert summary.interrupted and summary.frames == 2

@@ -40,7 +40,7 @@ from depth_anything_ros.model.da3.preprocess import (
 )
 from depth_anything_ros.model.family_base import check_image_size
 from depth_anything_ros.model.v2.dpt import upsample
-from depth_anything_ros.model.v2.fused import CubicResize, InputOrder
+from depth_anything_ros.model.v2.fused import CubicResize, InputOrder, check_batch, per_image_head
 
 DA3_VERSION = 3  # GraphInfo.version of every DA3 graph
 
@@ -138,6 +138,7 @@ class Da3FusedModel(nn.Module):
         self.input_order = input_order
         self.process_res = process_res
         self.model = model
+        self.max_batch = 0  # batched(): a graph of 1..N images
         self.metric = model.spec.metric if metric is None else metric
         self.preprocess = Da3Preprocess(self.image_hw, input_order, process_res)
         self.net_hw = self.preprocess.net_hw
@@ -146,14 +147,32 @@ class Da3FusedModel(nn.Module):
             pos = model.backbone.pretrained.pos_embed_for(self.net_hw[0] // patch, self.net_hw[1] // patch)
         self.register_buffer("pos_embed", pos.detach().clone(), persistent=False)
 
+    def batched(self, max_batch: int) -> Da3FusedModel:
+        """Take a batch: image BxHxWx3, head Bx4, focal Bx1 -> raw, depth BxHxW, each image with its own."""
+        if max_batch < 1:
+            raise ValueError(f"max_batch must be at least 1, got {max_batch}")
+        self.max_batch = int(max_batch)
+        return self
+
     def forward(self, image: torch.Tensor, head: torch.Tensor,
                 focal: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.max_batch:
+            check_batch(image, self.image_hw)
+            raw = self._metric_raw(image, focal)
+            return raw[:, 0], metres_from_raw(raw[:, 0], *per_image_head(head), relative=False, xp=torch)
         if tuple(image.shape) != (*self.image_hw, 3):
             raise ValueError(f"expected a {self.image_hw[0]}x{self.image_hw[1]}x3 image, got {tuple(image.shape)}")
+        raw = self._metric_raw(image, focal)[0, 0]
+        depth = metres_from_raw(raw, head[0], head[1], head[2], head[3], relative=False, xp=torch)
+        return raw, depth
+
+    def _metric_raw(self, image: torch.Tensor, focal: torch.Tensor) -> torch.Tensor:
+        """(B, 1, H, W) ``raw`` at camera size (sky +Inf) for an image or a batch (focal [1] or Bx1, per image)."""
         out = self.model(self.preprocess(image).to(self.pos_embed.dtype), self.pos_embed)  # fp16 network if half
         raw = out["depth"].float().unsqueeze(1)
+        focal = focal.view(-1, 1, 1, 1) if self.max_batch else focal[0]
         # relative graphs consume focal (x 0) so the input survives export and TensorRT, which drop unused inputs
-        raw = metric_depth(raw, focal[0], focal[0]) if self.metric else raw + focal[0] * 0.0
+        raw = metric_depth(raw, focal, focal) if self.metric else raw + focal * 0.0
         if tuple(raw.shape[-2:]) != self.image_hw:
             raw = upsample(raw, self.image_hw)
         if "sky" in out:
@@ -161,9 +180,7 @@ class Da3FusedModel(nn.Module):
             if tuple(sky.shape[-2:]) != self.image_hw:
                 sky = upsample(sky, self.image_hw)
             raw = sky_to_infinity(raw, sky)
-        raw = raw[0, 0]
-        depth = metres_from_raw(raw, head[0], head[1], head[2], head[3], relative=False, xp=torch)
-        return raw, depth
+        return raw
 
     def graph_fields(self) -> dict:
         """The GraphInfo fields this module fixes: metric graphs give metres, the others depth up to scale."""
@@ -171,7 +188,8 @@ class Da3FusedModel(nn.Module):
         return {"image_height": self.image_hw[0], "image_width": self.image_hw[1], "input_order": self.input_order,
                 "network_height": self.net_hw[0], "network_width": self.net_hw[1], "encoder": spec.encoder.name,
                 "version": DA3_VERSION, "kind": "metric" if self.metric else "relative-depth", "max_depth": None,
-                "model": spec.name, "process_res": self.process_res, "sky": spec.has_sky}
+                "model": spec.name, "process_res": self.process_res, "sky": spec.has_sky,
+                "max_batch": self.max_batch}
 
     def half_network(self) -> Da3FusedModel:
         """Run the network in float16; resize, normalisation, metric scaling and sky stay float32."""

@@ -112,6 +112,26 @@ class Postprocess(nn.Module):
         depth = metres_from_raw(raw, head[0], head[1], head[2], head[3], self.relative, xp=torch)
         return raw, depth
 
+    def batch(self, net_out: torch.Tensor, head: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``forward`` for a batch: (B, h, w) network output, (B, 4) heads -> (B, H, W) ``raw`` and ``depth``."""
+        raw = net_out.unsqueeze(1)
+        if tuple(raw.shape[-2:]) != self.image_hw:
+            raw = upsample(raw, self.image_hw)
+        raw = raw[:, 0]
+        return raw, metres_from_raw(raw, *per_image_head(head), self.relative, xp=torch)
+
+
+def per_image_head(head: torch.Tensor) -> list[torch.Tensor]:
+    """A batch's ``head`` (B, 4) as four (B, 1, 1) columns [scale, shift, min_depth, max_depth], one row per image."""
+    columns = head.unsqueeze(-1).unsqueeze(-1)
+    return [columns[:, i] for i in range(4)]
+
+
+def check_batch(image: torch.Tensor, image_hw: tuple[int, int]) -> None:
+    """ValueError unless ``image`` is a BxHxWx3 batch of the graph's resolution."""
+    if image.dim() != 4 or tuple(image.shape[1:]) != (*image_hw, 3):
+        raise ValueError(f"expected a Bx{image_hw[0]}x{image_hw[1]}x3 batch, got {tuple(image.shape)}")
+
 
 class FusedDepthModel(nn.Module):
     """One camera resolution, everything inside: ``(image, head) -> (raw, depth)``.
@@ -132,6 +152,7 @@ class FusedDepthModel(nn.Module):
         self.image_hw = tuple(image_hw)
         self.net_hw = network_input_size(image_hw[0], image_hw[1], input_size)
         self.input_order = input_order
+        self.max_batch = 0  # batched(): a graph of 1..N images
         self.model = model
         patch = model.spec.encoder.patch_size
         with torch.no_grad():
@@ -141,7 +162,18 @@ class FusedDepthModel(nn.Module):
         self.preprocess = Preprocess(self.image_hw, self.net_hw, input_order)
         self.postprocess = Postprocess(self.image_hw, model.spec.kind == "relative")
 
+    def batched(self, max_batch: int) -> FusedDepthModel:
+        """Take a batch: image BxHxWx3, head Bx4 -> raw, depth BxHxW, each image with its own head."""
+        if max_batch < 1:
+            raise ValueError(f"max_batch must be at least 1, got {max_batch}")
+        self.max_batch = int(max_batch)
+        return self
+
     def forward(self, image: torch.Tensor, head: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.max_batch:
+            check_batch(image, self.image_hw)
+            net_out = self.model(self.preprocess(image).to(self.pos_embed.dtype), pos_embed=self.pos_embed).float()
+            return self.postprocess.batch(net_out, head)
         if tuple(image.shape) != (*self.image_hw, 3):
             raise ValueError(f"expected a {self.image_hw[0]}x{self.image_hw[1]}x3 image, got {tuple(image.shape)}")
         net_in = self.preprocess(image).to(self.pos_embed.dtype)  # fp16 network when the model is half
@@ -153,7 +185,7 @@ class FusedDepthModel(nn.Module):
         spec = self.model.spec
         return {"image_height": self.image_hw[0], "image_width": self.image_hw[1], "input_order": self.input_order,
                 "network_height": self.net_hw[0], "network_width": self.net_hw[1], "encoder": spec.encoder.name,
-                "version": spec.version, "kind": spec.kind, "max_depth": spec.max_depth}
+                "version": spec.version, "kind": spec.kind, "max_depth": spec.max_depth, "max_batch": self.max_batch}
 
     def half_network(self) -> FusedDepthModel:
         """Run the network in float16; pre-processing and the metric head stay float32."""

@@ -112,9 +112,10 @@ class Stream:
 
 def memcpy_htod_async(dest: DeviceAllocation, src: np.ndarray, stream: Stream | None = None) -> None:
     _require_context()
-    memory[int(dest)][:] = np.ascontiguousarray(src).tobytes()
+    data = np.ascontiguousarray(src).tobytes()  # a batch fills the allocation's first bytes
+    memory[int(dest)][:len(data)] = data
 
 
 def memcpy_dtoh_async(dest: np.ndarray, src: DeviceAllocation, stream: Stream | None = None) -> None:
     _require_context()
-    dest[...] = np.frombuffer(memory[int(src)], dest.dtype).reshape(dest.shape)
+    dest[...] = np.frombuffer(memory[int(src)][:dest.nbytes], dest.dtype).reshape(dest.shape)
