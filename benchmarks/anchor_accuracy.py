@@ -12,7 +12,8 @@ THE "NETWORK" IS SIMULATED: there are no trained weights here (no model hub), an
 nothing. Its output is the scene's LiDAR-densified depth (nearest-neighbour fill of the non-held-out beams, the
 rig too) with a smooth multiplicative error field (std 5 %, one per scene: what a network gets wrong
 at low frequency) and 2 % pixel noise, distorted per frame in the model's space: relative (V1/V2 inverse depth)
-raw = a / depth + b, metric raw = a * depth, with a and b drifting slowly and jittering per frame
+raw = a / depth + b, relative-depth (DA3) raw = a * depth + b, metric raw = a * depth, with a and b drifting slowly
+and jittering per frame
 (synthetic.distorted.frame_distortions). So the numbers measure the anchor (geometry, beam coverage, fit, filter)
 on real LiDAR geometry, not a network.
 
@@ -68,8 +69,8 @@ class Recording:
     beam_count: int
 
 
-def kitti() -> Recording | None:
-    root = DATA / "kitti_object"
+def kitti(data: Path = DATA) -> Recording | None:
+    root = data / "kitti_object"
     if not root.exists():
         return None
     scenes = []
@@ -90,8 +91,8 @@ def kitti() -> Recording | None:
     return Recording("KITTI 000000-000002, HDL-64E", scenes, 64)
 
 
-def nuscenes() -> Recording | None:
-    root = DATA / "nuscenes_mini_sample"
+def nuscenes(data: Path = DATA) -> Recording | None:
+    root = data / "nuscenes_mini_sample"
     if not root.exists():
         return None
     calib = json.loads((root / "calib.json").read_text())
@@ -177,6 +178,8 @@ def run(recording: Recording, kind: str, frames: int) -> list[dict]:
     distortions = frame_distortions(frames, seed=11, a=scale)
     if kind == "metric":  # a metric network: its scale off by the same drift and jitter, no offset
         distortions = [Distortion(d.a / scale) for d in distortions]
+    elif kind == "relative-depth":  # DA3 relative: depth up to scale and shift, raw about 1 at the median depth
+        distortions = [Distortion(d.a / scale ** 2, d.b) for d in distortions]
     raws = [distortions[k].raw(kind, prepared[k % len(prepared)].network_depth, PIXEL_NOISE, seed=k)
             for k in range(frames)]
     method = "scale" if kind == "metric" else "affine"
@@ -232,12 +235,16 @@ def cell(metrics: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--frames", type=int, default=30)
+    parser.add_argument("--data", type=Path, default=DATA,
+                        help=f"the shared data folder (default {DATA}, beside the checkout)")
+    parser.add_argument("--kinds", nargs="+", default=["relative", "relative-depth", "metric"],
+                        choices=["relative", "relative-depth", "metric"], help="graph kinds (default: all three)")
     args = parser.parse_args()
-    recordings = [r for r in (kitti(), nuscenes(), rig()) if r is not None]
+    recordings = [r for r in (kitti(args.data), nuscenes(args.data), rig()) if r is not None]
     print(f"\nSIMULATED NETWORK (no trained weights): LiDAR-densified depth x smooth error field "
           f"({ERROR_FIELD_STD:.0%}) x pixel noise ({PIXEL_NOISE:.0%}), distorted per frame in the model's space "
           f"(drift + jitter). {args.frames} frames per recording, every 4th beam held out.\n")
-    for kind in ("relative", "metric"):
+    for kind in args.kinds:
         print(f"kind {kind}: held-out AbsRel / d1 (pooled over frames)\n")
         print("| data | anchor | beams | pixels fitted / frame | held-out pixels / frame | no head | "
               "one offline calibration | live anchor | live, previous frame's head | live frames | "

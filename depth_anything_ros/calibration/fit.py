@@ -3,7 +3,8 @@
 ``collect_samples`` runs the graph over ground-truth frames and keeps, per frame, the raw output
 and the graph's own depth at the pixels LiDAR measured. ``fit_calibration`` fits the head on a
 training split of whole time blocks and measures the held-out blocks before and after;
-``evaluate`` measures any set of frames with and without a calibration.
+``evaluate`` measures any set of frames with and without a calibration, and with the live anchor
+(``calibration.anchor_eval``: fitted per frame on part of the LiDAR, measured on the rest).
 """
 
 from __future__ import annotations
@@ -41,6 +42,14 @@ class FrameSamples:
     raw: np.ndarray  # the graph's raw output at the LiDAR pixels
     truth: np.ndarray  # LiDAR metres at those pixels
     graph_depth: np.ndarray  # the graph's own head without range limits (NaN for relative / relative-depth)
+    live_depth: np.ndarray | None = None  # the live anchor's metres there (with an anchor split; NaN: no metres)
+
+
+class FrameAnchoring(Protocol):
+    """A live anchor run over ground-truth frames: (frame, raw output, graph kind) -> (held-out mask, metres at
+    every pixel with the frame's live head); the mask's LiDAR pixels were not given to the anchor."""
+
+    def __call__(self, frame: DepthFrame, raw: np.ndarray, kind: str) -> tuple[np.ndarray, np.ndarray]: ...
 
 
 @dataclass
@@ -54,8 +63,9 @@ class Collected:
 
 def collect_samples(frames: Iterable[DepthFrame], backend_for: Callable[[tuple[int, int]], DepthBackend],
                     progress: Callable[[str], None] = print, examples: int = 3,
-                    report_every_s: float = 2.0) -> Collected:
-    """Run the graph on every frame; keep raw and graph depth where LiDAR has a value."""
+                    report_every_s: float = 2.0, anchor: FrameAnchoring | None = None) -> Collected:
+    """Run the graph on every frame; keep raw and graph depth where LiDAR has a value (with ``anchor``: where it
+    is held out from the anchor, with the live anchor's depth there too)."""
     samples: list[FrameSamples] = []
     kept: list[tuple[DepthFrame, np.ndarray]] = []
     info = None
@@ -65,12 +75,16 @@ def collect_samples(frames: Iterable[DepthFrame], backend_for: Callable[[tuple[i
         backend = backend_for(frame.image.shape[:2])
         info, camera = backend.info, frame.camera_frame
         raw = backend.infer_bgr(frame.image, k=frame.k).raw
-        valid = np.isfinite(frame.depth)
+        valid, live = np.isfinite(frame.depth), None
+        if anchor is not None:
+            held, live = anchor(frame, raw, info.kind)
+            valid &= held
         default = info.default_head()  # metric graphs (V2 metric heads, DA3 metric) give metres; others none
         graph_depth = depth_from_raw(raw[valid], default.scale, default.shift, "metric") if info.kind == "metric" \
             else np.full(int(valid.sum()), np.nan)
         samples.append(FrameSamples(frame.stamp_ns, raw[valid].astype(np.float64),
-                                    frame.depth[valid].astype(np.float64), graph_depth))
+                                    frame.depth[valid].astype(np.float64), graph_depth,
+                                    live[valid].astype(np.float64) if live is not None else None))
         if len(kept) < examples:
             kept.append((frame, raw))
         now = time.monotonic()
@@ -87,13 +101,17 @@ def stacked(samples: list[FrameSamples], field: str) -> np.ndarray:
 
 
 def measure(samples: list[FrameSamples], kind: str, calibration: Calibration | None) -> dict:
-    """{'before': ..., 'after': ...}: metrics overall and by range; before is the graph's own head."""
+    """{'before': ..., 'after': ..., 'live anchor': ...}: metrics overall and by range; before is the graph's own
+    head, after the calibration's (when given), live anchor each frame's live head (when collected with one)."""
     truth = stacked(samples, "truth")
     before = stacked(samples, "graph_depth")
     out = {"before": {"overall": depth_metrics(before, truth), "by_range": by_range(before, truth)}}
     if calibration is not None:
         after = depth_from_raw(stacked(samples, "raw"), calibration.scale, calibration.shift, kind)
         out["after"] = {"overall": depth_metrics(after, truth), "by_range": by_range(after, truth)}
+    if samples and all(s.live_depth is not None for s in samples):
+        live = stacked(samples, "live_depth")
+        out["live anchor"] = {"overall": depth_metrics(live, truth), "by_range": by_range(live, truth)}
     return out
 
 

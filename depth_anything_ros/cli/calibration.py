@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from depth_anything_ros.calibration.anchor_eval import ANCHOR_SPLITS, SplitAnchor
 from depth_anything_ros.calibration.fit import collect_samples, fit_calibration, measure
 from depth_anything_ros.calibration.ground_truth import read_ground_truth
 from depth_anything_ros.calibration.report import lidar_overlay, write_report
@@ -25,6 +26,7 @@ from depth_anything_ros.cli.arguments import (
 from depth_anything_ros.core.calibration_file import load_calibration, save_calibration
 from depth_anything_ros.core.files import atomic_directory, write_image
 from depth_anything_ros.model import family_of
+from depth_anything_ros.node.config import PipelineConfig
 from depth_anything_ros.training.options import FinetuneOptions
 
 
@@ -42,10 +44,10 @@ def cmd_lidar_depth(args: argparse.Namespace) -> int:
     return 0
 
 
-def _collect(args: argparse.Namespace):
+def _collect(args: argparse.Namespace, anchor: SplitAnchor | None = None):
     backends = backend_cache(args)
     return collect_samples(read_ground_truth(args.bags, ground_truth_options(args)), backends.get,
-                           progress=lambda line: print(line, flush=True))
+                           progress=lambda line: print(line, flush=True), anchor=anchor)
 
 
 def _require_model(args: argparse.Namespace) -> None:
@@ -107,7 +109,12 @@ def _finetune(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     _require_model(args)
     calibration = load_calibration(args.calibration) if args.calibration else None
-    collected = _collect(args)
+    anchor = None
+    if args.anchor:  # the node's anchor_* parameters (from --params), the calibration as its fallback
+        config = getattr(args, "pipeline_config", None) or PipelineConfig()
+        fallback = calibration.head(0.0, float("inf")) if calibration is not None else None
+        anchor = SplitAnchor(config.anchor_config(), args.anchor, fallback, args.anchor_band, args.anchor_every)
+    collected = _collect(args, anchor)
     if calibration is not None:  # a calibration of another graph kind is refused (its head equation differs)
         warning = calibration.check_applies_to(collected.kind, collected.checkpoint_sha256)
         if warning:
@@ -118,6 +125,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     text = ", ".join(f"{name} AbsRel {metric_text(m['abs_rel'])} RMSE {metric_text(m['rmse'])} m delta1 "
                      f"{metric_text(m['d1'])}" for name, m in overall.items())
     print(f"wrote {args.output} (metrics.json, report.md, plots) over {len(collected.samples)} frames: {text}")
+    if anchor is not None:
+        print(anchor.summary(len(collected.samples)) + "; scored on the LiDAR pixels the anchor did not see")
     return 0
 
 
@@ -144,6 +153,13 @@ def add_calibration_commands(commands) -> dict[str, argparse.ArgumentParser]:
         else:
             parser.add_argument("--calibration", type=Path, help="calibration YAML to evaluate against no calibration")
             parser.add_argument("--output", type=Path, required=True, help="report directory to create")
+            live = parser.add_argument_group("live anchor (the node's fitter; anchor_* parameters from --params)")
+            live.add_argument("--anchor", choices=ANCHOR_SPLITS,
+                              help="also run the live anchor per frame on part of the LiDAR, scored on the rest: band "
+                                   "(the rows around the principal point: a 2D laser at the camera's height) or rows "
+                                   "(every --anchor-every-th row scored, the others anchor)")
+            live.add_argument("--anchor-band", type=int, default=2, help="band: rows either side (2)")
+            live.add_argument("--anchor-every", type=int, default=4, help="rows: score every n-th row (4)")
             parser.set_defaults(func=cmd_evaluate)
     return parsers
 

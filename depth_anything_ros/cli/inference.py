@@ -150,6 +150,8 @@ def _untrained_opener(args: argparse.Namespace, workdir: Path):
 
 def cmd_replay(args: argparse.Namespace) -> int:
     extra = {"calibration_file": str(args.calibration)} if args.calibration else {}
+    extra.update({name: str(getattr(args, name)) for name in ("anchor_extrinsic", "anchor_extrinsics_file")
+                  if getattr(args, name)})
     config = config_from_args(args, **extra)
     with tempfile.TemporaryDirectory() as workdir:
         if not (config.checkpoint or config.onnx):
@@ -160,7 +162,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
                 return open_backend(config.backend_config(), image_hw)
         started = time.monotonic()
         summary = replay(args.in_bag, args.out_bag, args.image_topic, config, opener, args.camera_info_topic,
-                         args.previews, args.preview_every, progress=lambda line: print(line, flush=True))
+                         args.previews, args.preview_every, progress=lambda line: print(line, flush=True),
+                         anchor_topic=args.anchor_topic)
     elapsed = time.monotonic() - started
     state = "INTERRUPTED; readable bag with the frames done so far:" if summary.interrupted else "wrote"
     reasons = ", ".join(f"{kind} {count}" for kind, count in sorted(summary.reasons.items()))
@@ -168,7 +171,21 @@ def cmd_replay(args: argparse.Namespace) -> int:
           f"(bad input{': ' + reasons if reasons else ''}), {summary.unmatched} without camera_info"
           + (f", {summary.uncalibrated} with K = 0 (no depth/camera_info, points)" if summary.uncalibrated else "")
           + (f"; previews in {args.previews}" if args.previews else ""))
+    if summary.anchor is not None:
+        print(anchor_summary(summary.anchor))
     return 130 if summary.interrupted else 0
+
+
+def anchor_summary(report) -> str:
+    """One line on the live anchor of a replay: frames per state, reasons, and the last head."""
+    states = ", ".join(f"{state} {count}" for state, count in sorted(report.states.items())) or "no frames"
+    reasons = ", ".join(f"{reason} {count}" for reason, count in sorted(report.reasons.items()))
+    problems = ", ".join(f"{reason} {count}" for reason, count in sorted(report.message_problems.items()))
+    last = report.last.result.stats if report.last is not None else None
+    head = f"; last head scale {last.scale:.6g} shift {last.shift:.6g}" if last is not None else ""
+    return (f"anchor on {report.messages} messages ({report.extrinsics}): frames {states}; reasons {reasons}"
+            + (f"; message problems {problems}" if problems else "") + head + "; the head per frame is on "
+            "<camera ns>/depth/anchor")
 
 
 def cmd_download(args: argparse.Namespace) -> int:
@@ -231,6 +248,11 @@ def add_inference_commands(commands) -> dict[str, argparse.ArgumentParser]:
     add_backend_arguments(play)
     play.add_argument("--onnx", type=Path, help="fused graph (instead of a checkpoint)")
     play.add_argument("--calibration", type=Path, help="metric-head calibration YAML")
+    anchor = play.add_argument_group("live anchor (the node's anchor_* parameters come from --params)")
+    anchor.add_argument("--anchor-topic", help="PointCloud2, LaserScan or Range topic to anchor every frame to")
+    add_knob_arguments(anchor, ("anchor_extrinsic", "anchor_extrinsics_file"),
+                       unset={"anchor_extrinsic": "not given: --params, else the bag's /tf_static and /tf",
+                              "anchor_extrinsics_file": "not given: --params, else the bag's /tf_static and /tf"})
     play.add_argument("--previews", type=Path, help="write input | depth preview PNGs here")
     play.add_argument("--preview-every", type=int, default=1, help="preview every n-th frame (default 1)")
     play.set_defaults(func=cmd_replay)

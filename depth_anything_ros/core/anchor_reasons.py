@@ -19,11 +19,16 @@ class AnchorReason(str, Enum):
     OK = "ok"
     # input messages (msgs.anchor_input, core.laser)
     BAD_MESSAGE = "bad_message"  # unreadable: no x/y/z fields, short data, non-finite scan angles
+    TOO_LARGE = "too_large"  # a cloud with more points than the node takes (a map or a mis-wired topic?): not read
     RANGE_MAX_INVALID = "range_max_invalid"  # LaserScan range_max 0, negative or not finite: ignored (a note)
     # pairing by stamp (core.scan_buffer)
     NO_SCAN = "no_scan"  # no anchor message received yet
     SCAN_TOO_OLD = "scan_too_old"  # the newest scan is older than anchor_max_age before the image
     SCAN_FROM_FUTURE = "scan_from_future"  # every scan is stamped after the image (clock offset, bag loop)
+    # where the points go (the node's extrinsic: a parameter, a file or tf)
+    NO_TRANSFORM = "no_transform"  # no extrinsic from the scan's frame to the camera's (unknown frame, none given)
+    STALE_TRANSFORM = "stale_transform"  # tf has the frames, but not at the scan's stamp (extrapolation)
+    NO_CAMERA = "no_camera"  # the frame has no calibrated camera_info (K = 0): points cannot be projected
     # the per-frame fit (core.anchor_fit)
     BAD_INPUT = "bad_input"  # raw output not (H, W) or not the camera's size, points not (N, 3)
     NO_POINTS = "no_points"  # empty, or every point non-finite

@@ -3,8 +3,8 @@
 A 10 Hz LiDAR beside a 30 Hz camera: an image is up to 50 ms from the nearest scan, and up to 100 ms after the
 newest one before it. ``pick`` returns the scan nearest the image stamp among those at most ``max_age_s``
 before it and at most ``max_future_s`` after it (0 by default: a scan from after the image is refused, so the
-anchor never waits for one); when none qualifies it says why (no scan yet, the newest too old, every scan
-from the future).
+anchor never waits for one); when none qualifies it says why (no scan yet, or the nearest scan on either side:
+too old before the image, or too far after it).
 """
 
 from __future__ import annotations
@@ -71,11 +71,12 @@ class ScanBuffer:
         if start < stop:
             best = min(range(start, stop), key=lambda i: abs(self._stamps[i] - image_stamp_ns))
             return ScanPick(self._scans[best], self._stamps[best], AnchorReason.OK)
-        if self._stamps[0] > high:
-            gap = (self._stamps[0] - image_stamp_ns) / NS_PER_S
-            return ScanPick(None, None, AnchorReason.SCAN_FROM_FUTURE, f"the oldest scan kept is {gap:.3f} s after "
+        before = self._stamps[start - 1] if start > 0 else None  # the newest scan too old for the image
+        after = self._stamps[stop] if stop < len(self._stamps) else None  # the oldest scan too far after it
+        if after is not None and (before is None or after - image_stamp_ns < image_stamp_ns - before):
+            gap = (after - image_stamp_ns) / NS_PER_S
+            return ScanPick(None, None, AnchorReason.SCAN_FROM_FUTURE, f"the nearest scan is {gap:.3f} s after "
                             f"the image (max_future {self.max_future_ns / NS_PER_S:g} s)")
-        before = self._stamps[stop - 1]
         return ScanPick(None, None, AnchorReason.SCAN_TOO_OLD,
                         f"the newest scan before the image is {(image_stamp_ns - before) / NS_PER_S:.3f} s old "
                         f"(max_age {self.max_age_ns / NS_PER_S:g} s)")

@@ -23,6 +23,10 @@ class TransformError(LookupError):
     """No transform: frames not connected, or a stamp outside the recorded range."""
 
 
+class ExtrapolationError(TransformError):
+    """The frames are connected, but a moving edge has no sample near the stamp asked for."""
+
+
 def quaternion_to_matrix(q: Iterable[float]) -> np.ndarray:
     """(x, y, z, w) -> 3x3 rotation matrix (normalised first)."""
     x, y, z, w = np.asarray(q, np.float64) / np.linalg.norm(np.asarray(q, np.float64))
@@ -179,7 +183,7 @@ class TransformBuffer:
         stamps = edge.stamps
         first, last = stamps[0], stamps[-1]
         if stamp_ns < first - self.tolerance_ns or stamp_ns > last + self.tolerance_ns:
-            raise TransformError(f"{edge.parent} -> {child} is recorded from {first / 1e9:.3f} to {last / 1e9:.3f} "
+            raise ExtrapolationError(f"{edge.parent} -> {child} is recorded from {first / 1e9:.3f} to {last / 1e9:.3f} "
                                  f"s; {stamp_ns / 1e9:.3f} s is outside (extrapolation)")
         index = bisect.bisect(stamps, stamp_ns)
         if index == 0:

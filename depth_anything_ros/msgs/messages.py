@@ -35,6 +35,7 @@ class MessageKit:
     header: type | None = None
     time: type | None = None
     ros1: bool = False  # ROS 1 field names: Header.seq, CameraInfo D/K/R/P
+    float64_multi_array: tuple[type, type, type] | None = None  # std_msgs Float64MultiArray, its layout, dimension
 
 
 def rosbags_kit(typestore) -> MessageKit:
@@ -48,18 +49,22 @@ def rosbags_kit(typestore) -> MessageKit:
                       float64_sequence=lambda a: np.asarray(a, np.float64).reshape(-1),
                       compressed_image=types["sensor_msgs/msg/CompressedImage"], header=header,
                       time=types["builtin_interfaces/msg/Time"],
-                      ros1="seq" in {f.name for f in dataclasses.fields(header)})
+                      ros1="seq" in {f.name for f in dataclasses.fields(header)},
+                      float64_multi_array=(types["std_msgs/msg/Float64MultiArray"],
+                                           types["std_msgs/msg/MultiArrayLayout"],
+                                           types["std_msgs/msg/MultiArrayDimension"]))
 
 
 def rclpy_kit() -> MessageKit:
     """The generated sensor_msgs classes of a ROS 2 installation."""
     from builtin_interfaces.msg import Time
     from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2, PointField, RegionOfInterest
-    from std_msgs.msg import Header
+    from std_msgs.msg import Float64MultiArray, Header, MultiArrayDimension, MultiArrayLayout
 
     return MessageKit(Image, CameraInfo, PointCloud2, PointField, RegionOfInterest,
                       uint8_sequence=rclpy_uint8, float64_sequence=rclpy_float64, compressed_image=CompressedImage,
-                      header=Header, time=Time)
+                      header=Header, time=Time,
+                      float64_multi_array=(Float64MultiArray, MultiArrayLayout, MultiArrayDimension))
 
 
 def typed_array(typecode: str, dtype: type, values: np.ndarray) -> array.array:
@@ -116,6 +121,14 @@ def point_cloud_msg(kit: MessageKit, header, cloud: CloudPayload):
     """PointCloud2 of a payload in the host's byte order (msgs.point_cloud2 describes and reads the layout)."""
     return create_cloud(kit.point_cloud2, kit.point_field, header, cloud.height, cloud.width, cloud.fields,
                         cloud.point_step, cloud.data, cloud.is_dense, kit.uint8_sequence, HOST_BIG_ENDIAN)
+
+
+def float64_array_msg(kit: MessageKit, label: str, values) -> object:
+    """std_msgs/Float64MultiArray of ``values`` with one dimension named ``label`` (its layout says what is where)."""
+    array, layout, dimension = kit.float64_multi_array
+    values = np.asarray(values, np.float64).reshape(-1)
+    dims = [dimension(label=label, size=values.size, stride=values.size)]
+    return array(layout=layout(dim=dims, data_offset=0), data=kit.float64_sequence(values))
 
 
 def tf_message(types: Mapping[str, type], header, children: Mapping[str, tuple[np.ndarray, np.ndarray]]):

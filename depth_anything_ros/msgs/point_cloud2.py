@@ -38,9 +38,19 @@ XYZ = float32_fields("xyz")  # depth_image_proc's layout: x, y, z at 0/4/8 (poin
 RGB = Field("rgb", 16)  # packed b, g, r, 0 (PCL), after xyz in a 32-byte point
 
 
-def read_points(msg, names: Sequence[str] = ("x", "y", "z"), skip_nans: bool = True) -> np.ndarray:
+def cloud_bytes(msg) -> np.ndarray:
+    """A PointCloud2's data as uint8, without a copy where its sequence exposes a buffer (numpy, array.array)."""
+    data = msg.data
+    try:
+        return np.frombuffer(data, np.uint8)
+    except TypeError:  # a plain list
+        return np.frombuffer(bytes(data), np.uint8)
+
+
+def read_points(msg, names: Sequence[str] = ("x", "y", "z"), skip_nans: bool = True, stride: int = 1) -> np.ndarray:
     """The named float fields of a PointCloud2 as (N, len(names)) float64, any layout.
 
+    ``stride`` > 1 reads only every stride-th point (row-major order), so a large cloud costs what is kept.
     Rows with a non-finite value are dropped when ``skip_nans``; an empty cloud gives shape (0, len(names)).
     Raises ValueError for a missing field, a non-float field or data shorter than the layout needs.
     """
@@ -52,11 +62,14 @@ def read_points(msg, names: Sequence[str] = ("x", "y", "z"), skip_nans: bool = T
     if height * width == 0:
         return np.zeros((0, len(names)))
     step, row_step = int(msg.point_step), int(msg.row_step)
-    raw = np.frombuffer(bytes(msg.data) if not isinstance(msg.data, np.ndarray) else msg.data, np.uint8)
+    raw = cloud_bytes(msg)
     if raw.size < row_step * (height - 1) + step * width:
         raise ValueError(f"point cloud data has {raw.size} bytes, fewer than its {height}x{width} points "
                          f"of {step} bytes need")
     rows = np.lib.stride_tricks.as_strided(raw, (height, width, step), (row_step, step, 1))
+    if stride > 1:
+        index = np.arange(0, height * width, stride)
+        rows = rows[index // width, index % width]  # (n, step): only the points kept are copied
     order = ">" if msg.is_bigendian else "<"
     columns = []
     for name in names:

@@ -17,6 +17,8 @@ from typing import Any
 
 import yaml
 
+from depth_anything_ros.core.anchor_config import AnchorConfig
+from depth_anything_ros.core.transforms import parse_static_transform
 from depth_anything_ros.model import DA3_NAMES, DEFAULT_INPUT_SIZE, ENCODERS, PATCH_SIZE
 from depth_anything_ros.msgs.cloud import CloudOptions
 from depth_anything_ros.runtime.config import BACKENDS, PRECISIONS, BackendConfig
@@ -24,6 +26,9 @@ from depth_anything_ros.runtime.config import BACKENDS, PRECISIONS, BackendConfi
 NODE_NAMES = ("depth_anything_ros", "/**")
 SYNC_MODES = ("exact", "approximate")
 INPUT_ORDERS = ("rgb", "bgr")
+ANCHOR_INPUTS = ("none", "points", "scan", "range")  # anchor/points PointCloud2, anchor/scan LaserScan, anchor/range
+ANCHOR_PREFIX = "anchor_"  # AnchorConfig's field f is the knob anchor_f (rectified is the node's own knob)
+_ANCHOR = AnchorConfig()  # the anchor knobs' defaults are AnchorConfig's, written once there
 
 
 def knob(default: Any, description: str, *, choices: tuple = (), low: float | None = None,
@@ -112,10 +117,68 @@ class PipelineConfig:
     diag_drop_fraction: float = knob(0.25, "diagnostics WARN when more than this fraction of frames in the window "
                                            "is lost", low=0.01, high=1.0)
 
+    # the live anchor (docs/anchor.md): off unless anchor_input names a range sensor
+    anchor_input: str = knob("none", "live anchor input: the head fitted every frame to anchor/points (PointCloud2: "
+                                     "LiDAR, depth camera), anchor/scan (LaserScan) or anchor/range (Range, "
+                                     "scale only); none: off", choices=ANCHOR_INPUTS, read_only=True)
+    anchor_extrinsic: str = knob("", "camera optical frame <- anchor sensor, static_transform_publisher's 'x y z qx qy "
+                                     "qz qw [camera_frame sensor_frame]' (or 'x y z yaw pitch roll ...'); empty: "
+                                     "anchor_extrinsics_file, else tf")
+    anchor_extrinsics_file: str = knob("", "YAML of static transforms (the offline tools' --extrinsics format) "
+                                           "joining the anchor sensor's frame to the camera's; empty: tf")
+    anchor_max_cloud_points: int = knob(4_000_000, "anchor clouds with more points are not read (too_large)",
+                                        low=1, high=1_000_000_000, step=1)
+    anchor_max_age_s: float = knob(_ANCHOR.max_age_s, "seconds: the newest anchor message at most this much older "
+                                                      "than the image is used", low=0.0, high=10.0)
+    anchor_max_future_s: float = knob(_ANCHOR.max_future_s, "seconds: anchor messages stamped later than the image "
+                                                            "by more are not used (0: never one from after it)",
+                                      low=0.0, high=10.0)
+    anchor_hold_s: float = knob(_ANCHOR.hold_s, "seconds the last live head is kept without a good fit; then the "
+                                                "calibration's head, or none", low=0.0, high=3600.0)
+    anchor_min_points: int = knob(_ANCHOR.min_points, "anchor pixels a fit needs", low=3, high=1_000_000, step=1)
+    anchor_min_depth_spread: float = knob(_ANCHOR.min_depth_spread, "anchor depth 90th/10th percentile - 1 below "
+                                                                    "this: a scale-only fit", low=0.0, high=100.0)
+    anchor_min_inlier_ratio: float = knob(_ANCHOR.min_inlier_ratio, "fraction of the anchor pixels that must agree "
+                                                                    "with the fit", low=0.01, high=1.0)
+    anchor_inlier_error: float = knob(_ANCHOR.inlier_error, "relative depth error within which a pixel agrees",
+                                      low=0.0, high=10.0)
+    anchor_max_change: float = knob(_ANCHOR.max_change, "a fit moving the metres at the anchor points more than this "
+                                                        "fraction at once is refused", low=0.001, high=100.0)
+    anchor_residual_warn: float = knob(_ANCHOR.residual_warn, "diagnostics WARN when the fit's AbsRel is above this",
+                                       low=0.0, high=100.0)
+    anchor_scale_change_warn: float = knob(_ANCHOR.scale_change_warn, "diagnostics WARN when the live scale moves "
+                                                                      "more than this fraction between fits",
+                                           low=0.0, high=100.0)
+    anchor_min_depth: float = knob(_ANCHOR.min_depth, "metres: anchor points nearer the camera are dropped",
+                                   low=0.0, high=1000.0)
+    anchor_max_input_points: int = knob(_ANCHOR.max_input_points, "anchor clouds are read evenly decimated to this "
+                                                                  "many points", low=3, high=100_000_000, step=1)
+    anchor_max_fit_points: int = knob(_ANCHOR.max_fit_points, "anchor pixels fitted at most, taken evenly",
+                                      low=3, high=10_000_000, step=1)
+    anchor_occlusion: bool = knob(_ANCHOR.occlusion, "run the full-image occlusion filter on the anchor pixels "
+                                                     "(about 20 ms a frame; the robust fit drops most hidden points)")
+    anchor_scale_jitter: float = knob(_ANCHOR.scale_jitter, "filter: per-fit change of log scale the network may "
+                                                            "make (std)", low=0.0, high=10.0)
+    anchor_shift_jitter: float = knob(_ANCHOR.shift_jitter, "filter: per-fit change of the shift in typical raw "
+                                                            "values (std)", low=0.0, high=10.0)
+    anchor_scale_drift: float = knob(_ANCHOR.scale_drift, "filter: drift of log scale per square-root second (std)",
+                                     low=0.0, high=10.0)
+    anchor_shift_drift: float = knob(_ANCHOR.shift_drift, "filter: drift of the shift per square-root second (std)",
+                                     low=0.0, high=10.0)
+    anchor_measurement_floor: float = knob(_ANCHOR.measurement_floor, "filter: the least std a fit's log scale is "
+                                                                      "trusted to", low=1e-9, high=10.0)
+    anchor_effective_points: int = knob(_ANCHOR.effective_points, "filter: at most this many anchor pixels count as "
+                                                                  "independent", low=1, high=1_000_000, step=1)
+
     def cloud_options(self) -> CloudOptions:
         """The cloud knobs as CloudOptions (which validates them)."""
         return CloudOptions(organized=self.cloud_organized, stride=self.cloud_stride, min_depth=self.cloud_min_depth,
                             max_depth=self.cloud_max_depth, colour=self.cloud_colour, rectified=self.rectified)
+
+    def anchor_config(self) -> AnchorConfig:
+        """The anchor knobs as the estimator's AnchorConfig (which validates them); ``rectified`` is the node's."""
+        return AnchorConfig(rectified=self.rectified, **{name: getattr(self, ANCHOR_PREFIX + name)
+                                                         for name in anchor_fields()})
 
     def backend_config(self) -> BackendConfig:
         """The part of the config that ``runtime/`` needs."""
@@ -145,6 +208,17 @@ class PipelineConfig:
                              f"{self.diag_max_rate}")
         if not self.min_depth < self.max_range:
             raise ValueError(f"need 0 <= min_depth < max_range, got {self.min_depth}, {self.max_range}")
+        self.anchor_config()  # validates the anchor knobs together
+        if self.anchor_extrinsic:
+            parse_static_transform(self.anchor_extrinsic)  # ValueError naming the convention
+        if self.cameras and self.anchor_input != "none":
+            raise ValueError("the live anchor (anchor_input) serves a single-camera node: run each anchored camera "
+                             "in its own node (multi_camera.launch.py one_node:=false), not in cameras")
+
+
+def anchor_fields() -> tuple[str, ...]:
+    """AnchorConfig's fields that are node knobs (``anchor_<field>``): all but ``rectified``, the node's own."""
+    return tuple(f.name for f in dataclasses.fields(AnchorConfig) if f.name != "rectified")
 
 
 @dataclass(frozen=True)

@@ -11,21 +11,25 @@ from depth_anything_ros.msgs.messages import (
     MessageKit,
     bgr_image_msg,
     camera_info_msg,
+    float64_array_msg,
     float_image_msg,
     point_cloud_msg,
 )
+from depth_anything_ros.node.frame_anchor import HEAD_LABEL, AnchorFrame
 from depth_anything_ros.node.pipeline import FrameResult
 
 OUTPUT_TYPES = {"image": "sensor_msgs/msg/Image", "camera_info": "sensor_msgs/msg/CameraInfo",
                 "points": "sensor_msgs/msg/PointCloud2", "relative": "sensor_msgs/msg/Image",
-                "preview": "sensor_msgs/msg/Image"}
+                "preview": "sensor_msgs/msg/Image", "anchor": "std_msgs/msg/Float64MultiArray"}
 
 
-def output_messages(kit: MessageKit, header, result: FrameResult, preview: bool = False) -> dict[str, object]:
-    """{'image' | 'relative', 'camera_info', 'points', 'preview'} -> message, for what this frame has.
+def output_messages(kit: MessageKit, header, result: FrameResult, preview: bool = False,
+                    anchor: AnchorFrame | None = None) -> dict[str, object]:
+    """{'image' | 'relative', 'camera_info', 'points', 'preview', 'anchor'} -> message, for what this frame has.
 
     Metric results give ``image`` (REP 118 32FC1 metres); relative ones ``relative`` only, never
-    the metric topics. ``preview`` (a colourised bgr8 image) is made only when asked for.
+    the metric topics. ``preview`` (a colourised bgr8 image) is made only when asked for; ``anchor``
+    (the live head, a Float64MultiArray in ``frame_anchor.HEAD_FIELDS`` order) when the anchor ran.
     """
     out: dict[str, object] = {}
     if result.metric:
@@ -38,4 +42,6 @@ def output_messages(kit: MessageKit, header, result: FrameResult, preview: bool 
         out["points"] = point_cloud_msg(kit, header, result.cloud)
     if preview:
         out["preview"] = bgr_image_msg(kit, header, preview_of(result.relative, result.depth, result.preview_kind))
+    if anchor is not None:
+        out["anchor"] = float64_array_msg(kit, HEAD_LABEL, anchor.head_values())
     return out

@@ -4,7 +4,8 @@ ROS-free; the node's worker and bag replay both call it, with rclpy's or rosbags
 (a MessageKit builds the outputs). Its steps, in order: decode the image; take the camera from
 camera_info (K = 0, an uncalibrated camera, means no camera: depth without camera_info and cloud,
 and a DA3 metric graph, which needs the focal length, skips the frame); the pipeline (which judges
-the camera once: ``DepthPipeline.judge_camera``), with the optional per-frame ``anchor``; the messages.
+the camera once: ``DepthPipeline.judge_camera``), with the optional live anchor (``FrameAnchor``: fitted to this
+frame's raw output after inference, its head applied on the host); the messages (and ``anchor``, the live head).
 A frame that cannot be used is an outcome with the counter it is counted under, not an exception;
 any other failure propagates (the node counts it, replay stops).
 """
@@ -15,11 +16,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+from depth_anything_ros.core.anchor import AnchorState
 from depth_anything_ros.core.camera import CameraModel, info_k
 from depth_anything_ros.core.errors import InputError
+from depth_anything_ros.core.head import MetricHead
+from depth_anything_ros.core.stamps import stamp_ns
 from depth_anything_ros.msgs.images import decode_frame
 from depth_anything_ros.msgs.messages import MessageKit
 from depth_anything_ros.node.config import PipelineConfig
+from depth_anything_ros.node.frame_anchor import AnchorFrame, FrameAnchor
 from depth_anything_ros.node.frame_io import output_messages
 from depth_anything_ros.node.pipeline import Anchor, DepthPipeline, FrameResult, PreparedFrame
 from depth_anything_ros.runtime.backend import DepthBackend, DepthOutput
@@ -48,6 +53,7 @@ class FrameOutcome:
     reason: str = ""  # "" when published; else the InputError kind it is counted under
     detail: str = ""  # the reason in words, for a warning
     uncalibrated: bool = False  # camera_info had K = 0
+    anchor: AnchorFrame | None = None  # the live anchor's step for this frame (None: no anchor, or no inference)
 
     @property
     def published(self) -> bool:
@@ -58,10 +64,26 @@ class FramePath:
     """Decode, camera, pipeline (owning the backend and head), anchor, messages: one frame at a time."""
 
     def __init__(self, config: PipelineConfig, open_backend: Callable[[tuple[int, int]], DepthBackend],
-                 kit: MessageKit, anchor: Anchor | None = None) -> None:
+                 kit: MessageKit, anchor: FrameAnchor | None = None) -> None:
         self.pipeline = DepthPipeline(config, open_backend)
         self.kit = kit
-        self.anchor = anchor  # where a per-frame head correction plugs in (None: the calibration's head)
+        self.anchor = anchor  # the live anchor (None: the calibration's head, or the graph's own)
+
+    def _anchor_hook(self, header, frame: PreparedFrame, steps: list[AnchorFrame]) -> Anchor:
+        """The pipeline's per-frame head hook for this image: the live anchor's head (None: the frame's own)."""
+        stamp, frame_id = stamp_ns(header), str(header.frame_id)
+
+        def hook(raw, camera) -> MetricHead | None:
+            head = frame.head  # the calibration's (or the graph's) head with the published range limits
+            fallback = head if self.pipeline.calibration is not None else None
+            step = self.anchor.update(raw, camera, stamp, frame_id, frame.backend.info.kind, fallback,
+                                      (head.min_depth, head.max_depth))
+            if step is None:  # the anchor step failed (logged and counted): the frame's own head
+                return None
+            steps.append(step)
+            # fallen back: the graph already applied the calibration's (or its own) head, no host pass needed
+            return step.result.head if step.result.state in (AnchorState.LIVE, AnchorState.HELD) else None
+        return hook
 
     def process(self, image_msg, info_msg, want_cloud: bool = True, want_preview: bool = False) -> FrameOutcome:
         """The outcome of one image and its camera_info (None: the input has none)."""
@@ -86,10 +108,14 @@ class FramePath:
 
     def finish(self, image_msg, frame: PreparedFrame, output: DepthOutput, inference_s: float,
                want_cloud: bool = True, want_preview: bool = False) -> FrameOutcome:
-        """The messages of a prepared frame from its inference output (``process``'s last step)."""
-        result = self.pipeline.finish(frame, output, inference_s, want_cloud=want_cloud, anchor=self.anchor)
-        messages = output_messages(self.kit, image_msg.header, result, want_preview)
-        return FrameOutcome(messages, result, uncalibrated=frame.uncalibrated)
+        """The messages of a prepared frame from its inference output (``process``'s last step), the live
+        anchor's step included."""
+        steps: list[AnchorFrame] = []
+        hook = self._anchor_hook(image_msg.header, frame, steps) if self.anchor is not None else None
+        result = self.pipeline.finish(frame, output, inference_s, want_cloud=want_cloud, anchor=hook)
+        step = steps[0] if steps else None
+        messages = output_messages(self.kit, image_msg.header, result, want_preview, step)
+        return FrameOutcome(messages, result, uncalibrated=frame.uncalibrated, anchor=step)
 
     def close(self) -> None:
         self.pipeline.close()

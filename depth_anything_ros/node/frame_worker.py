@@ -16,13 +16,16 @@ from typing import Any
 from depth_anything_ros.core.stamps import stamp_ns
 from depth_anything_ros.export.graph_info import read_graph_info
 from depth_anything_ros.msgs.messages import MessageKit
+from depth_anything_ros.node.anchor_extrinsics import Extrinsics
+from depth_anything_ros.node.anchor_status import anchor_status
 from depth_anything_ros.node.config import PipelineConfig
+from depth_anything_ros.node.frame_anchor import FrameAnchor
 from depth_anything_ros.node.frame_path import UNCALIBRATED, FramePath
 from depth_anything_ros.node.intake import FrameIntake, Losses
 from depth_anything_ros.node.node_log import NodeLog
 from depth_anything_ros.node.parameters import apply_changes
 from depth_anything_ros.node.pipeline import DepthPipeline
-from depth_anything_ros.node.stats import Health, NodeStats
+from depth_anything_ros.node.stats import Health, NodeStats, Status
 
 
 class FrameWorker:
@@ -44,6 +47,8 @@ class FrameWorker:
         self._worker: threading.Thread | None = None
         self.backend_text = "not loaded"
         self.worker_failures = 0
+        # the live anchor outlives the pipeline (lifecycle cleanup and configure keep its messages and counters)
+        self.anchor = self._make_anchor(config) if config.anchor_input != "none" else None
 
     # ---- what the ROS side supplies -----------------------------------------------------------------
     def _now_ns(self) -> int:
@@ -54,6 +59,15 @@ class FrameWorker:
         """Whether depth/<name> has subscribers (its publisher's ``get_subscription_count``)."""
         publisher = self.publishers.get(name)
         return publisher is not None and publisher.get_subscription_count() > 0
+
+    def _make_anchor(self, config: PipelineConfig) -> FrameAnchor:
+        """The live anchor; tf only where no extrinsic parameter or file is given (a listener costs /tf traffic)."""
+        tf = None if config.anchor_extrinsic or config.anchor_extrinsics_file else self.tf_extrinsics()
+        return FrameAnchor(config, tf, self._anchor_log)
+
+    def tf_extrinsics(self) -> Extrinsics | None:
+        """tf as the anchor's extrinsic source, where the ROS side has it (the node: tf2_ros if importable)."""
+        return None
 
     @property
     def state(self) -> str:
@@ -72,7 +86,7 @@ class FrameWorker:
     def open_pipeline(self) -> None:
         """Create the frame path (reading the calibration) and load the engine when the resolution is known."""
         with self._pipeline_lock:
-            self.frame_path = FramePath(self.config, self._open_for, self.kit)
+            self.frame_path = FramePath(self.config, self._open_for, self.kit, self.anchor)
         self.warm_up()
 
     def startup_resolution(self) -> tuple[int, int] | None:
@@ -167,6 +181,11 @@ class FrameWorker:
         if self.processing:
             self._count(self.intake.add_info(stamp_ns(msg.header), msg))
 
+    def on_anchor(self, msg) -> None:
+        """An anchor message (PointCloud2, LaserScan or Range): filed by stamp only, never converted here."""
+        if self.processing and self.anchor is not None:
+            self.anchor.add_message(msg)
+
     def _count(self, losses: Losses) -> None:
         """Count and warn about the frames one message cost."""
         if losses.went_back_s is not None:
@@ -222,6 +241,9 @@ class FrameWorker:
         """An error of this kind at most every 5 s."""
         self.log.error(kind, text)
 
+    def _anchor_log(self, level: str, kind: str, text: str) -> None:
+        {"info": self.log.info, "error": self.log.error}.get(level, self.log.warn)(kind, text)
+
     def input_error(self, kind: str, text: str) -> None:
         self.stats.input_error(kind, time.monotonic_ns())
         self.warn(kind, text)
@@ -230,8 +252,11 @@ class FrameWorker:
         """Apply run-time parameter changes as a whole (calibration reload included); ValueError says why not."""
         config = apply_changes(self.config, changes)
         with self._pipeline_lock:
+            prepared = self.anchor.prepare(config) if self.anchor is not None else None
             if self.pipeline is not None:
                 self.pipeline.reconfigure(config)
+            if self.anchor is not None:
+                self.anchor.commit(prepared)
         self.config = config
         self.intake.set_slop(config.pairing_slop_s())
 
@@ -241,6 +266,13 @@ class FrameWorker:
                       stale_input_s=config.diag_stale_input_s, min_rate=config.diag_min_rate,
                       max_rate=config.diag_max_rate, max_latency_s=config.diag_max_latency,
                       drop_fraction=config.diag_drop_fraction)
+
+    def statuses(self, now_ns: int) -> list[Status]:
+        """Every diagnostics status: the node's (``NodeStats.report``) and, with an anchor, the anchor's."""
+        statuses = self.stats.report(now_ns, self.health())
+        if self.anchor is not None:
+            statuses.append(anchor_status(self.anchor.report(), now_ns, self.state == "active"))
+        return statuses
 
     def shutdown(self) -> None:
         self.stop()

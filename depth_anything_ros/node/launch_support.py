@@ -17,7 +17,9 @@ from depth_anything_ros.node.transport import FASTDDS_VAR, FASTRTPS_VAR, PROFILE
 NAMESPACE = re.compile(r"^(/[A-Za-z_][A-Za-z0-9_]*)+$")
 
 # launch arguments forwarded as parameter overrides when given (empty: the params file decides)
-OVERRIDABLE = ("checkpoint", "model", "onnx", "calibration_file", "backend")
+OVERRIDABLE = ("checkpoint", "model", "onnx", "calibration_file", "backend", "anchor_input", "anchor_extrinsic",
+               "anchor_extrinsics_file")
+ANCHOR_NAMES = ("anchor/points", "anchor/scan", "anchor/range")  # remapped to anchor_topic (one is subscribed)
 BOOL_ARGUMENTS = ("use_compressed",)
 
 
@@ -55,10 +57,12 @@ def overrides_from(arguments: dict[str, str]) -> dict[str, object]:
     return out
 
 
-def remappings(image: str, compressed: bool) -> list[tuple[str, str]]:
-    """The node subscribes ``image`` (or ``image/compressed``) relative to the camera namespace."""
-    return [("image", image), ("image/compressed", f"{image}/compressed")] if not compressed else \
+def remappings(image: str, compressed: bool, anchor_topic: str = "") -> list[tuple[str, str]]:
+    """The node subscribes ``image`` (or ``image/compressed``) relative to the camera namespace, and its anchor
+    input (whichever ``anchor_input`` names) from ``anchor_topic`` when given."""
+    out = [("image", image), ("image/compressed", f"{image}/compressed")] if not compressed else \
         [("image/compressed", f"{image}/compressed")]
+    return out + [(name, anchor_topic) for name in ANCHOR_NAMES] if anchor_topic else out
 
 
 def depth_node_action(camera: str, arguments: dict[str, str]):
@@ -71,7 +75,8 @@ def depth_node_action(camera: str, arguments: dict[str, str]):
         package="depth_anything_ros", name=arguments.get("node_name") or "depth_anything_ros",
         namespace=camera, output="screen",
         parameters=[arguments["params_file"], overrides] if overrides else [arguments["params_file"]],
-        remappings=remappings(arguments.get("image") or "image_rect", bool(overrides.get("use_compressed"))),
+        remappings=remappings(arguments.get("image") or "image_rect", bool(overrides.get("use_compressed")),
+                              arguments.get("anchor_topic", "")),
     )
     if lifecycle:
         return LifecycleNode(executable="depth_lifecycle_node", **options)
@@ -128,6 +133,17 @@ def launch_arguments():
         DeclareLaunchArgument("calibration_file", default_value="",
                               description="metric-head calibration YAML (empty: params file)"),
         DeclareLaunchArgument("backend", default_value="", description="auto|tensorrt|onnxruntime|torch"),
+        DeclareLaunchArgument("anchor_input", default_value="",
+                              description="live anchor: points | scan | range | none (empty: params file)"),
+        DeclareLaunchArgument("anchor_topic", default_value="",
+                              description="the range sensor's topic, e.g. /velodyne_points or /scan (absolute, or "
+                                          "relative to the camera namespace; empty: anchor/<input>)"),
+        DeclareLaunchArgument("anchor_extrinsic", default_value="",
+                              description="camera optical frame <- sensor, 'x y z qx qy qz qw camera_frame "
+                                          "sensor_frame' (empty: params file, else tf)"),
+        DeclareLaunchArgument("anchor_extrinsics_file", default_value="",
+                              description="extrinsics YAML joining the sensor's frame to the camera's (empty: params "
+                                          "file, else tf)"),
         DeclareLaunchArgument("lifecycle", default_value="false",
                               description="true: managed node (configure/activate it, e.g. with a lifecycle manager)"),
         DeclareLaunchArgument("node_name", default_value="depth_anything_ros", description="node name"),
@@ -135,7 +151,8 @@ def launch_arguments():
 
 
 ARGUMENT_NAMES = ("params_file", "image", "use_compressed", "checkpoint", "model", "onnx", "calibration_file",
-                  "backend", "lifecycle", "node_name")
+                  "backend", "anchor_input", "anchor_topic", "anchor_extrinsic", "anchor_extrinsics_file", "lifecycle",
+                  "node_name")
 
 
 def argument_values(context) -> dict[str, str]:

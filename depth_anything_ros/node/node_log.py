@@ -48,6 +48,11 @@ class NodeLog:
             return None
         return text + (f" ({held} more like this since the last report)" if held else "")
 
+    def info(self, kind: str, text: str) -> None:
+        text = self._throttled(kind, text)
+        if text is not None:
+            self.logger.info(text)
+
     def warn(self, kind: str, text: str) -> None:
         text = self._throttled(kind, text)
         if text is not None:

@@ -7,8 +7,10 @@ thread, through ``frame_path``, the path bag replay runs too); this file is the 
 QoS, topics, timers, diagnostics, lifecycle) and the only one that imports rclpy.
 
 Topics, relative to the node's namespace (remap as usual):
-  in:  image (sensor_msgs/Image) or image/compressed (use_compressed), camera_info
-  out: depth/image, depth/camera_info, depth/points, depth/relative, depth/preview (when subscribed)
+  in:  image (sensor_msgs/Image) or image/compressed (use_compressed), camera_info; with anchor_input, one of
+       anchor/points (PointCloud2), anchor/scan (LaserScan), anchor/range (Range)
+  out: depth/image, depth/camera_info, depth/points, depth/relative, depth/preview (when subscribed);
+       depth/anchor (std_msgs/Float64MultiArray, the live head; node.frame_anchor.HEAD_FIELDS) with anchor_input
 With ``cameras`` (e.g. "/front, /rear"), the same per camera: NS/image, NS/camera_info in, NS/depth/* out.
 """
 
@@ -31,9 +33,12 @@ from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.qos_overriding_options import QoSOverridingOptions
 from rclpy.signals import SignalHandlerOptions
-from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image, LaserScan, PointCloud2, Range
+from std_msgs.msg import Float64MultiArray
 
 from depth_anything_ros.msgs.messages import MessageKit, rclpy_kit
+from depth_anything_ros.node.anchor_feed import ANCHOR_TOPICS
+from depth_anything_ros.node.anchor_tf import tf_extrinsics
 from depth_anything_ros.node.config import Knob, PipelineConfig, knobs
 from depth_anything_ros.node.frame_worker import FrameWorker
 from depth_anything_ros.node.multi_worker import MultiCameraWorker
@@ -56,6 +61,10 @@ OUTPUT_DEPTH = 5
 OUTPUT_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=OUTPUT_DEPTH, reliability=ReliabilityPolicy.RELIABLE,
                         durability=DurabilityPolicy.VOLATILE)
 OUTPUTS = {"image": Image, "camera_info": CameraInfo, "points": PointCloud2, "relative": Image, "preview": Image}
+ANCHOR_TYPES = {"points": PointCloud2, "scan": LaserScan, "range": Range}
+# anchor input: best effort matches any driver's QoS; a few deep, as the callback only files the message
+ANCHOR_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=5, reliability=ReliabilityPolicy.BEST_EFFORT,
+                        durability=DurabilityPolicy.VOLATILE)
 LEVELS = {OK: DiagnosticStatus.OK, WARN: DiagnosticStatus.WARN, ERROR: DiagnosticStatus.ERROR}
 DIAGNOSTICS_PERIOD_S = 1.0
 
@@ -116,6 +125,9 @@ class DepthNodeCore(FrameWorker):
     def _now_ns(self) -> int:
         return self.node.get_clock().now().nanoseconds
 
+    def tf_extrinsics(self):
+        return tf_extrinsics(self.node)
+
     # ---- endpoints --------------------------------------------------------------------------------
     def create_endpoints(self, create_publisher: Callable) -> None:
         """Outputs (depth/relative only where the graph is not metric: V1/V2 relative, DA3 relative-depth) and
@@ -127,6 +139,9 @@ class DepthNodeCore(FrameWorker):
         self.publishers = {name: create_publisher(msg_type, f"depth/{name}", copy.copy(OUTPUT_QOS),
                                                   qos_overriding_options=overrides)
                            for name, msg_type in OUTPUTS.items() if not (metric_graph and name == "relative")}
+        if self.anchor is not None:
+            self.publishers["anchor"] = create_publisher(Float64MultiArray, "depth/anchor", copy.copy(OUTPUT_QOS),
+                                                         qos_overriding_options=overrides)
         image_type, image_topic = (CompressedImage, "image/compressed") if self.config.use_compressed else \
             (Image, "image")
         self.subscriptions = [
@@ -135,6 +150,10 @@ class DepthNodeCore(FrameWorker):
             self.node.create_subscription(CameraInfo, "camera_info", self.on_camera_info, copy.copy(INPUT_QOS),
                                           qos_overriding_options=overrides),
         ]
+        if self.anchor is not None:
+            self.subscriptions.append(self.node.create_subscription(
+                ANCHOR_TYPES[self.anchor.feed.input], ANCHOR_TOPICS[self.anchor.feed.input][0], self.on_anchor,
+                copy.copy(ANCHOR_QOS), qos_overriding_options=overrides))
 
     def destroy_endpoints(self, destroy_publisher: Callable) -> None:
         for subscription in self.subscriptions:
@@ -163,7 +182,7 @@ class DepthNodeCore(FrameWorker):
         name = self.node.get_name()
         array = DiagnosticArray()
         array.header.stamp = self.node.get_clock().now().to_msg()
-        for status in self.stats.report(time.monotonic_ns(), self.health()):
+        for status in self.statuses(time.monotonic_ns()):
             array.status.append(DiagnosticStatus(
                 level=LEVELS[status.level], name=f"{name}: {status.name}", message=status.message,
                 hardware_id=self.backend_text, values=[KeyValue(key=k, value=v) for k, v in status.values.items()]))

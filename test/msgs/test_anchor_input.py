@@ -9,7 +9,7 @@ import pytest
 from rosbags.typesys import Stores, get_typestore
 
 from depth_anything_ros.core.anchor_reasons import AnchorReason
-from depth_anything_ros.msgs.anchor_input import cloud_points, laser_scan_points
+from depth_anything_ros.msgs.anchor_input import cloud_points, laser_scan_points, range_points
 from depth_anything_ros.msgs.messages import rclpy_kit, rosbags_kit
 from depth_anything_ros.msgs.point_cloud2 import XYZ, Field, create_cloud, float32_fields, pack_float32
 
@@ -76,3 +76,36 @@ def test_short_cloud_data_gives_a_reason():
     msg.data = msg.data[:-5]
     out = cloud_points(msg)
     assert out.reason is AnchorReason.BAD_MESSAGE and "fewer than" in out.detail
+
+
+@pytest.mark.parametrize("kit", ["rclpy", "rosbags"])
+def test_a_large_cloud_is_read_decimated_and_one_beyond_the_limit_not_at_all(kit):
+    kit = rclpy_kit() if kit == "rclpy" else rosbags_kit(STORE)
+    points = np.stack([np.arange(1000.0), np.zeros(1000), np.ones(1000)], axis=1)
+    decimated = cloud_points(cloud(kit, points), max_points=100)
+    assert decimated.reason is AnchorReason.OK and decimated.received == 1000
+    np.testing.assert_array_equal(decimated.points, points[::10])  # evenly through the cloud, the first kept
+    refused = cloud_points(cloud(kit, points), max_points=100, max_cloud_points=999)
+    assert refused.reason is AnchorReason.TOO_LARGE and refused.received == 1000 and not refused.points.size
+    assert "anchor_max_cloud_points 999" in refused.detail
+
+
+def rosbags_range(reading, field_of_view=0.2, max_range=20.0):
+    header = TYPES["std_msgs/msg/Header"](stamp=TYPES["builtin_interfaces/msg/Time"](sec=1, nanosec=0), frame_id="r")
+    return TYPES["sensor_msgs/msg/Range"](header=header, radiation_type=1, field_of_view=field_of_view,
+                                          min_range=0.2, max_range=max_range, range=reading)
+
+
+def test_a_rangefinder_reading_is_a_disc_of_points_at_its_distance():
+    out = range_points(rosbags_range(4.0, field_of_view=0.2))
+    assert out.reason is AnchorReason.OK and out.received == len(out.points) > 100
+    np.testing.assert_array_equal(out.points[:, 0], 4.0)  # facing the sensor at the reading
+    radius = np.hypot(out.points[:, 1], out.points[:, 2])
+    assert radius.max() == pytest.approx(4.0 * math.tan(0.1)) and radius.min() < 0.1
+    single = range_points(rosbags_range(4.0, field_of_view=0.0))
+    np.testing.assert_array_equal(single.points, [[4.0, 0.0, 0.0]])
+    for reading in (math.inf, -math.inf, math.nan, 0.1, 25.0):  # REP 117 values, below min_range, above max_range
+        assert range_points(rosbags_range(reading)).reason is AnchorReason.NO_POINTS, reading
+    unset = range_points(rosbags_range(30.0, max_range=0.0))
+    assert unset.reason is AnchorReason.RANGE_MAX_INVALID and len(unset.points) > 100
+    assert range_points(object()).reason is AnchorReason.BAD_MESSAGE

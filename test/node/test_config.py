@@ -75,3 +75,36 @@ def test_backend_config_carries_what_runtime_needs_and_nothing_else():
     config = PipelineConfig(encoder="vitb", precision="fp32", cloud_stride=4)
     backend = config.backend_config()
     assert (backend.encoder, backend.precision) == ("vitb", "fp32") and not hasattr(backend, "cloud_stride")
+
+
+def test_the_anchor_knobs_are_anchor_config_field_for_field_with_its_defaults():
+    """One home for the anchor's defaults: AnchorConfig; the knob table maps every field (rectified is the node's)."""
+    import dataclasses
+
+    from depth_anything_ros.core.anchor_config import AnchorConfig
+    from depth_anything_ros.node.config import knobs
+
+    table = {spec.name: spec for spec in knobs()}
+    engine = AnchorConfig()
+    for item in dataclasses.fields(AnchorConfig):
+        if item.name == "rectified":
+            assert f"anchor_{item.name}" not in table
+            continue
+        spec = table[f"anchor_{item.name}"]
+        assert spec.default == getattr(engine, item.name) and spec.type is type(getattr(engine, item.name)), item.name
+    assert PipelineConfig().anchor_config() == engine and PipelineConfig().anchor_input == "none"
+    changed = PipelineConfig(anchor_hold_s=2.5, anchor_min_points=30, rectified=False).anchor_config()
+    assert (changed.hold_s, changed.min_points, changed.rectified) == (2.5, 30, False)
+    assert table["anchor_input"].read_only and not table["anchor_extrinsic"].read_only
+
+
+@pytest.mark.parametrize(("values", "message"), [
+    ({"anchor_input": "lidar"}, "anchor_input must be none | points | scan | range"),
+    ({"anchor_min_inlier_ratio": 0.0}, r"anchor_min_inlier_ratio must be within"),
+    ({"anchor_min_points": 40, "anchor_max_fit_points": 30}, "must be >= min_points"),
+    ({"anchor_extrinsic": "1 2 3"}, "cannot read static transform '1 2 3'"),
+    ({"anchor_input": "scan", "cameras": "/front, /rear"}, "single-camera node"),
+])
+def test_bad_anchor_values_are_refused_with_the_name(values, message):
+    with pytest.raises(ValueError, match=message):
+        PipelineConfig(**values)

@@ -1,16 +1,15 @@
 """The one frame path (ROS-free): message pair -> outcome, with rosbags' message classes. K = 0 decided once,
-the camera judged once, bad frames as counted reasons, the anchor hook. Tiny graphs on onnxruntime."""
+the camera judged once, bad frames as counted reasons (the live anchor in it: test_frame_anchor.py). Tiny graphs on
+onnxruntime."""
 
 from __future__ import annotations
 
 import dataclasses
 
-import numpy as np
 import pytest
 from rosbags.typesys import Stores, get_typestore
 
 from depth_anything_ros.core.camera import CameraModel
-from depth_anything_ros.core.head import MetricHead, metres_from_raw
 from depth_anything_ros.msgs.messages import camera_info_msg, header_msg, rosbags_kit
 from depth_anything_ros.node.config import PipelineConfig
 from depth_anything_ros.node.frame_path import FramePath, camera_of
@@ -92,22 +91,3 @@ def test_cloud_and_preview_only_when_wanted(graphs):
     frames = path_for(graphs["metric"])
     assert set(frames.process(*pair("good"), want_cloud=False, want_preview=True).messages) == \
         {"image", "camera_info", "preview"}
-
-
-def test_the_anchor_hook_gets_raw_and_camera_and_its_head_gives_the_depth(graphs):
-    seen = []
-
-    def anchor(raw, camera):
-        seen.append((raw.shape, camera))
-        return MetricHead(0.05, 0.01, 0.2, 30.0)
-
-    relative = path_for(graphs["relative"], anchor=anchor)
-    outcome = relative.process(*pair("good"))
-    assert seen[0][0] == (H, W) and seen[0][1].width == W
-    assert set(outcome.messages) == {"image", "camera_info", "points"}  # metres now: depth and cloud
-    plain = path_for(graphs["relative"]).process(*pair("good")).result.relative
-    expected = metres_from_raw(plain, 0.05, 0.01, 0.2, 30.0, relative=True)
-    np.testing.assert_array_equal(outcome.result.depth, expected)
-    unanchored = path_for(graphs["metric"], anchor=lambda raw, camera: None)
-    np.testing.assert_array_equal(unanchored.process(*pair("good")).result.depth,
-                                  path_for(graphs["metric"]).process(*pair("good")).result.depth)

@@ -41,13 +41,19 @@ def test_only_given_arguments_override_the_params_file():
         overrides_from({"use_compressed": "yes"})
     assert remappings("image_raw", False) == [("image", "image_raw"), ("image/compressed", "image_raw/compressed")]
     assert remappings("image_raw", True) == [("image/compressed", "image_raw/compressed")]
+    assert remappings("image_raw", True, "/scan") == [("image/compressed", "image_raw/compressed"),
+                                                      ("anchor/points", "/scan"), ("anchor/scan", "/scan"),
+                                                      ("anchor/range", "/scan")]
+    assert overrides_from({"anchor_input": "scan", "anchor_extrinsic": "0 0 0 0 0 0 1 cam laser"}) == \
+        {"anchor_input": "scan", "anchor_extrinsic": "0 0 0 0 0 0 1 cam laser"}
 
 
 def test_launch_arguments_include_model():
     from depth_anything_ros.node.launch_support import ARGUMENT_NAMES, OVERRIDABLE
 
     assert "model" in ARGUMENT_NAMES and "model" in OVERRIDABLE
-    assert "model" in {spec.name for spec in knobs()}  # the launch argument sets the node parameter
+    assert set(OVERRIDABLE) <= set(ARGUMENT_NAMES)
+    assert set(OVERRIDABLE) <= {spec.name for spec in knobs()}  # each such launch argument sets a node parameter
 
 
 def test_launch_files_define_generate_launch_description():
