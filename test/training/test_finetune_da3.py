@@ -22,7 +22,8 @@ from depth_anything_ros.runtime.config import BackendConfig
 from depth_anything_ros.runtime.factory import open_backend
 from depth_anything_ros.runtime.torch_backend import TorchBackend
 from depth_anything_ros.synthetic.rig import RIG_TOPICS, SyntheticRig, write_rig_bag
-from depth_anything_ros.training.finetune import FinetuneOptions, FinetuneRequest, finetune, make_optimizer
+from depth_anything_ros.training.finetune import FinetuneOptions, FinetuneRequest, finetune
+from depth_anything_ros.training.metric_loop import make_optimizer
 
 from conftest import checkpoint_request, tiny_da3_checkpoint
 

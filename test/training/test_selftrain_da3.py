@@ -28,13 +28,8 @@ from depth_anything_ros.runtime.factory import open_backend
 from depth_anything_ros.synthetic.rig import RIG_TOPICS, write_rig_bag
 from depth_anything_ros.training.array_cache import ArrayCache
 from depth_anything_ros.training.pseudo_labels import PseudoLabels, nominal_k
-from depth_anything_ros.training.selftrain import (
-    SelftrainOptions,
-    SelftrainRequest,
-    _lidar_term,
-    make_student_optimizer,
-    selftrain,
-)
+from depth_anything_ros.training.selftrain import SelftrainOptions, SelftrainRequest, selftrain
+from depth_anything_ros.training.student_loop import lidar_term, make_student_optimizer
 from depth_anything_ros.training.unlabeled_frames import UnlabeledStore
 
 from conftest import checkpoint_request, tiny_da3_checkpoint
@@ -184,11 +179,11 @@ def test_relative_depth_students_learn_lidar_frames_up_to_scale():
     lidar = torch.full((1, 6, 8), float("nan"))
     lidar[0, ::2, ::2] = torch.linspace(1.0, 9.0, 12).view(3, 4)
     for kind in ("relative-depth", "metric"):
-        exact, name = _lidar_term(torch.nan_to_num(lidar, nan=5.0) * 3.0, lidar, kind, 0.1, math.inf)
+        exact, name = lidar_term(torch.nan_to_num(lidar, nan=5.0) * 3.0, lidar, kind, 0.1, math.inf)
         assert name == ("silog" if kind == "metric" else "lidar_affine")
         if kind == "relative-depth":  # depth up to scale: three times the LiDAR depth is a perfect prediction
             assert float(exact) < 1e-4
-    wrong, _ = _lidar_term(torch.nan_to_num(lidar, nan=5.0).flip(-1), lidar, "relative-depth", 0.1, math.inf)
+    wrong, _ = lidar_term(torch.nan_to_num(lidar, nan=5.0).flip(-1), lidar, "relative-depth", 0.1, math.inf)
     assert float(wrong) > 0.1
 
 
