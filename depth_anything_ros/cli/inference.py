@@ -24,7 +24,6 @@ from depth_anything_ros.core.camera import CameraModel
 from depth_anything_ros.core.camera_info_file import load_camera_info
 from depth_anything_ros.core.errors import InputError
 from depth_anything_ros.core.files import file_sha256, save_array, save_image
-from depth_anything_ros.core.visualize import preview_of
 from depth_anything_ros.model import DA3_NAMES, UNTRAINED_WARNING, CheckpointRequest, family_of
 from depth_anything_ros.model.download import (
     HUB_SIZES,
@@ -35,6 +34,7 @@ from depth_anything_ros.model.download import (
 )
 from depth_anything_ros.node.pipeline import DepthPipeline, FrameResult
 from depth_anything_ros.node.replay import replay
+from depth_anything_ros.preview import preview_of
 from depth_anything_ros.runtime.engine_build import build_engine
 from depth_anything_ros.runtime.engine_cache import engine_key, save_engine
 from depth_anything_ros.runtime.factory import open_backend

@@ -18,14 +18,14 @@ from pathlib import Path
 
 from depth_anything_ros.core.files import atomic_directory, save_image
 from depth_anything_ros.core.stamps import stamp_ns
-from depth_anything_ros.core.sync import StampSynchronizer
-from depth_anything_ros.core.visualize import preview_of
 from depth_anything_ros.msgs.bags import find_topic, open_bags, require_topic
 from depth_anything_ros.msgs.messages import rosbags_kit
 from depth_anything_ros.node.config import PipelineConfig
 from depth_anything_ros.node.frame_io import OUTPUT_TYPES
 from depth_anything_ros.node.frame_path import UNCALIBRATED, FrameOutcome, FramePath
 from depth_anything_ros.node.pipeline import FrameResult
+from depth_anything_ros.node.sync import StampSynchronizer
+from depth_anything_ros.preview import preview_of
 
 LOG = logging.getLogger(__name__)
 IMAGE_TYPES = ("sensor_msgs/msg/Image", "sensor_msgs/msg/CompressedImage")

@@ -16,11 +16,11 @@ import numpy as np
 import pytest
 
 from depth_anything_ros.core.calibration_file import Calibration, save_calibration
-from depth_anything_ros.core.visualize import colour_bar
 from depth_anything_ros.export.onnx_export import export_graph
 from depth_anything_ros.model.v2.build import untrained_model
 from depth_anything_ros.node.config import PipelineConfig
 from depth_anything_ros.node.parameters import READ_ONLY
+from depth_anything_ros.preview import colour_bar
 from depth_anything_ros.synthetic.scene import render_sample_scene
 
 from conftest import tiny_spec

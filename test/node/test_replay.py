@@ -11,12 +11,12 @@ from rosbags.highlevel import AnyReader
 from depth_anything_ros.cli.main import main
 from depth_anything_ros.core.calibration_file import Calibration, load_calibration, save_calibration
 from depth_anything_ros.core.errors import InputError
-from depth_anything_ros.core.sync import StampSynchronizer
-from depth_anything_ros.core.visualize import colour_bar
 from depth_anything_ros.export.onnx_export import export_graph
 from depth_anything_ros.node.config import PipelineConfig
 from depth_anything_ros.node.pipeline import DepthPipeline
 from depth_anything_ros.node.replay import camera_namespace, replay
+from depth_anything_ros.node.sync import StampSynchronizer
+from depth_anything_ros.preview import colour_bar
 from depth_anything_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend
 from depth_anything_ros.synthetic.sample_bag import write_sample_bag
 
