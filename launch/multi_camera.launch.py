@@ -6,7 +6,7 @@ its own engine (GPU memory grows with the number of cameras).
 
 from launch.actions import DeclareLaunchArgument, OpaqueFunction
 
-from depth_anything_ros.node.launch_support import (
+from depth_anything_ros.node import (
     argument_values,
     depth_node_action,
     launch_arguments,

@@ -19,7 +19,7 @@ import yaml
 
 from depth_anything_ros.model import DA3_NAMES, DEFAULT_INPUT_SIZE, ENCODERS, PATCH_SIZE
 from depth_anything_ros.msgs.cloud import CloudOptions
-from depth_anything_ros.runtime.config import BACKENDS, PRECISIONS, BackendConfig
+from depth_anything_ros.runtime import BACKENDS, PRECISIONS, BackendConfig
 
 NODE_NAMES = ("depth_anything_ros", "/**")
 SYNC_MODES = ("exact", "approximate")

@@ -14,14 +14,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from depth_anything_ros.core import InputError
 from depth_anything_ros.core.camera import CameraModel, info_k
-from depth_anything_ros.core.errors import InputError
 from depth_anything_ros.msgs.images import decode_frame
 from depth_anything_ros.msgs.messages import MessageKit
 from depth_anything_ros.node.config import PipelineConfig
 from depth_anything_ros.node.frame_io import output_messages
 from depth_anything_ros.node.pipeline import Anchor, DepthPipeline, FrameResult
-from depth_anything_ros.runtime.backend import DepthBackend
+from depth_anything_ros.runtime import DepthBackend
 
 UNCALIBRATED = ("camera_info has K = 0 (an uncalibrated camera): publishing depth without depth/camera_info and "
                 "depth/points (a DA3 metric model, which needs the focal length, skips the frame); calibrate the "

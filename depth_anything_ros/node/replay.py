@@ -16,9 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from depth_anything_ros.core import stamp_ns
 from depth_anything_ros.core.files import atomic_directory, save_image
-from depth_anything_ros.core.stamps import stamp_ns
-from depth_anything_ros.msgs.bags import find_topic, open_bags, require_topic
+from depth_anything_ros.msgs import open_bags, require_topic
+from depth_anything_ros.msgs.bags import find_topic
 from depth_anything_ros.msgs.messages import rosbags_kit
 from depth_anything_ros.node.config import PipelineConfig
 from depth_anything_ros.node.frame_io import OUTPUT_TYPES

@@ -14,7 +14,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from depth_anything_ros.calibration.fit import (
+from depth_anything_ros.calibration import (
     Collected,
     DepthFrame,
     FrameSamples,
@@ -23,13 +23,13 @@ from depth_anything_ros.calibration.fit import (
     measure,
     rounded_metrics,
     stacked,
+    write_comparison_report,
 )
-from depth_anything_ros.calibration.report import write_comparison_report
 from depth_anything_ros.core.calibration_file import Calibration
 from depth_anything_ros.core.files import file_sha256
 from depth_anything_ros.core.head import depth_from_raw
 from depth_anything_ros.model import family_of_network
-from depth_anything_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend
+from depth_anything_ros.runtime import OnnxRuntimeBackend
 
 T = TypeVar("T")
 

@@ -25,13 +25,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from depth_anything_ros.calibration.fit import collect_samples
-from depth_anything_ros.calibration.ground_truth import GroundTruthOptions
-from depth_anything_ros.calibration.head_fit import time_block_split
+from depth_anything_ros.calibration import GroundTruthOptions, collect_samples, time_block_split
 from depth_anything_ros.core.calibration_file import Calibration, save_calibration
 from depth_anything_ros.core.files import file_sha256
 from depth_anything_ros.model import CheckpointRequest, family_of, family_of_network
-from depth_anything_ros.runtime.torch_backend import TorchBackend
+from depth_anything_ros.runtime import TorchBackend
 from depth_anything_ros.training import distributed
 from depth_anything_ros.training.comparison import Comparison, export_trained, graph_run, split
 from depth_anything_ros.training.labeled_frames import FrameStore, source_fingerprint

@@ -25,12 +25,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from depth_anything_ros.calibration.fit import Collected, collect_samples
-from depth_anything_ros.calibration.ground_truth import GroundTruthOptions
-from depth_anything_ros.calibration.head_fit import time_block_split
+from depth_anything_ros.calibration import Collected, GroundTruthOptions, collect_samples, time_block_split
 from depth_anything_ros.core.files import atomic_path
 from depth_anything_ros.model import CheckpointRequest, family_of, family_of_network
-from depth_anything_ros.runtime.backend import DepthBackend
+from depth_anything_ros.runtime import DepthBackend
 from depth_anything_ros.training import distributed
 from depth_anything_ros.training.array_cache import ArrayCache
 from depth_anything_ros.training.comparison import Comparison, export_trained, graph_run, split

@@ -12,7 +12,8 @@ import cv2
 import numpy as np
 import pytest
 
-from depth_anything_ros.calibration.metrics import by_range, depth_metrics
+from depth_anything_ros.calibration import depth_metrics
+from depth_anything_ros.calibration.metrics import by_range
 from depth_anything_ros.calibration.plots import DPI, DensityPanel, density_plot, example_panels, range_bars
 from depth_anything_ros.calibration.report import stamp_text, write_example
 from depth_anything_ros.preview import colorize_depth, colour_bar, depth_range, preview_of

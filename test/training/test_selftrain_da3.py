@@ -14,7 +14,7 @@ import torch
 from test_selftrain import GROUND_TRUTH, RIG, OracleTeacher
 
 from depth_anything_ros.cli.main import main
-from depth_anything_ros.export.graph_info import GraphInfo
+from depth_anything_ros.export import GraphInfo
 from depth_anything_ros.model import family_of_network, model_spec
 from depth_anything_ros.model.da3.checkpoint import load_da3
 from depth_anything_ros.model.da3.network import Da3Model
@@ -22,13 +22,13 @@ from depth_anything_ros.model.da3.spec import tiny_da3_spec
 from depth_anything_ros.model.da3.training import Da3TrainingNetwork
 from depth_anything_ros.model.v2.build import untrained_model
 from depth_anything_ros.model.v2.checkpoint import load_model, save_checkpoint
-from depth_anything_ros.node.config import PipelineConfig
-from depth_anything_ros.runtime.backend import DepthBackend, DepthOutput
-from depth_anything_ros.runtime.factory import open_backend
-from depth_anything_ros.synthetic.rig import RIG_TOPICS, write_rig_bag
+from depth_anything_ros.node import PipelineConfig
+from depth_anything_ros.runtime import DepthBackend, DepthOutput, open_backend
+from depth_anything_ros.synthetic import RIG_TOPICS, write_rig_bag
+from depth_anything_ros.training import SelftrainOptions
 from depth_anything_ros.training.array_cache import ArrayCache
 from depth_anything_ros.training.pseudo_labels import PseudoLabels, nominal_k
-from depth_anything_ros.training.selftrain import SelftrainOptions, SelftrainRequest, selftrain
+from depth_anything_ros.training.selftrain import SelftrainRequest, selftrain
 from depth_anything_ros.training.student_loop import lidar_term, make_student_optimizer
 from depth_anything_ros.training.unlabeled_frames import UnlabeledStore
 
