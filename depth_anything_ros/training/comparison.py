@@ -16,8 +16,6 @@ import numpy as np
 
 from depth_anything_ros.calibration import (
     Collected,
-    DepthFrame,
-    FrameSamples,
     collect_samples,
     fit_calibration,
     measure,
@@ -30,6 +28,7 @@ from depth_anything_ros.core.files import file_sha256
 from depth_anything_ros.core.head import depth_from_raw
 from depth_anything_ros.model import family_of_network
 from depth_anything_ros.runtime import OnnxRuntimeBackend
+from depth_anything_ros.training.labeled_frames import StoredFrame
 
 T = TypeVar("T")
 
@@ -54,7 +53,7 @@ def export_trained(model, base: Path, image_hw: tuple[int, int], input_size: int
     return Exported(weights, sha, graph)
 
 
-def graph_run(graph: Path, frames: Iterable[DepthFrame], progress: Callable[[str], None]) -> Collected:
+def graph_run(graph: Path, frames: Iterable[StoredFrame], progress: Callable[[str], None]) -> Collected:
     """The fused graph (onnxruntime) over ``frames``: its raw output and metres at the LiDAR pixels."""
     with OnnxRuntimeBackend(graph) as backend:
         return collect_samples(frames, lambda hw: backend, progress=progress)
@@ -73,8 +72,10 @@ class Comparison:
     columns: dict[str, dict] = field(default_factory=dict)
     densities: list[tuple[str, np.ndarray, np.ndarray]] = field(default_factory=list)
 
-    def add_own(self, title: str, samples: list[FrameSamples]) -> None:
-        """The network's own metres on these (held-out) samples (NaN where it has none)."""
+    def add_own(self, title: str, run: Collected, held: np.ndarray | None = None) -> None:
+        """The network's own metres (NaN where it has none) on the run's held-out frames (all of them when ``held``
+        is None: a run over held-out frames only)."""
+        samples = run.samples if held is None else split(run.samples, held)[1]
         self.columns[title] = measure(samples, "metric", None)["before"]
         self.densities.append((title, stacked(samples, "truth"), stacked(samples, "graph_depth")))
 

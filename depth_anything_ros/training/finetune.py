@@ -143,7 +143,7 @@ def _measure_start(request: FinetuneRequest, store: FrameStore, frames: _Frames,
                           lambda hw: TorchBackend(start, hw, "bgr", options.input_size, str(device),
                                                   checkpoint_sha256=start_sha), progress=progress)
     comparison = Comparison([str(b) for b in request.bags])
-    comparison.add_own("start", split(run.samples, frames.held)[1])
+    comparison.add_own("start", run, frames.held)
     comparison.add_head("affine", run, frames.held)
     scale = comparison.add_head("scale", run, frames.held, "scale")
     k = np.stack([store.frame(s).k for s in frames.train])
@@ -159,7 +159,7 @@ def _write_outputs(request: FinetuneRequest, model, store: FrameStore, frames: _
                               {"finetuned_from": start_sha, "method": "finetune"})
     progress(f"wrote {exported.weights} and {exported.graph}; measuring the exported graph on the held-out frames")
     finetuned = graph_run(exported.graph, store.frames(frames.test, frames.camera_frame), progress)
-    comparison.add_own("finetuned", finetuned.samples)
+    comparison.add_own("finetuned", finetuned)
     statistics = {
         "frames_train": len(frames.train), "frames_held_out": len(frames.test), "epochs": options.epochs,
         "batch_size": options.batch_size, "lr": options.lr, "encoder": "trained at lr/10" if options.unfreeze_encoder

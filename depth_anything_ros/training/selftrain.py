@@ -210,7 +210,7 @@ def _write_outputs(request: SelftrainRequest, data: _Data, student, baseline,
         comparison = Comparison([str(b) for b in request.bags])
         teacher = collect_samples(store.frames(everything, data.camera_frame), request.teacher_for, progress=progress)
         if teacher.kind == "metric":
-            comparison.add_own("teacher", split(teacher.samples, held)[1])
+            comparison.add_own("teacher", teacher, held)
         comparison.add_head("teacher + affine head", teacher, held)
         if baseline is not None:
             lidar_only = export_trained(baseline.cpu().eval(), request.output / "student_lidar_only", data.image_hw,
@@ -231,7 +231,7 @@ def _measure_student(comparison: Comparison, title: str, model, graph: Path, sto
     head fitted on the training frames. Returns its held-out run (the report's frames and examples)."""
     if output_kind(model) == "metric":
         run = graph_run(graph, store.frames(data.held_labeled, data.camera_frame), progress)
-        comparison.add_own(title, run.samples)
+        comparison.add_own(title, run)
         return run
     everything, held = data.lidar_split()
     run = graph_run(graph, store.frames(everything, data.camera_frame), progress)
