@@ -37,7 +37,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from depth_anything_ros.calibration.metrics import depth_metrics
+from depth_anything_ros.calibration import depth_metrics
 from depth_anything_ros.core.anchor import AnchorEstimator
 from depth_anything_ros.core.anchor_config import AnchorConfig
 from depth_anything_ros.core.camera import CameraModel
@@ -45,8 +45,7 @@ from depth_anything_ros.core.depth_points import sparse_depth
 from depth_anything_ros.core.head import depth_from_raw
 from depth_anything_ros.core.head_fit import fit_head
 from depth_anything_ros.core.transforms import Transform
-from depth_anything_ros.synthetic.distorted import Distortion, frame_distortions
-from depth_anything_ros.synthetic.rig import SyntheticRig
+from depth_anything_ros.synthetic import Distortion, SyntheticRig, frame_distortions
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 FRAME_NS = 100_000_000  # one LiDAR frame at 10 Hz

@@ -27,8 +27,8 @@ from depth_anything_ros.core.anchor_fit import fit_pixels
 from depth_anything_ros.core.depth_points import nearest_per_pixel
 from depth_anything_ros.core.head import metres_from_raw
 from depth_anything_ros.core.transforms import Transform
-from depth_anything_ros.synthetic.distorted import Distortion
-from depth_anything_ros.synthetic.rig import LIDAR_TO_OPTICAL, BoxScene, SyntheticRig
+from depth_anything_ros.synthetic import Distortion, SyntheticRig
+from depth_anything_ros.synthetic.rig import LIDAR_TO_OPTICAL, BoxScene
 
 HEIGHT, WIDTH = 375, 1242
 FOCAL = 721.5377  # KITTI's P2 focal length; the principal point is centred so the rig renders the same camera

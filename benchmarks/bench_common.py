@@ -7,8 +7,8 @@ import time
 
 import numpy as np
 
-from depth_anything_ros.export.graph_info import GraphInfo
-from depth_anything_ros.runtime.backend import DepthBackend, DepthOutput
+from depth_anything_ros.export import GraphInfo
+from depth_anything_ros.runtime import DepthBackend, DepthOutput
 
 
 class ConstantBackend(DepthBackend):

@@ -27,8 +27,8 @@ from depth_anything_ros.export.onnx_export import export_graph
 from depth_anything_ros.model import model_spec
 from depth_anything_ros.model.v2.build import untrained_model
 from depth_anything_ros.model.v2.preprocess import prepare_input
-from depth_anything_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend
-from depth_anything_ros.synthetic.scene import render_sample_scene
+from depth_anything_ros.runtime import OnnxRuntimeBackend
+from depth_anything_ros.synthetic import render_sample_scene
 
 STAGES = ("preprocess", "network", "postprocess")
 

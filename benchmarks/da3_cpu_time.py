@@ -13,10 +13,10 @@ import argparse
 
 import torch
 
+from depth_anything_ros.model import model_spec
 from depth_anything_ros.model.da3.network import Da3Model
 from depth_anything_ros.model.da3.spec import da3_spec
 from depth_anything_ros.model.v2.build import untrained_model
-from depth_anything_ros.model.v2.spec import model_spec
 
 from bench_common import median_ms
 

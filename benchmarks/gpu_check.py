@@ -22,11 +22,11 @@ import numpy as np
 import torch
 
 from depth_anything_ros.core.camera import CameraModel
-from depth_anything_ros.model import model_spec
-from depth_anything_ros.model.da3.spec import DA3_NAMES, da3_spec
+from depth_anything_ros.model import DA3_NAMES, model_spec
+from depth_anything_ros.model.da3.spec import da3_spec
 from depth_anything_ros.model.v2.build import untrained_model
-from depth_anything_ros.runtime.torch_backend import TorchBackend
-from depth_anything_ros.synthetic.scene import render_sample_scene
+from depth_anything_ros.runtime import TorchBackend
+from depth_anything_ros.synthetic import render_sample_scene
 
 SIZES = ((518, 518), (720, 1280))
 
@@ -64,7 +64,7 @@ def relative_error(raw: np.ndarray, reference: np.ndarray) -> float:
 def tensorrt_backends(model, hw, folder: Path):
     """{'tensorrt fp32': backend, 'tensorrt fp16': backend} where TensorRT is installed, else {}."""
     try:
-        from depth_anything_ros.runtime.nvidia import import_tensorrt
+        from depth_anything_ros.runtime import import_tensorrt
 
         trt = import_tensorrt()
     except ImportError as error:
@@ -72,9 +72,7 @@ def tensorrt_backends(model, hw, folder: Path):
         return {}
     from depth_anything_ros.export.onnx_export import export_graph
     from depth_anything_ros.model.da3.network import Da3Model
-    from depth_anything_ros.runtime.engine_build import build_engine
-    from depth_anything_ros.runtime.engine_cache import engine_key, save_engine
-    from depth_anything_ros.runtime.nvidia import probe_gpu
+    from depth_anything_ros.runtime import build_engine, engine_key, probe_gpu, save_engine
     from depth_anything_ros.runtime.tensorrt_backend import TensorRTBackend
 
     out = {}

@@ -19,8 +19,8 @@ import torch
 
 from depth_anything_ros.model import model_spec
 from depth_anything_ros.model.v2.build import untrained_model
-from depth_anything_ros.runtime.torch_backend import TorchBackend
-from depth_anything_ros.synthetic.scene import render_sample_scene
+from depth_anything_ros.runtime import TorchBackend
+from depth_anything_ros.synthetic import render_sample_scene
 
 
 def _sync(device: torch.device) -> None:

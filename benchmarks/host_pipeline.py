@@ -29,8 +29,7 @@ from depth_anything_ros.core.camera import CameraModel
 from depth_anything_ros.msgs.cloud import CloudOptions, build_cloud
 from depth_anything_ros.msgs.images import decode_image
 from depth_anything_ros.msgs.messages import float_image_msg, point_cloud_msg, rclpy_uint8, rosbags_kit
-from depth_anything_ros.node.config import PipelineConfig
-from depth_anything_ros.node.pipeline import DepthPipeline
+from depth_anything_ros.node import DepthPipeline, PipelineConfig
 
 from bench_common import ConstantBackend, median_ms
 

@@ -21,10 +21,9 @@ import numpy as np
 from rosbags.typesys import Stores, get_typestore
 
 from depth_anything_ros.core.camera import CameraModel
-from depth_anything_ros.core.visualize import colorize_depth, colorize_relative, colour_bar, depth_range, preview_of
 from depth_anything_ros.msgs.messages import bgr_image_msg, float_image_msg, point_cloud_msg, rclpy_uint8, rosbags_kit
-from depth_anything_ros.node.config import PipelineConfig
-from depth_anything_ros.node.pipeline import DepthPipeline
+from depth_anything_ros.node import DepthPipeline, PipelineConfig
+from depth_anything_ros.preview import colorize_depth, colorize_relative, colour_bar, depth_range, preview_of
 
 from bench_common import ConstantBackend, median_ms
 

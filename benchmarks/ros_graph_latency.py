@@ -64,7 +64,7 @@ def run_node(height: int, width: int, namespace: str, input_depth: int) -> None:
     import rclpy
     from rclpy.parameter import Parameter
 
-    from depth_anything_ros.core.stamps import stamp_ns
+    from depth_anything_ros.core import stamp_ns
     from depth_anything_ros.node import ros_node as node_module
     from depth_anything_ros.node.transport import check_transport
 
@@ -156,7 +156,7 @@ class Probe:
         from rclpy.qos import QoSProfile, ReliabilityPolicy
         from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 
-        from depth_anything_ros.core.stamps import stamp_ns
+        from depth_anything_ros.core import stamp_ns
         from depth_anything_ros.node.ros_node import INPUT_QOS
 
         self.node = Node("bench_probe")

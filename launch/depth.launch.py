@@ -8,12 +8,7 @@ FastDDS: config/fastdds_shm.xml unless FASTRTPS_/FASTDDS_DEFAULT_PROFILES_FILE i
 
 from launch.actions import DeclareLaunchArgument, OpaqueFunction
 
-from depth_anything_ros.node.launch_support import (
-    argument_values,
-    depth_node_action,
-    launch_arguments,
-    shm_profile_actions,
-)
+from depth_anything_ros.node import argument_values, depth_node_action, launch_arguments, shm_profile_actions
 from launch import LaunchDescription
 
 

@@ -9,7 +9,7 @@ the number of cameras: README, Multi-camera).
 
 from launch.actions import DeclareLaunchArgument, OpaqueFunction
 
-from depth_anything_ros.node.launch_support import (
+from depth_anything_ros.node import (
     argument_values,
     depth_node_action,
     launch_arguments,

@@ -12,7 +12,7 @@ import numpy as np
 
 from depth_anything_ros.core.camera import CameraModel
 from depth_anything_ros.msgs.messages import MessageKit, bgr_image_msg, camera_info_msg, header_msg
-from depth_anything_ros.synthetic.scene import render_sample_scene, sample_camera
+from depth_anything_ros.synthetic import render_sample_scene, sample_camera
 
 H, W = 48, 64
 FRAME_ID = "camera_optical_frame"

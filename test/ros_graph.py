@@ -11,7 +11,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from depth_anything_ros.synthetic.scene import render_sample_scene, sample_intrinsics
+from depth_anything_ros.synthetic import render_sample_scene
+from depth_anything_ros.synthetic.scene import sample_intrinsics
 
 H, W = 24, 32
 

@@ -1,6 +1,6 @@
 """The layering of DESIGN.md, enforced: imports point down, no cycles, no hidden local imports.
 
-Ranks, lowest first: core < msgs, model < export, synthetic < runtime < node, calibration < training < cli.
+Ranks, lowest first: core < msgs, model, preview < export, synthetic < runtime < node, calibration < training < cli.
 A module may import its own folder and folders of a lower rank; folders of equal rank never import each
 other (node/ and calibration/ above all). A function-level import of the package's own modules is allowed
 only where the imported module needs an optional heavy dependency (torch, tensorrt, rclpy, ...).
@@ -17,7 +17,7 @@ import pytest
 
 PACKAGE = "depth_anything_ros"
 ROOT = Path(__file__).resolve().parents[1] / PACKAGE
-RANKS = {"core": 0, "msgs": 1, "model": 1, "export": 2, "synthetic": 2, "runtime": 3,
+RANKS = {"core": 0, "msgs": 1, "model": 1, "preview": 1, "export": 2, "synthetic": 2, "runtime": 3,
          "node": 4, "calibration": 4, "training": 5, "cli": 6}
 HEAVY = {"torch", "tensorrt", "pycuda", "cuda", "rclpy", "onnxruntime", "onnx", "matplotlib",
          "huggingface_hub", "safetensors", "rosbags", "launch", "launch_ros"}

@@ -23,7 +23,7 @@ from depth_anything_ros.calibration.metrics import by_range, depth_metrics
 from depth_anything_ros.core.calibration_file import Calibration
 from depth_anything_ros.core.head import depth_from_raw
 from depth_anything_ros.core.head_fit import fit_head
-from depth_anything_ros.runtime.backend import DepthBackend
+from depth_anything_ros.runtime import DepthBackend
 
 
 class DepthFrame(Protocol):

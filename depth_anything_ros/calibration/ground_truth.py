@@ -17,13 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
+from depth_anything_ros.core import stamp_ns
 from depth_anything_ros.core.camera import CameraModel
 from depth_anything_ros.core.depth_points import OcclusionFilter, sparse_depth
-from depth_anything_ros.core.stamps import stamp_ns
 from depth_anything_ros.core.transforms import TransformBuffer, load_extrinsics
-from depth_anything_ros.msgs.bags import header_stamp, open_bags, require_topic
+from depth_anything_ros.msgs import header_stamp, open_bags, read_points, require_topic
 from depth_anything_ros.msgs.images import decode_frame
-from depth_anything_ros.msgs.point_cloud2 import read_points
 
 TF_TYPES = ("tf2_msgs/msg/TFMessage",)
 

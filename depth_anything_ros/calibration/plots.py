@@ -1,6 +1,6 @@
 """Evaluation-report figures drawn with matplotlib (the ``plots`` extra), headless on the Agg canvas.
 
-Offline only: the node and the pipeline never import this module (previews use ``visualize``).
+Offline only: the node and the pipeline never import this module (previews use ``preview``).
 Every figure is a ``matplotlib.figure.Figure`` on its own ``FigureCanvasAgg``: no pyplot, no global
 backend state, no display needed.
 """

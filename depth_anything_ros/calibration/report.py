@@ -18,7 +18,7 @@ from depth_anything_ros.calibration.metrics import METRICS, depth_metrics
 from depth_anything_ros.core.calibration_file import Calibration
 from depth_anything_ros.core.files import atomic_directory
 from depth_anything_ros.core.head import depth_from_raw
-from depth_anything_ros.core.visualize import colorize_depth
+from depth_anything_ros.preview import colorize_depth
 
 
 def lidar_overlay(image: np.ndarray, depth: np.ndarray, radius: int = 1) -> np.ndarray:

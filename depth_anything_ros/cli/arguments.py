@@ -11,15 +11,13 @@ import dataclasses
 from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 
-from depth_anything_ros.calibration.ground_truth import GroundTruthOptions
+from depth_anything_ros.calibration import GroundTruthOptions
 from depth_anything_ros.core.depth_points import OcclusionFilter
 from depth_anything_ros.model import DEFAULT_INPUT_SIZE, CheckpointRequest, check_image_size, family_of
-from depth_anything_ros.node.config import Knob, PipelineConfig, config_from_parameters, knobs
+from depth_anything_ros.node import Knob, PipelineConfig, config_from_parameters, knobs
 from depth_anything_ros.node.parameters import integer_range
-from depth_anything_ros.runtime.backend import DepthBackend
-from depth_anything_ros.runtime.backend_cache import BackendCache
-from depth_anything_ros.runtime.factory import open_backend
-from depth_anything_ros.training.options import DEVICES, TrainingOptions
+from depth_anything_ros.runtime import BackendCache, DepthBackend, open_backend
+from depth_anything_ros.training import DEVICES, TrainingOptions
 
 FLAG_NAMES = {"engine_cache_dir": "--cache-dir"}  # knobs whose flag is not --<name with dashes>
 PATH_KNOBS = frozenset({"checkpoint", "onnx", "engine_cache_dir", "calibration_file"})  # "" in ROS, None here

@@ -7,10 +7,16 @@ from pathlib import Path
 
 import numpy as np
 
-from depth_anything_ros.calibration.anchor_eval import ANCHOR_SPLITS, SplitAnchor
-from depth_anything_ros.calibration.fit import collect_samples, fit_calibration, measure
-from depth_anything_ros.calibration.ground_truth import read_ground_truth
-from depth_anything_ros.calibration.report import lidar_overlay, write_report
+from depth_anything_ros.calibration import (
+    ANCHOR_SPLITS,
+    SplitAnchor,
+    collect_samples,
+    fit_calibration,
+    lidar_overlay,
+    measure,
+    read_ground_truth,
+    write_report,
+)
 from depth_anything_ros.cli.arguments import (
     add_backend_arguments,
     add_ground_truth_arguments,
@@ -26,8 +32,8 @@ from depth_anything_ros.cli.arguments import (
 from depth_anything_ros.core.calibration_file import load_calibration, save_calibration
 from depth_anything_ros.core.files import atomic_directory, write_image
 from depth_anything_ros.model import family_of
-from depth_anything_ros.node.config import PipelineConfig
-from depth_anything_ros.training.options import FinetuneOptions
+from depth_anything_ros.node import PipelineConfig
+from depth_anything_ros.training import FinetuneOptions
 
 
 def cmd_lidar_depth(args: argparse.Namespace) -> int:

@@ -16,13 +16,17 @@ import numpy as np
 
 from depth_anything_ros.cli.arguments import UsageError, add_model_arguments, parse_image_size
 from depth_anything_ros.core.files import save_array, save_image
-from depth_anything_ros.core.visualize import preview_of
 from depth_anything_ros.model import UNTRAINED_WARNING, CheckpointRequest, family_of
-from depth_anything_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend
-from depth_anything_ros.runtime.torch_backend import TorchBackend
-from depth_anything_ros.synthetic.rig import RIG_TOPICS, SyntheticRig, write_rig_bag
-from depth_anything_ros.synthetic.sample_bag import IMAGE_TOPIC, write_sample_bag
-from depth_anything_ros.synthetic.scene import render_sample_scene
+from depth_anything_ros.preview import preview_of
+from depth_anything_ros.runtime import OnnxRuntimeBackend, TorchBackend
+from depth_anything_ros.synthetic import (
+    IMAGE_TOPIC,
+    RIG_TOPICS,
+    SyntheticRig,
+    render_sample_scene,
+    write_rig_bag,
+    write_sample_bag,
+)
 
 
 @dataclass(frozen=True)

@@ -20,11 +20,10 @@ from depth_anything_ros.cli.arguments import (
     config_from_args,
     parse_image_size,
 )
+from depth_anything_ros.core import InputError
 from depth_anything_ros.core.camera import CameraModel
 from depth_anything_ros.core.camera_info_file import load_camera_info
-from depth_anything_ros.core.errors import InputError
 from depth_anything_ros.core.files import file_sha256, save_array, save_image
-from depth_anything_ros.core.visualize import preview_of
 from depth_anything_ros.model import DA3_NAMES, UNTRAINED_WARNING, CheckpointRequest, family_of
 from depth_anything_ros.model.download import (
     HUB_SIZES,
@@ -33,13 +32,17 @@ from depth_anything_ros.model.download import (
     download_da3,
     hub_location,
 )
-from depth_anything_ros.node.pipeline import DepthPipeline, FrameResult
-from depth_anything_ros.node.replay import replay
-from depth_anything_ros.runtime.engine_build import build_engine
-from depth_anything_ros.runtime.engine_cache import engine_key, save_engine
-from depth_anything_ros.runtime.factory import open_backend
-from depth_anything_ros.runtime.nvidia import import_tensorrt, probe_gpu
-from depth_anything_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend
+from depth_anything_ros.node import DepthPipeline, FrameResult, replay
+from depth_anything_ros.preview import preview_of
+from depth_anything_ros.runtime import (
+    OnnxRuntimeBackend,
+    build_engine,
+    engine_key,
+    import_tensorrt,
+    open_backend,
+    probe_gpu,
+    save_engine,
+)
 
 LOG = logging.getLogger("depth_anything_ros")
 

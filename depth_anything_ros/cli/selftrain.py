@@ -19,10 +19,10 @@ from depth_anything_ros.cli.arguments import (
     training_options,
 )
 from depth_anything_ros.core.files import file_sha256
-from depth_anything_ros.export.graph_info import read_graph_info
+from depth_anything_ros.export import read_graph_info
 from depth_anything_ros.model import ENCODERS, CheckpointRequest, family_of
-from depth_anything_ros.node.config import PipelineConfig
-from depth_anything_ros.training.options import SelftrainOptions
+from depth_anything_ros.node import PipelineConfig
+from depth_anything_ros.training import SelftrainOptions
 
 
 def _teacher(args: argparse.Namespace):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from depth_anything_ros.core.stamps import ns_of
+from depth_anything_ros.core import ns_of
 
 
 @contextlib.contextmanager

@@ -9,8 +9,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from depth_anything_ros.core import InputError
 from depth_anything_ros.core.camera import CameraModel
-from depth_anything_ros.core.errors import InputError
 
 # encoding -> (channels, numpy dtype, conversion to BGR or None for a channel shuffle)
 _COLOUR = {

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from depth_anything_ros.core import stamp_parts
 from depth_anything_ros.core.camera import CameraModel
-from depth_anything_ros.core.stamps import stamp_parts
 from depth_anything_ros.msgs.cloud import CloudPayload
 from depth_anything_ros.msgs.point_cloud2 import HOST_BIG_ENDIAN, create_cloud
 

@@ -1,25 +1,30 @@
-"""The ROS 2 node (the only rclpy user), its knob table and parameters, the one frame path, and bag replay.
+"""The ROS 2 node (the only rclpy user), its knob table, the one frame path, bag replay and the launch files' logic.
 
-- ``config``: PipelineConfig, THE knob table (default, description, choices, range, read-only), params files.
-- ``parameters``: ROS parameters and config/depth.yaml derived from the knob table; run-time changes; the
-  values a graph fixes.
-- ``pipeline``: DepthPipeline: image -> depth, camera_info, cloud (one backend, the metric head, the one
-  judgement of a frame's camera, the anchor hook); ``infer`` runs it too.
-- ``frame_path``: FramePath: an (image, camera_info) message pair -> FrameOutcome (messages, or the counted
-  reason); the node's worker and replay both call it.
-- ``frame_anchor``: FrameAnchor, the live anchor in the frame path (the scan for the frame, its extrinsic, the
-  estimator, counters); ``anchor_feed`` (messages by stamp, converted once), ``anchor_extrinsics`` (parameter,
-  file, tree; ``anchor_tf``: tf2_ros where it imports), ``anchor_status`` (its diagnostics status).
-- ``frame_io``: a pipeline frame's output messages.
-- ``intake``, ``frame_slot``: stamp pairing and the latest-frame mailbox between callbacks and the worker.
-- ``frame_worker``: the node's ROS-free work: callbacks to publishers on the inference thread.
-- ``stats``, ``node_log``: rates, drops, latency and the diagnostics verdict; throttled logs.
-- ``ros_node``: the rclpy node, plain and lifecycle (entry points depth_node, depth_lifecycle_node).
-- ``replay``: a recorded bag through the frame path into an MCAP bag.
-- ``launch_support``: the launch files' logic (cameras, overrides, remappings, the FastDDS profile).
-- ``transport``: the startup check that FastDDS's shared memory holds the node's largest output.
+What other parts use: ``PipelineConfig`` and ``knobs`` (THE knob table: default, description, choices, range),
+``config_from_parameters``; ``DepthPipeline`` (image -> depth, camera_info, cloud; ``infer`` runs it) and its
+``FrameResult``; ``FramePath`` (an image + camera_info message pair -> ``FrameOutcome``: messages, or the counted
+reason; the node's worker and ``replay`` both call it); ``replay`` (a bag through the frame path into an MCAP
+bag); and for the launch files, ``launch_arguments``, ``argument_values``, ``parse_cameras``,
+``depth_node_action`` and ``shm_profile_actions``.
+
+The rclpy node itself (``ros_node``: ``DepthNode``, ``DepthLifecycleNode``, entry points ``depth_node`` and
+``depth_lifecycle_node``) is imported by module: it needs rclpy, which nothing else here does. The parameters
+(``parameters``: ``python -m depth_anything_ros.node.parameters`` writes config/depth.yaml) are imported by
+module too.
 """
 
-__all__ = ["anchor_extrinsics", "anchor_feed", "anchor_status", "anchor_tf", "config", "frame_anchor", "frame_io",
-           "frame_path", "frame_slot", "frame_worker", "intake", "launch_support", "node_log", "parameters", "pipeline",
-           "replay", "ros_node", "stats", "transport"]
+from depth_anything_ros.node.config import Knob, PipelineConfig, config_from_parameters, knobs
+from depth_anything_ros.node.frame_path import FrameOutcome, FramePath
+from depth_anything_ros.node.launch_support import (
+    argument_values,
+    depth_node_action,
+    launch_arguments,
+    parse_cameras,
+    shm_profile_actions,
+)
+from depth_anything_ros.node.pipeline import DepthPipeline, FrameResult
+from depth_anything_ros.node.replay import replay
+
+__all__ = ["DepthPipeline", "FrameOutcome", "FramePath", "FrameResult", "Knob", "PipelineConfig", "argument_values",
+           "config_from_parameters", "depth_node_action", "knobs", "launch_arguments", "parse_cameras", "replay",
+           "shm_profile_actions"]

@@ -21,7 +21,7 @@ from depth_anything_ros.core.anchor_config import AnchorConfig
 from depth_anything_ros.core.transforms import parse_static_transform
 from depth_anything_ros.model import DA3_NAMES, DEFAULT_INPUT_SIZE, ENCODERS, PATCH_SIZE
 from depth_anything_ros.msgs.cloud import CloudOptions
-from depth_anything_ros.runtime.config import BACKENDS, PRECISIONS, BackendConfig
+from depth_anything_ros.runtime import BACKENDS, PRECISIONS, BackendConfig
 
 NODE_NAMES = ("depth_anything_ros", "/**")
 SYNC_MODES = ("exact", "approximate")

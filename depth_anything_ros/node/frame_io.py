@@ -6,7 +6,6 @@ name under ``depth/``. Either message implementation works (see MessageKit).
 
 from __future__ import annotations
 
-from depth_anything_ros.core.visualize import preview_of
 from depth_anything_ros.msgs.messages import (
     MessageKit,
     bgr_image_msg,
@@ -17,6 +16,7 @@ from depth_anything_ros.msgs.messages import (
 )
 from depth_anything_ros.node.frame_anchor import HEAD_LABEL, AnchorFrame
 from depth_anything_ros.node.pipeline import FrameResult
+from depth_anything_ros.preview import preview_of
 
 OUTPUT_TYPES = {"image": "sensor_msgs/msg/Image", "camera_info": "sensor_msgs/msg/CameraInfo",
                 "points": "sensor_msgs/msg/PointCloud2", "relative": "sensor_msgs/msg/Image",

@@ -16,9 +16,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+from depth_anything_ros.core import InputError
 from depth_anything_ros.core.anchor import AnchorState
 from depth_anything_ros.core.camera import CameraModel, info_k
-from depth_anything_ros.core.errors import InputError
 from depth_anything_ros.core.head import MetricHead
 from depth_anything_ros.core.stamps import stamp_ns
 from depth_anything_ros.msgs.images import decode_frame
@@ -27,7 +27,8 @@ from depth_anything_ros.node.config import PipelineConfig
 from depth_anything_ros.node.frame_anchor import AnchorFrame, FrameAnchor
 from depth_anything_ros.node.frame_io import output_messages
 from depth_anything_ros.node.pipeline import Anchor, DepthPipeline, FrameResult, PreparedFrame
-from depth_anything_ros.runtime.backend import DepthBackend, DepthOutput
+from depth_anything_ros.runtime import DepthBackend
+from depth_anything_ros.runtime.backend import DepthOutput
 
 UNCALIBRATED = ("camera_info has K = 0 (an uncalibrated camera): publishing depth without depth/camera_info and "
                 "depth/points (a DA3 metric model, which needs the focal length, skips the frame); calibrate the "

@@ -13,8 +13,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from depth_anything_ros.core.stamps import stamp_ns
-from depth_anything_ros.export.graph_info import read_graph_info
+from depth_anything_ros.core import stamp_ns
+from depth_anything_ros.export import read_graph_info
 from depth_anything_ros.msgs.messages import MessageKit
 from depth_anything_ros.node.anchor_extrinsics import Extrinsics
 from depth_anything_ros.node.anchor_status import anchor_status

@@ -1,6 +1,6 @@
 """From the node's subscription callbacks to its inference worker (ROS-free).
 
-Images are paired with camera_info by header stamp (``core.sync``); the newest complete pair waits in
+Images are paired with camera_info by header stamp (``node.sync``); the newest complete pair waits in
 a one-frame mailbox (``frame_slot``) for the worker. Each call says what it lost, for the node to count
 and warn about: images whose camera_info will not come, pairs replaced before the worker took them,
 and what an image stamp going backwards (a bag loop, a clock jump) discarded.
@@ -12,8 +12,8 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from depth_anything_ros.core.sync import StampSynchronizer
 from depth_anything_ros.node.frame_slot import LatestFrameSlot
+from depth_anything_ros.node.sync import StampSynchronizer
 
 SYNC_QUEUE = 10
 

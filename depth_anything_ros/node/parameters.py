@@ -12,7 +12,7 @@ import dataclasses
 import math
 from typing import Any
 
-from depth_anything_ros.export.graph_info import GraphInfo, read_graph_info
+from depth_anything_ros.export import GraphInfo, read_graph_info
 from depth_anything_ros.model import DA3_NAMES
 from depth_anything_ros.node.config import Knob, PipelineConfig, knobs
 

@@ -16,14 +16,14 @@ from pathlib import Path
 
 import numpy as np
 
+from depth_anything_ros.core import InputError
 from depth_anything_ros.core.calibration_file import Calibration, load_calibration
 from depth_anything_ros.core.camera import CameraModel
-from depth_anything_ros.core.errors import InputError
 from depth_anything_ros.core.head import MetricHead, is_inverse, metres_from_raw
 from depth_anything_ros.msgs.cloud import CloudBuilder, CloudPayload
 from depth_anything_ros.node.config import PipelineConfig
-from depth_anything_ros.runtime.backend import DepthBackend, DepthOutput
-from depth_anything_ros.runtime.backend_cache import BackendCache
+from depth_anything_ros.runtime import BackendCache, DepthBackend
+from depth_anything_ros.runtime.backend import DepthOutput
 
 LOG = logging.getLogger(__name__)
 # A per-frame head correction (e.g. from a range sensor): (raw output, camera or None) -> the head to apply

@@ -23,12 +23,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from depth_anything_ros.core import stamp_ns
 from depth_anything_ros.core.files import atomic_directory, save_image
-from depth_anything_ros.core.stamps import stamp_ns
-from depth_anything_ros.core.sync import StampSynchronizer
 from depth_anything_ros.core.transforms import TransformBuffer
-from depth_anything_ros.core.visualize import preview_of
-from depth_anything_ros.msgs.bags import find_topic, open_bags, require_topic
+from depth_anything_ros.msgs import open_bags, require_topic
+from depth_anything_ros.msgs.bags import find_topic
 from depth_anything_ros.msgs.messages import rosbags_kit
 from depth_anything_ros.node.anchor_extrinsics import TreeExtrinsics
 from depth_anything_ros.node.anchor_feed import ANCHOR_TOPICS, TYPE_INPUTS
@@ -38,6 +37,8 @@ from depth_anything_ros.node.frame_io import OUTPUT_TYPES
 from depth_anything_ros.node.frame_path import UNCALIBRATED, FrameOutcome, FramePath
 from depth_anything_ros.node.node_log import NodeLog
 from depth_anything_ros.node.pipeline import FrameResult
+from depth_anything_ros.node.sync import StampSynchronizer
+from depth_anything_ros.preview import preview_of
 
 LOG = logging.getLogger(__name__)
 IMAGE_TYPES = ("sensor_msgs/msg/Image", "sensor_msgs/msg/CompressedImage")

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from depth_anything_ros.export.graph_info import read_graph_info
+from depth_anything_ros.export import read_graph_info
 from depth_anything_ros.msgs.cloud import CloudOptions, organized_cloud_bytes
 from depth_anything_ros.node.config import PipelineConfig
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from depth_anything_ros.core.head import MetricHead
-from depth_anything_ros.export.graph_info import GraphInfo
+from depth_anything_ros.export import GraphInfo
 
 
 @dataclass(frozen=True)

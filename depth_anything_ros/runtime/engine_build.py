@@ -14,7 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from depth_anything_ros.core.files import atomic_path
-from depth_anything_ros.export.graph_info import GraphInfo, read_graph_info
+from depth_anything_ros.export import read_graph_info
+from depth_anything_ros.export.graph_info import GraphInfo
 from depth_anything_ros.runtime.config import PRECISIONS
 from depth_anything_ros.runtime.nvidia import import_tensorrt, reach_gpu
 

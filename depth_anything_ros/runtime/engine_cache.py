@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from depth_anything_ros.core.files import atomic_path, file_lock, file_sha256
-from depth_anything_ros.export.graph_info import GraphInfo, read_graph_info
+from depth_anything_ros.export import GraphInfo, read_graph_info
 from depth_anything_ros.runtime.nvidia import GpuInfo
 
 LOG = logging.getLogger(__name__)

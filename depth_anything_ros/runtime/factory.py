@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from depth_anything_ros.core.files import file_lock, file_sha256
-from depth_anything_ros.export.graph_info import GraphInfo, read_graph_info
+from depth_anything_ros.export import GraphInfo, read_graph_info
 from depth_anything_ros.runtime.backend import DepthBackend
 from depth_anything_ros.runtime.config import BackendConfig
 from depth_anything_ros.runtime.engine_build import build_engine

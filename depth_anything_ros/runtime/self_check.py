@@ -13,7 +13,7 @@ import numpy as np
 
 from depth_anything_ros.runtime.backend import DepthBackend
 from depth_anything_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend
-from depth_anything_ros.synthetic.scene import render_sample_scene, sample_camera
+from depth_anything_ros.synthetic import render_sample_scene, sample_camera
 
 LOG = logging.getLogger(__name__)
 DEFAULT_THRESHOLD = 0.02

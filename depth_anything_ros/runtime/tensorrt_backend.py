@@ -15,14 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from depth_anything_ros.export.graph_info import (
-    DEPTH_OUTPUT,
-    FOCAL_INPUT,
-    HEAD_INPUT,
-    IMAGE_INPUT,
-    RAW_OUTPUT,
-    GraphInfo,
-)
+from depth_anything_ros.export import GraphInfo
+from depth_anything_ros.export.graph_info import DEPTH_OUTPUT, FOCAL_INPUT, HEAD_INPUT, IMAGE_INPUT, RAW_OUTPUT
 from depth_anything_ros.runtime.backend import DepthBackend, DepthOutput
 from depth_anything_ros.runtime.engine_cache import read_record
 from depth_anything_ros.runtime.nvidia import import_cuda_driver, import_tensorrt, reach_gpu

@@ -16,6 +16,7 @@ import numpy as np
 from depth_anything_ros.core.camera import CameraModel
 from depth_anything_ros.core.files import atomic_directory
 from depth_anything_ros.core.transforms import Transform, matrix_to_quaternion
+from depth_anything_ros.msgs import XYZ, pack_float32
 from depth_anything_ros.msgs.cloud import CloudPayload
 from depth_anything_ros.msgs.messages import (
     bgr_image_msg,
@@ -25,7 +26,6 @@ from depth_anything_ros.msgs.messages import (
     rosbags_kit,
     tf_message,
 )
-from depth_anything_ros.msgs.point_cloud2 import XYZ, pack_float32
 
 # optical = LIDAR_TO_OPTICAL @ lidar for co-located frames: x_opt = -y, y_opt = -z, z_opt = x
 LIDAR_TO_OPTICAL = np.array([[0.0, -1.0, 0.0], [0.0, 0.0, -1.0], [1.0, 0.0, 0.0]])

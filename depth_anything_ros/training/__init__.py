@@ -1,9 +1,14 @@
 """Training on a robot's own recordings: LiDAR fine-tuning of the metric head, and self-training.
 
-``options`` (FinetuneOptions and SelftrainOptions on one TrainingOptions base; no torch), ``finetune``,
-``selftrain`` and their parts (frames stores, losses, augmentations, the loop, distributed runs).
-The recipes import torch (``options`` does not); the node's runtime path never imports this package.
+This face offers the recipes' options on one ``TrainingOptions`` base (``FinetuneOptions``, ``SelftrainOptions``,
+the ``DEVICES`` choices): they import no torch, so the CLI's parser reads their defaults. The recipes need torch
+and are imported by module where they run: ``finetune`` (``FinetuneRequest``, ``finetune``) and ``selftrain``
+(``SelftrainRequest``, ``selftrain``), short recipes over the shared steps: ``metric_loop`` (SiLog on LiDAR
+frames), ``student_loop`` (the self-training step), ``comparison`` (before/after on held-out frames),
+``distributed`` (``on_main``: work on rank 0 only) and ``loop`` (epochs, checkpoints, resume).
+The node's runtime path never imports this package.
 """
 
-__all__ = ["array_cache", "augment", "distributed", "finetune", "labeled_frames", "loop", "losses", "network",
-           "options", "pseudo_labels", "selftrain", "unlabeled_frames"]
+from depth_anything_ros.training.options import DEVICES, FinetuneOptions, SelftrainOptions, TrainingOptions
+
+__all__ = ["DEVICES", "FinetuneOptions", "SelftrainOptions", "TrainingOptions"]

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import torch
 import torch.distributed as dist
 from torch import nn
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -38,13 +42,27 @@ class Distributed:
         dist.all_reduce(tensor)
         return float(tensor.item()) / self.world_size
 
-    def broadcast_text(self, text: str) -> str:
-        """Rank 0's ``text`` on every process (an error message, so all ranks stop together)."""
+    def share(self, value: Any) -> Any:
+        """Rank 0's ``value`` on every process (it must pickle)."""
         if not self.active:
-            return text
-        holder = [text]
+            return value
+        holder = [value]
         dist.broadcast_object_list(holder, src=0)
         return holder[0]
+
+    def on_main(self, work: Callable[[], T]) -> T | None:
+        """``work()`` on rank 0 only: its result there, None on the other ranks. A ValueError or OSError in it
+        stops every rank with rank 0's message (as a ValueError), so that none waits forever for rank 0."""
+        result, error = None, ""
+        if self.is_main:
+            try:
+                result = work()
+            except (ValueError, OSError) as failure:
+                error = str(failure)
+        error = self.share(error)
+        if error:
+            raise ValueError(error)
+        return result
 
     def wrap(self, model: nn.Module) -> nn.Module:
         """DistributedDataParallel around ``model`` when there are several processes."""

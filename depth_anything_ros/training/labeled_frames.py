@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from depth_anything_ros.calibration.ground_truth import GroundTruthOptions, read_ground_truth
+from depth_anything_ros.calibration import GroundTruthOptions, read_ground_truth
 from depth_anything_ros.training.array_cache import ArrayCache, read_index, write_index
 
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from depth_anything_ros.core.camera import CameraModel
 from depth_anything_ros.core.head import disparity_from_raw
-from depth_anything_ros.runtime.backend import DepthBackend
+from depth_anything_ros.runtime import DepthBackend
 from depth_anything_ros.training.array_cache import ArrayCache
 from depth_anything_ros.training.unlabeled_frames import FrameRef
 

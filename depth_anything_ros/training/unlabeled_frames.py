@@ -9,7 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from depth_anything_ros.msgs.bags import header_stamp, open_bags, require_topic
+from depth_anything_ros.msgs import header_stamp, open_bags, require_topic
 from depth_anything_ros.msgs.images import decode_frame
 from depth_anything_ros.training.array_cache import ArrayCache, read_index, write_index
 

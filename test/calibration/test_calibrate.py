@@ -9,17 +9,21 @@ import cv2
 import numpy as np
 import pytest
 
-from depth_anything_ros.calibration.fit import collect_samples, fit_calibration, measure
-from depth_anything_ros.calibration.ground_truth import GroundTruthOptions, read_ground_truth
+from depth_anything_ros.calibration import (
+    GroundTruthOptions,
+    collect_samples,
+    fit_calibration,
+    measure,
+    read_ground_truth,
+)
 from depth_anything_ros.cli.main import main
 from depth_anything_ros.core.calibration_file import load_calibration
 from depth_anything_ros.core.head import MetricHead, depth_from_raw, is_inverse
-from depth_anything_ros.export.graph_info import GraphInfo
+from depth_anything_ros.export import GraphInfo
 from depth_anything_ros.export.onnx_export import export_graph
 from depth_anything_ros.model.v2.build import untrained_model
-from depth_anything_ros.runtime.backend import DepthBackend, DepthOutput
-from depth_anything_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend
-from depth_anything_ros.synthetic.rig import RIG_TOPICS, SyntheticRig, write_rig_bag
+from depth_anything_ros.runtime import DepthBackend, DepthOutput, OnnxRuntimeBackend
+from depth_anything_ros.synthetic import RIG_TOPICS, SyntheticRig, write_rig_bag
 
 from conftest import tiny_spec
 from png_checks import read_png
@@ -142,7 +146,7 @@ def test_bad_runs_exit_non_zero_and_leave_nothing(tmp_path, tiny_graph, capsys):
 
 
 def test_measure_without_calibration_reports_before_only():
-    from depth_anything_ros.calibration.fit import FrameSamples
+    from depth_anything_ros.calibration import FrameSamples
 
     samples = [FrameSamples(0, np.array([1.0, 2.0]), np.array([2.0, 4.0]), np.array([2.2, 4.4]))]
     measured = measure(samples, "metric", None)

@@ -10,16 +10,14 @@ import math
 import numpy as np
 import pytest
 
-from depth_anything_ros.calibration.fit import collect_samples, measure
-from depth_anything_ros.calibration.ground_truth import GroundTruthOptions, read_ground_truth
+from depth_anything_ros.calibration import GroundTruthOptions, collect_samples, measure, read_ground_truth
 from depth_anything_ros.cli.main import main
 from depth_anything_ros.core.calibration_file import Calibration, load_calibration, save_calibration
 from depth_anything_ros.core.head import depth_from_raw
 from depth_anything_ros.export.onnx_export import export_graph
 from depth_anything_ros.model.da3.checkpoint import load_da3
-from depth_anything_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend
-from depth_anything_ros.runtime.torch_backend import TorchBackend
-from depth_anything_ros.synthetic.rig import RIG_TOPICS, SyntheticRig, write_rig_bag
+from depth_anything_ros.runtime import OnnxRuntimeBackend, TorchBackend
+from depth_anything_ros.synthetic import RIG_TOPICS, SyntheticRig, write_rig_bag
 
 from conftest import tiny_da3_checkpoint
 

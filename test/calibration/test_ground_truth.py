@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from depth_anything_ros.calibration.ground_truth import GroundTruthOptions, read_ground_truth
-from depth_anything_ros.synthetic.rig import RIG_TOPICS, SyntheticRig, write_rig_bag
+from depth_anything_ros.calibration import GroundTruthOptions, read_ground_truth
+from depth_anything_ros.synthetic import RIG_TOPICS, SyntheticRig, write_rig_bag
 
 OPTIONS = GroundTruthOptions(RIG_TOPICS["image"], RIG_TOPICS["camera_info"], RIG_TOPICS["lidar"])
 

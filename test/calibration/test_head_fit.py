@@ -7,10 +7,10 @@ import math
 import numpy as np
 import pytest
 
-from depth_anything_ros.calibration.head_fit import time_block_split
-from depth_anything_ros.calibration.metrics import by_range, depth_metrics
+from depth_anything_ros.calibration import depth_metrics, time_block_split
+from depth_anything_ros.calibration.metrics import by_range
 from depth_anything_ros.core.head_fit import fit_head
-from depth_anything_ros.synthetic.rig import SyntheticRig
+from depth_anything_ros.synthetic import SyntheticRig
 
 
 def ground_truth():

@@ -18,7 +18,7 @@ from depth_anything_ros.core.transforms import (
     quaternion_to_matrix,
     rpy_to_matrix,
 )
-from depth_anything_ros.synthetic.rig import SyntheticRig
+from depth_anything_ros.synthetic import SyntheticRig
 
 TYPES = get_typestore(Stores.ROS2_HUMBLE).types
 S = 1_000_000_000

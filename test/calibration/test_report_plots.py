@@ -12,10 +12,12 @@ import cv2
 import numpy as np
 import pytest
 
-from depth_anything_ros.calibration.metrics import by_range, depth_metrics
+from depth_anything_ros.calibration import depth_metrics
+from depth_anything_ros.calibration.metrics import by_range
 from depth_anything_ros.calibration.plots import DPI, DensityPanel, density_plot, example_panels, range_bars
 from depth_anything_ros.calibration.report import stamp_text, write_example
-from depth_anything_ros.core.visualize import BAR_BACKGROUND, colorize_depth, colour_bar, depth_range, preview_of
+from depth_anything_ros.preview import colorize_depth, colour_bar, depth_range, preview_of
+from depth_anything_ros.preview.colour import BAR_BACKGROUND
 
 from png_checks import read_png
 
@@ -135,13 +137,13 @@ def test_colour_bar_fits_tiny_images_and_empty_depth():
 
 
 def test_node_and_pipeline_paths_never_import_matplotlib():
-    """Previews (the node topic) come from visualize, OpenCV only; the node must run without matplotlib."""
+    """Previews (the node topic) come from preview, OpenCV only; the node must run without matplotlib."""
     code = """
 import sys
 import numpy as np
 import depth_anything_ros.node.ros_node, depth_anything_ros.node.pipeline, depth_anything_ros.node.replay
 import depth_anything_ros.cli.main
-from depth_anything_ros.core.visualize import preview_of
+from depth_anything_ros.preview import preview_of
 preview_of(np.ones((8, 8)), np.ones((8, 8)), "metric")
 assert "matplotlib" not in sys.modules, sorted(m for m in sys.modules if m.startswith("matplotlib"))
 print("clean")

@@ -11,11 +11,11 @@ import pytest
 import torch
 
 from depth_anything_ros.cli.main import main
-from depth_anything_ros.core.visualize import colour_bar
-from depth_anything_ros.export.graph_info import read_graph_info
+from depth_anything_ros.export import read_graph_info
 from depth_anything_ros.model import model_spec
 from depth_anything_ros.model.v2.build import untrained_model
 from depth_anything_ros.model.v2.checkpoint import save_checkpoint
+from depth_anything_ros.preview import colour_bar
 
 
 @pytest.fixture(scope="module")

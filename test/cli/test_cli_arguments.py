@@ -8,9 +8,9 @@ import pytest
 
 from depth_anything_ros.cli.arguments import add_knob_arguments, defaults_from_params
 from depth_anything_ros.cli.main import _parse, build_parser
-from depth_anything_ros.model.v2.spec import DEFAULT_INPUT_SIZE, ENCODERS
-from depth_anything_ros.node.config import PipelineConfig, knobs
-from depth_anything_ros.training.options import FinetuneOptions, SelftrainOptions
+from depth_anything_ros.model import DEFAULT_INPUT_SIZE, ENCODERS
+from depth_anything_ros.node import PipelineConfig, knobs
+from depth_anything_ros.training import FinetuneOptions, SelftrainOptions
 
 
 def parse(*argv: str) -> argparse.Namespace:

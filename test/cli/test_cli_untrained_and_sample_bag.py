@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 
 from depth_anything_ros.cli.main import main
-from depth_anything_ros.synthetic.sample_bag import write_sample_bag
-from depth_anything_ros.synthetic.scene import render_sample_scene, sample_camera
+from depth_anything_ros.synthetic import render_sample_scene, sample_camera, write_sample_bag
 
 SIZE = (24, 32)
 
@@ -28,7 +27,7 @@ def read_bag(path: Path) -> dict[str, list]:
 
 @pytest.mark.parametrize("metric", [False, True])
 def test_replay_without_a_model_runs_an_untrained_network_and_says_so(tmp_path, capsys, metric):
-    from depth_anything_ros.model.v2.build import UNTRAINED_WARNING
+    from depth_anything_ros.model import UNTRAINED_WARNING
 
     bag = write_sample_bag(tmp_path / "in", frames=2, size=SIZE)
     args = ["replay", str(bag), str(tmp_path / "out"), "--image-topic", "/camera/image_rect", "--input-size", "56",

@@ -12,9 +12,8 @@ from depth_anything_ros.cli import inference
 from depth_anything_ros.cli.main import main
 from depth_anything_ros.model import download
 from depth_anything_ros.model.da3.spec import tiny_da3_spec
-from depth_anything_ros.runtime.config import BackendConfig
+from depth_anything_ros.runtime import BackendConfig, OnnxRuntimeBackend
 from depth_anything_ros.runtime.factory import graph_for
-from depth_anything_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend
 
 
 @pytest.mark.parametrize(("name", "repo", "licence"), [

@@ -9,13 +9,14 @@ import numpy as np
 import pytest
 import torch
 
-from depth_anything_ros.calibration.ground_truth import GroundTruthOptions
+from depth_anything_ros.calibration import GroundTruthOptions
 from depth_anything_ros.cli.main import main
 from depth_anything_ros.export.onnx_export import export_graph
 from depth_anything_ros.model.v2.build import untrained_model
 from depth_anything_ros.model.v2.checkpoint import save_checkpoint
-from depth_anything_ros.synthetic.rig import RIG_TOPICS, SyntheticRig, write_rig_bag
-from depth_anything_ros.training.finetune import FinetuneOptions, FinetuneRequest, finetune
+from depth_anything_ros.synthetic import RIG_TOPICS, SyntheticRig, write_rig_bag
+from depth_anything_ros.training import FinetuneOptions
+from depth_anything_ros.training.finetune import FinetuneRequest, finetune
 
 from conftest import checkpoint_request, tiny_spec
 

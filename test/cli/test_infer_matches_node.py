@@ -10,7 +10,7 @@ import pytest
 from depth_anything_ros.cli.main import main
 from depth_anything_ros.core.calibration_file import Calibration, save_calibration
 from depth_anything_ros.msgs.messages import bgr_image_msg, camera_info_msg, rclpy_kit
-from depth_anything_ros.synthetic.scene import render_sample_scene, sample_camera
+from depth_anything_ros.synthetic import render_sample_scene, sample_camera
 
 from frame_cases import case_graphs
 from ros_graph import Probe, header

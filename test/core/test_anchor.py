@@ -8,14 +8,14 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from depth_anything_ros.calibration.metrics import depth_metrics
+from depth_anything_ros.calibration import depth_metrics
 from depth_anything_ros.core.anchor import AnchorEstimator, AnchorState
 from depth_anything_ros.core.anchor_config import AnchorConfig
 from depth_anything_ros.core.anchor_reasons import AnchorReason
 from depth_anything_ros.core.head import MetricHead, depth_from_raw
 from depth_anything_ros.core.head_fit import fit_head
 from depth_anything_ros.core.scan_buffer import ScanBuffer
-from depth_anything_ros.synthetic.distorted import Distortion, frame_distortions, laser_scene
+from depth_anything_ros.synthetic import Distortion, frame_distortions, laser_scene
 
 MS = 1_000_000
 FRAME_NS = 33 * MS  # a 30 Hz camera

@@ -11,8 +11,7 @@ from depth_anything_ros.core.anchor_config import AnchorConfig
 from depth_anything_ros.core.anchor_fit import fit_pixels, fit_points, fit_uvz, head_of, theta_of
 from depth_anything_ros.core.anchor_reasons import AnchorReason
 from depth_anything_ros.core.head import depth_from_raw
-from depth_anything_ros.synthetic.distorted import Distortion, laser_scene
-from depth_anything_ros.synthetic.rig import SyntheticRig
+from depth_anything_ros.synthetic import Distortion, SyntheticRig, laser_scene
 
 CONFIG = AnchorConfig()
 RIG = SyntheticRig()

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from rosbags.typesys import Stores, get_typestore
 
+from depth_anything_ros.core import InputError
 from depth_anything_ros.core.camera import DISTORTION_MODELS, CameraModel
-from depth_anything_ros.core.errors import InputError
 from depth_anything_ros.core.transforms import rpy_to_matrix
 from depth_anything_ros.msgs.messages import camera_info_msg, header_msg, rosbags_kit
 

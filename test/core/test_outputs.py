@@ -6,9 +6,11 @@ import numpy as np
 import pytest
 
 from depth_anything_ros.core.files import atomic_path
-from depth_anything_ros.core.visualize import INVALID_BGR, TOO_CLOSE_BGR, TOO_FAR_BGR, colorize_depth
 from depth_anything_ros.model import download
-from depth_anything_ros.synthetic.scene import CAMERA_HEIGHT, render_sample_scene
+from depth_anything_ros.preview import colorize_depth
+from depth_anything_ros.preview.colour import INVALID_BGR, TOO_CLOSE_BGR, TOO_FAR_BGR
+from depth_anything_ros.synthetic import render_sample_scene
+from depth_anything_ros.synthetic.scene import CAMERA_HEIGHT
 
 
 def test_preview_marks_special_values_and_orders_colours():

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from rosbags.typesys import Stores, get_typestore
 
-from depth_anything_ros.core.stamps import NS_PER_S, ns_of, stamp_ns, stamp_parts
-from depth_anything_ros.msgs.bags import header_stamp
+from depth_anything_ros.core import NS_PER_S, ns_of, stamp_ns, stamp_parts
+from depth_anything_ros.msgs import header_stamp
 from depth_anything_ros.msgs.messages import header_msg, rclpy_kit, rosbags_kit
 
 

@@ -19,7 +19,8 @@ import torch
 from onnx import TensorProto
 
 from depth_anything_ros.core.head import MetricHead, metres_from_raw
-from depth_anything_ros.export.graph_info import METADATA_KEY, GraphInfo, read_graph_info
+from depth_anything_ros.export import GraphInfo, read_graph_info
+from depth_anything_ros.export.graph_info import METADATA_KEY
 from depth_anything_ros.export.onnx_export import export_graph, graph_info
 from depth_anything_ros.export.trt_rules import tensor_types, tensorrt_import_problems
 from depth_anything_ros.model import family_of_network

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from depth_anything_ros.export.graph_info import read_graph_info
+from depth_anything_ros.export import read_graph_info
 from depth_anything_ros.export.onnx_export import export_for_resolution
 
 

@@ -8,11 +8,12 @@ import pytest
 import torch
 
 from depth_anything_ros.core.head import MetricHead, metres_from_raw
-from depth_anything_ros.export.graph_info import METADATA_KEY, GraphInfo, read_graph_info
+from depth_anything_ros.export import GraphInfo, read_graph_info
+from depth_anything_ros.export.graph_info import METADATA_KEY
 from depth_anything_ros.export.onnx_export import export_graph
-from depth_anything_ros.model.v2.fused import FusedDepthModel, check_image_size
-from depth_anything_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend
-from depth_anything_ros.runtime.torch_backend import TorchBackend
+from depth_anything_ros.model import check_image_size
+from depth_anything_ros.model.v2.fused import FusedDepthModel
+from depth_anything_ros.runtime import OnnxRuntimeBackend, TorchBackend
 
 
 def random_image(hw, seed=0):

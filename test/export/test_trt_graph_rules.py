@@ -8,7 +8,7 @@ import pytest
 from bad_graphs import UINT8_LATE_CAST, small_graph
 from onnx import TensorProto, helper
 
-from depth_anything_ros.export.graph_info import read_graph_info
+from depth_anything_ros.export import read_graph_info
 from depth_anything_ros.export.onnx_export import export_graph
 from depth_anything_ros.export.trt_rules import tensor_types, tensorrt_import_problems
 from depth_anything_ros.model.v2.build import untrained_model

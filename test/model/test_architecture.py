@@ -7,10 +7,9 @@ import json
 import pytest
 import torch
 
-from depth_anything_ros.model import model_spec
+from depth_anything_ros.model import ModelSpec, model_spec
 from depth_anything_ros.model.v2.build import untrained_model
 from depth_anything_ros.model.v2.network import DepthAnything
-from depth_anything_ros.model.v2.spec import ModelSpec
 
 from conftest import REFERENCE, require, tiny_spec
 

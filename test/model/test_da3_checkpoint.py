@@ -10,9 +10,10 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
+from depth_anything_ros.model import DA3_NAMES
 from depth_anything_ros.model.da3.checkpoint import load_da3, shared_groups
 from depth_anything_ros.model.da3.network import Da3Model
-from depth_anything_ros.model.da3.spec import DA3_NAMES, da3_spec, tiny_da3_spec
+from depth_anything_ros.model.da3.spec import da3_spec, tiny_da3_spec
 from depth_anything_ros.model.v2.checkpoint import CheckpointError
 
 # state_dict() keys / tensors of a hub file (safetensors.torch.save_model stores the shared aux LayerNorm once),

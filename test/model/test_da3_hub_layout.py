@@ -22,8 +22,7 @@ from depth_anything_ros.model.da3.network import Da3Model
 from depth_anything_ros.model.da3.spec import is_da3_checkpoint, tiny_da3_spec
 from depth_anything_ros.model.da3.tiny import tiny_da3_model
 from depth_anything_ros.model.v2.checkpoint import CheckpointError
-from depth_anything_ros.runtime.config import BackendConfig
-from depth_anything_ros.runtime.factory import open_backend
+from depth_anything_ros.runtime import BackendConfig, open_backend
 
 AUX_NORM = "model.head.scratch.output_conv2_aux.{}.2.{}"
 IMAGE_HW = (60, 80)

@@ -22,9 +22,8 @@ from depth_anything_ros.model.da3.checkpoint import load_da3, save_da3
 from depth_anything_ros.model.da3.network import Da3Model
 from depth_anything_ros.model.da3.spec import da3_spec
 from depth_anything_ros.model.da3.tiny import LOGIT_AFFINE, seeded_state
-from depth_anything_ros.runtime.config import BackendConfig
-from depth_anything_ros.runtime.factory import open_backend
-from depth_anything_ros.synthetic.rig import RIG_TOPICS, SyntheticRig, write_rig_bag
+from depth_anything_ros.runtime import BackendConfig, open_backend
+from depth_anything_ros.synthetic import RIG_TOPICS, SyntheticRig, write_rig_bag
 
 from conftest import tiny_da3_checkpoint
 from official_da3 import official_source

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from depth_anything_ros.model import EncoderSpec
 from depth_anything_ros.model.da3.preprocess import (
     MEAN,
     STD,
@@ -18,7 +19,6 @@ from depth_anything_ros.model.da3.preprocess import (
     sky_to_infinity,
 )
 from depth_anything_ros.model.da3.spec import DA3_SPECS, Da3Spec, da3_spec, tiny_da3_spec
-from depth_anything_ros.model.v2.spec import EncoderSpec
 
 
 @pytest.mark.parametrize(("hw", "steps"), [

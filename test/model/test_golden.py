@@ -14,7 +14,7 @@ from depth_anything_ros.export.onnx_export import export_graph
 from depth_anything_ros.model.v2.fused import FusedDepthModel
 from depth_anything_ros.model.v2.network import DepthAnything
 from depth_anything_ros.model.v2.preprocess import network_input_size, prepare_input
-from depth_anything_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend
+from depth_anything_ros.runtime import OnnxRuntimeBackend
 
 from conftest import DATA, GOLDEN, require, tiny_spec
 

@@ -9,9 +9,9 @@ import pytest
 from rosbags.typesys import Stores, get_typestore
 
 from depth_anything_ros.core.anchor_reasons import AnchorReason
+from depth_anything_ros.msgs import XYZ, Field, create_cloud, float32_fields, pack_float32
 from depth_anything_ros.msgs.anchor_input import cloud_points, laser_scan_points, range_points
 from depth_anything_ros.msgs.messages import rclpy_kit, rosbags_kit
-from depth_anything_ros.msgs.point_cloud2 import XYZ, Field, create_cloud, float32_fields, pack_float32
 
 STORE = get_typestore(Stores.ROS2_HUMBLE)
 TYPES = STORE.types

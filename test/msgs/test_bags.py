@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from rosbags.typesys import Stores, get_typestore
 
-from depth_anything_ros.msgs.bags import find_topic, header_stamp, open_bags, require_topic, topics_text
-from depth_anything_ros.synthetic.rig import RIG_TOPICS, write_rig_bag
-from depth_anything_ros.synthetic.sample_bag import IMAGE_TOPIC, INFO_TOPIC, write_sample_bag
+from depth_anything_ros.msgs import header_stamp, open_bags, require_topic, topics_text
+from depth_anything_ros.msgs.bags import find_topic
+from depth_anything_ros.synthetic import IMAGE_TOPIC, INFO_TOPIC, RIG_TOPICS, write_rig_bag, write_sample_bag
 
 
 def test_require_topic_names_the_topics_there_and_checks_types(tmp_path):

@@ -6,9 +6,7 @@ import numpy as np
 import pytest
 from rosbags.typesys import Stores, get_typestore
 
-from depth_anything_ros.msgs import point_cloud2
-from depth_anything_ros.msgs.messages import rclpy_kit, rclpy_uint8, rosbags_kit
-from depth_anything_ros.msgs.point_cloud2 import (
+from depth_anything_ros.msgs import (
     FLOAT32,
     FLOAT64,
     RGB,
@@ -17,8 +15,10 @@ from depth_anything_ros.msgs.point_cloud2 import (
     create_cloud,
     float32_fields,
     pack_float32,
+    point_cloud2,
     read_points,
 )
+from depth_anything_ros.msgs.messages import rclpy_kit, rclpy_uint8, rosbags_kit
 
 STORE = get_typestore(Stores.ROS2_HUMBLE)
 TYPES = STORE.types

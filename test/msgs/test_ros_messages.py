@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 from rosbags.typesys import Stores, get_typestore
 
+from depth_anything_ros.core import InputError
 from depth_anything_ros.core.camera import CameraModel
-from depth_anything_ros.core.errors import InputError
+from depth_anything_ros.msgs import FLOAT32, Field
 from depth_anything_ros.msgs.cloud import CloudBuilder, CloudOptions, build_cloud, organized_cloud_bytes
 from depth_anything_ros.msgs.images import decode_compressed, decode_image
 from depth_anything_ros.msgs.messages import (
@@ -23,7 +24,6 @@ from depth_anything_ros.msgs.messages import (
     rosbags_kit,
     typed_array,
 )
-from depth_anything_ros.msgs.point_cloud2 import FLOAT32, Field
 
 STORES = {"humble": get_typestore(Stores.ROS2_HUMBLE), "jazzy": get_typestore(Stores.ROS2_JAZZY)}
 TS = STORES["humble"]

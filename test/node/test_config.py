@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from depth_anything_ros.node.config import PipelineConfig, config_from_parameters
+from depth_anything_ros.node import PipelineConfig, config_from_parameters
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -61,7 +61,7 @@ def test_the_knob_table_refuses_values_outside_its_choices_and_ranges(values, me
 
 
 def test_every_knob_is_described_typed_and_ranged_consistently():
-    from depth_anything_ros.node.config import knobs
+    from depth_anything_ros.node import knobs
     from depth_anything_ros.node.parameters import float_range, integer_range
 
     for spec in knobs():

@@ -10,16 +10,16 @@ import numpy as np
 import pytest
 import torch
 
+from depth_anything_ros.core import InputError
 from depth_anything_ros.core.calibration_file import Calibration, load_calibration, save_calibration
 from depth_anything_ros.core.camera import CameraModel
-from depth_anything_ros.core.errors import InputError
 from depth_anything_ros.core.head import metres_from_raw
 from depth_anything_ros.export.onnx_export import export_graph
 from depth_anything_ros.model.da3.network import Da3Model
 from depth_anything_ros.model.da3.spec import tiny_da3_spec
-from depth_anything_ros.node.config import PipelineConfig
-from depth_anything_ros.node.pipeline import CALIBRATE_HINT_DA3, DepthPipeline, calibrate_hint
-from depth_anything_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend
+from depth_anything_ros.node import DepthPipeline, PipelineConfig
+from depth_anything_ros.node.pipeline import CALIBRATE_HINT_DA3, calibrate_hint
+from depth_anything_ros.runtime import OnnxRuntimeBackend
 
 H, W = 48, 64
 
@@ -148,7 +148,7 @@ def test_calibrations_of_another_kind_are_refused(da3_graphs, tmp_path):
 
 
 def test_parameters_report_the_da3_model_and_kind(da3_graphs):
-    from depth_anything_ros.export.graph_info import read_graph_info
+    from depth_anything_ros.export import read_graph_info
     from depth_anything_ros.node.parameters import expects_metric, info_values
 
     info = read_graph_info(da3_graphs["metric"])

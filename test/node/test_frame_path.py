@@ -11,10 +11,10 @@ from rosbags.typesys import Stores, get_typestore
 
 from depth_anything_ros.core.camera import CameraModel
 from depth_anything_ros.msgs.messages import camera_info_msg, header_msg, rosbags_kit
-from depth_anything_ros.node.config import PipelineConfig
-from depth_anything_ros.node.frame_path import FramePath, camera_of
-from depth_anything_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend
-from depth_anything_ros.synthetic.scene import sample_camera
+from depth_anything_ros.node import FramePath, PipelineConfig
+from depth_anything_ros.node.frame_path import camera_of
+from depth_anything_ros.runtime import OnnxRuntimeBackend
+from depth_anything_ros.synthetic import sample_camera
 
 from frame_cases import CASES, START_NS, H, W, case_graphs, frame_pair
 

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from depth_anything_ros.node.config import PipelineConfig, knobs, load_parameters
-from depth_anything_ros.node.launch_support import overrides_from, parse_cameras, remappings
+from depth_anything_ros.node import PipelineConfig, knobs, parse_cameras
+from depth_anything_ros.node.config import load_parameters
+from depth_anything_ros.node.launch_support import overrides_from, remappings
 from depth_anything_ros.node.parameters import READ_ONLY, apply_changes, params_file_text
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -16,12 +16,12 @@ import numpy as np
 import pytest
 
 from depth_anything_ros.core.calibration_file import Calibration, save_calibration
-from depth_anything_ros.core.visualize import colour_bar
 from depth_anything_ros.export.onnx_export import export_graph
 from depth_anything_ros.model.v2.build import untrained_model
-from depth_anything_ros.node.config import PipelineConfig
+from depth_anything_ros.node import PipelineConfig
 from depth_anything_ros.node.parameters import READ_ONLY
-from depth_anything_ros.synthetic.scene import render_sample_scene
+from depth_anything_ros.preview import colour_bar
+from depth_anything_ros.synthetic import render_sample_scene
 
 from conftest import tiny_spec
 from ros_graph import H, Probe, W, header, image_msg, info_msg
@@ -305,7 +305,7 @@ def test_resolution_change_with_a_checkpoint_loads_a_graph_for_it(ros, tmp_path)
     from rclpy.parameter import Parameter
 
     from depth_anything_ros.node import ros_node as node_module
-    from depth_anything_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend
+    from depth_anything_ros.runtime import OnnxRuntimeBackend
 
     opened, closed = [], []
 

@@ -20,7 +20,7 @@ import pytest
 
 from depth_anything_ros.export.onnx_export import export_graph
 from depth_anything_ros.model.v2.build import untrained_model
-from depth_anything_ros.synthetic.scene import render_sample_scene
+from depth_anything_ros.synthetic import render_sample_scene
 
 from conftest import tiny_da3_checkpoint, tiny_spec
 from ros_graph import H, Probe, W, header, image_msg, info_msg

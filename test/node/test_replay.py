@@ -9,16 +9,15 @@ import pytest
 from rosbags.highlevel import AnyReader
 
 from depth_anything_ros.cli.main import main
+from depth_anything_ros.core import InputError
 from depth_anything_ros.core.calibration_file import Calibration, load_calibration, save_calibration
-from depth_anything_ros.core.errors import InputError
-from depth_anything_ros.core.sync import StampSynchronizer
-from depth_anything_ros.core.visualize import colour_bar
 from depth_anything_ros.export.onnx_export import export_graph
-from depth_anything_ros.node.config import PipelineConfig
-from depth_anything_ros.node.pipeline import DepthPipeline
-from depth_anything_ros.node.replay import camera_namespace, replay
-from depth_anything_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend
-from depth_anything_ros.synthetic.sample_bag import write_sample_bag
+from depth_anything_ros.node import DepthPipeline, PipelineConfig, replay
+from depth_anything_ros.node.replay import camera_namespace
+from depth_anything_ros.node.sync import StampSynchronizer
+from depth_anything_ros.preview import colour_bar
+from depth_anything_ros.runtime import OnnxRuntimeBackend
+from depth_anything_ros.synthetic import write_sample_bag
 
 from png_checks import read_png
 
@@ -194,8 +193,7 @@ def test_camera_namespace():
 
 
 def test_da3_metric_replay_takes_the_focal_from_the_bags_camera_info(tmp_path, capsys):
-    from depth_anything_ros.runtime.config import BackendConfig
-    from depth_anything_ros.runtime.factory import open_backend
+    from depth_anything_ros.runtime import BackendConfig, open_backend
 
     from conftest import tiny_da3_checkpoint
 

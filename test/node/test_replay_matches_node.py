@@ -7,10 +7,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from depth_anything_ros.msgs.bags import open_bags
-from depth_anything_ros.node.config import PipelineConfig
-from depth_anything_ros.node.replay import replay
-from depth_anything_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend
+from depth_anything_ros.msgs import open_bags
+from depth_anything_ros.node import PipelineConfig, replay
+from depth_anything_ros.runtime import OnnxRuntimeBackend
 
 from frame_cases import CASES, IMAGE_TOPIC, INFO_TOPIC, case_graphs, write_frames_bag
 from ros_graph import Probe

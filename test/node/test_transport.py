@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from depth_anything_ros.node.config import PipelineConfig
+from depth_anything_ros.node import PipelineConfig
 from depth_anything_ros.node.transport import (
     DEFAULT_SEGMENT,
     FASTDDS_VAR,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from depth_anything_ros.runtime.backend_cache import BackendCache
+from depth_anything_ros.runtime import BackendCache
 
 
 class Recorded:

@@ -6,13 +6,10 @@ import pytest
 
 from depth_anything_ros.cli.main import main
 from depth_anything_ros.model.v2.checkpoint import save_checkpoint
-from depth_anything_ros.node.config import PipelineConfig
-from depth_anything_ros.runtime.config import BackendConfig
-from depth_anything_ros.runtime.factory import open_backend
+from depth_anything_ros.node import PipelineConfig
+from depth_anything_ros.runtime import BackendConfig, OnnxRuntimeBackend, TorchBackend, open_backend
 from depth_anything_ros.runtime.nvidia import BackendUnavailableError, GpuInfo
-from depth_anything_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend
 from depth_anything_ros.runtime.selection import Platform, choose_backend, probe_platform
-from depth_anything_ros.runtime.torch_backend import TorchBackend
 
 ORIN = GpuInfo(0, "Orin", "8.7")
 NO_TRT = "TensorRT is not installed (No module named 'tensorrt'); install the TensorRT 10 Python bindings"

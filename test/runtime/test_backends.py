@@ -7,11 +7,9 @@ import onnx
 import pytest
 
 from depth_anything_ros.core.head import MetricHead
-from depth_anything_ros.export.graph_info import GraphInfo
+from depth_anything_ros.export import GraphInfo
 from depth_anything_ros.export.onnx_export import export_graph
-from depth_anything_ros.runtime.backend import DepthBackend
-from depth_anything_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend
-from depth_anything_ros.runtime.torch_backend import TorchBackend
+from depth_anything_ros.runtime import DepthBackend, OnnxRuntimeBackend, TorchBackend
 
 
 @pytest.fixture

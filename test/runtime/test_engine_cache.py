@@ -11,10 +11,10 @@ import pytest
 
 from depth_anything_ros.core.files import file_lock
 from depth_anything_ros.export.onnx_export import export_graph
+from depth_anything_ros.runtime import engine_key
 from depth_anything_ros.runtime.engine_cache import (
     EngineKey,
     cached_engine_path,
-    engine_key,
     find_or_build_engine,
     read_record,
     record_path,

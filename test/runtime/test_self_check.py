@@ -8,10 +8,8 @@ import numpy as np
 
 from depth_anything_ros.export.onnx_export import export_graph
 from depth_anything_ros.model.da3.checkpoint import load_da3
-from depth_anything_ros.runtime.backend import DepthBackend, DepthOutput
-from depth_anything_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend
+from depth_anything_ros.runtime import DepthBackend, DepthOutput, OnnxRuntimeBackend, TorchBackend
 from depth_anything_ros.runtime.self_check import MAX_CLASS_FLIPS, compare_backends
-from depth_anything_ros.runtime.torch_backend import TorchBackend
 
 from conftest import tiny_da3_checkpoint
 

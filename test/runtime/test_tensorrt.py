@@ -23,20 +23,22 @@ import pytest
 
 from depth_anything_ros.cli.main import main
 from depth_anything_ros.core.head import MetricHead
-from depth_anything_ros.export.graph_info import METADATA_KEY, GraphInfo, read_graph_info
+from depth_anything_ros.export import GraphInfo, read_graph_info
+from depth_anything_ros.export.graph_info import METADATA_KEY
 from depth_anything_ros.export.onnx_export import export_graph
-from depth_anything_ros.runtime.config import BackendConfig
-from depth_anything_ros.runtime.engine_build import EngineBuildError, build_engine
-from depth_anything_ros.runtime.engine_cache import (
+from depth_anything_ros.runtime import (
+    BackendConfig,
+    OnnxRuntimeBackend,
+    build_engine,
     engine_key,
-    find_or_build_engine,
-    read_record,
+    import_tensorrt,
+    open_backend,
+    probe_gpu,
     save_engine,
-    update_record,
 )
-from depth_anything_ros.runtime.factory import open_backend
-from depth_anything_ros.runtime.nvidia import BackendUnavailableError, import_tensorrt, probe_gpu
-from depth_anything_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend
+from depth_anything_ros.runtime.engine_build import EngineBuildError
+from depth_anything_ros.runtime.engine_cache import find_or_build_engine, read_record, update_record
+from depth_anything_ros.runtime.nvidia import BackendUnavailableError
 from depth_anything_ros.runtime.selection import Platform
 from depth_anything_ros.runtime.self_check import compare_backends, self_check
 from depth_anything_ros.runtime.tensorrt_backend import EngineLoadError, TensorRTBackend

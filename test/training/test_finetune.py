@@ -12,16 +12,17 @@ import sys
 import pytest
 import torch
 
-from depth_anything_ros.calibration.ground_truth import GroundTruthOptions
+from depth_anything_ros.calibration import GroundTruthOptions
 from depth_anything_ros.cli.main import main
 from depth_anything_ros.core.calibration_file import load_calibration
 from depth_anything_ros.core.files import file_sha256
 from depth_anything_ros.model import model_spec
 from depth_anything_ros.model.v2.build import untrained_model
 from depth_anything_ros.model.v2.checkpoint import load_model, save_checkpoint
-from depth_anything_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend
-from depth_anything_ros.synthetic.rig import RIG_TOPICS, SyntheticRig, write_rig_bag
-from depth_anything_ros.training.finetune import FinetuneOptions, FinetuneRequest, finetune
+from depth_anything_ros.runtime import OnnxRuntimeBackend
+from depth_anything_ros.synthetic import RIG_TOPICS, SyntheticRig, write_rig_bag
+from depth_anything_ros.training import FinetuneOptions
+from depth_anything_ros.training.finetune import FinetuneRequest, finetune
 from depth_anything_ros.training.loop import ResumeMismatchError
 
 from conftest import checkpoint_request, tiny_da3_checkpoint, tiny_spec

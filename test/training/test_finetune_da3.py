@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from depth_anything_ros.calibration.ground_truth import GroundTruthOptions, read_ground_truth
+from depth_anything_ros.calibration import GroundTruthOptions, read_ground_truth
 from depth_anything_ros.cli.main import main
 from depth_anything_ros.core.calibration_file import load_calibration
 from depth_anything_ros.core.files import file_sha256
@@ -18,11 +18,11 @@ from depth_anything_ros.model import family_of_network
 from depth_anything_ros.model.da3.checkpoint import load_da3
 from depth_anything_ros.model.da3.network import Da3Model
 from depth_anything_ros.model.da3.spec import tiny_da3_spec
-from depth_anything_ros.runtime.config import BackendConfig
-from depth_anything_ros.runtime.factory import open_backend
-from depth_anything_ros.runtime.torch_backend import TorchBackend
-from depth_anything_ros.synthetic.rig import RIG_TOPICS, SyntheticRig, write_rig_bag
-from depth_anything_ros.training.finetune import FinetuneOptions, FinetuneRequest, finetune, make_optimizer
+from depth_anything_ros.runtime import BackendConfig, TorchBackend, open_backend
+from depth_anything_ros.synthetic import RIG_TOPICS, SyntheticRig, write_rig_bag
+from depth_anything_ros.training import FinetuneOptions
+from depth_anything_ros.training.finetune import FinetuneRequest, finetune
+from depth_anything_ros.training.metric_loop import make_optimizer
 
 from conftest import checkpoint_request, tiny_da3_checkpoint
 

@@ -11,19 +11,19 @@ import numpy as np
 import pytest
 import torch
 
-from depth_anything_ros.calibration.ground_truth import GroundTruthOptions
+from depth_anything_ros.calibration import GroundTruthOptions
 from depth_anything_ros.cli.main import main
-from depth_anything_ros.export.graph_info import GraphInfo
+from depth_anything_ros.export import GraphInfo
 from depth_anything_ros.export.onnx_export import export_graph
 from depth_anything_ros.model import model_spec
 from depth_anything_ros.model.v2.build import untrained_model
 from depth_anything_ros.model.v2.checkpoint import load_model, save_checkpoint
-from depth_anything_ros.runtime.backend import DepthBackend, DepthOutput
-from depth_anything_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend
-from depth_anything_ros.synthetic.rig import RIG_TOPICS, SyntheticRig, write_rig_bag
+from depth_anything_ros.runtime import DepthBackend, DepthOutput, OnnxRuntimeBackend
+from depth_anything_ros.synthetic import RIG_TOPICS, SyntheticRig, write_rig_bag
+from depth_anything_ros.training import SelftrainOptions
 from depth_anything_ros.training.array_cache import ArrayCache
 from depth_anything_ros.training.pseudo_labels import PseudoLabels
-from depth_anything_ros.training.selftrain import SelftrainOptions, SelftrainRequest, selftrain
+from depth_anything_ros.training.selftrain import SelftrainRequest, selftrain
 from depth_anything_ros.training.unlabeled_frames import UnlabeledStore
 
 from conftest import checkpoint_request, tiny_spec

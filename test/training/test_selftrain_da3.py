@@ -14,7 +14,7 @@ import torch
 from test_selftrain import GROUND_TRUTH, RIG, OracleTeacher
 
 from depth_anything_ros.cli.main import main
-from depth_anything_ros.export.graph_info import GraphInfo
+from depth_anything_ros.export import GraphInfo
 from depth_anything_ros.model import family_of_network, model_spec
 from depth_anything_ros.model.da3.checkpoint import load_da3
 from depth_anything_ros.model.da3.network import Da3Model
@@ -22,19 +22,14 @@ from depth_anything_ros.model.da3.spec import tiny_da3_spec
 from depth_anything_ros.model.da3.training import Da3TrainingNetwork
 from depth_anything_ros.model.v2.build import untrained_model
 from depth_anything_ros.model.v2.checkpoint import load_model, save_checkpoint
-from depth_anything_ros.node.config import PipelineConfig
-from depth_anything_ros.runtime.backend import DepthBackend, DepthOutput
-from depth_anything_ros.runtime.factory import open_backend
-from depth_anything_ros.synthetic.rig import RIG_TOPICS, write_rig_bag
+from depth_anything_ros.node import PipelineConfig
+from depth_anything_ros.runtime import DepthBackend, DepthOutput, open_backend
+from depth_anything_ros.synthetic import RIG_TOPICS, write_rig_bag
+from depth_anything_ros.training import SelftrainOptions
 from depth_anything_ros.training.array_cache import ArrayCache
 from depth_anything_ros.training.pseudo_labels import PseudoLabels, nominal_k
-from depth_anything_ros.training.selftrain import (
-    SelftrainOptions,
-    SelftrainRequest,
-    _lidar_term,
-    make_student_optimizer,
-    selftrain,
-)
+from depth_anything_ros.training.selftrain import SelftrainRequest, selftrain
+from depth_anything_ros.training.student_loop import lidar_term, make_student_optimizer
 from depth_anything_ros.training.unlabeled_frames import UnlabeledStore
 
 from conftest import checkpoint_request, tiny_da3_checkpoint
@@ -184,11 +179,11 @@ def test_relative_depth_students_learn_lidar_frames_up_to_scale():
     lidar = torch.full((1, 6, 8), float("nan"))
     lidar[0, ::2, ::2] = torch.linspace(1.0, 9.0, 12).view(3, 4)
     for kind in ("relative-depth", "metric"):
-        exact, name = _lidar_term(torch.nan_to_num(lidar, nan=5.0) * 3.0, lidar, kind, 0.1, math.inf)
+        exact, name = lidar_term(torch.nan_to_num(lidar, nan=5.0) * 3.0, lidar, kind, 0.1, math.inf)
         assert name == ("silog" if kind == "metric" else "lidar_affine")
         if kind == "relative-depth":  # depth up to scale: three times the LiDAR depth is a perfect prediction
             assert float(exact) < 1e-4
-    wrong, _ = _lidar_term(torch.nan_to_num(lidar, nan=5.0).flip(-1), lidar, "relative-depth", 0.1, math.inf)
+    wrong, _ = lidar_term(torch.nan_to_num(lidar, nan=5.0).flip(-1), lidar, "relative-depth", 0.1, math.inf)
     assert float(wrong) > 0.1
 
 

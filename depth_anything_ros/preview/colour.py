@@ -1,7 +1,7 @@
 """Colourised depth previews with a colour bar (near = warm, far = cool; REP 117 special values marked).
 
 OpenCV and numpy only: the node's ``depth/preview`` topic uses this, and the node must not need
-matplotlib (the offline reports draw with it, in ``report_plots``).
+matplotlib (the offline reports draw with it, in ``calibration.plots``).
 """
 
 from __future__ import annotations
