@@ -21,7 +21,6 @@ from depth_anything_ros.core.anchor import AnchorState
 from depth_anything_ros.core.calibration_file import Calibration, save_calibration
 from depth_anything_ros.core.camera import CameraModel
 from depth_anything_ros.core.head import metres_from_raw
-from depth_anything_ros.core.transforms import Transform
 from depth_anything_ros.export.graph_info import GraphInfo
 from depth_anything_ros.msgs.messages import bgr_image_msg, camera_info_msg, header_msg, rosbags_kit
 from depth_anything_ros.node.anchor_status import anchor_status
@@ -32,10 +31,9 @@ from depth_anything_ros.node.multi_worker import MultiCameraWorker
 from depth_anything_ros.node.stats import OK, WARN
 from depth_anything_ros.runtime.backend import DepthBackend, DepthOutput
 from depth_anything_ros.synthetic.distorted import frame_distortions
-from depth_anything_ros.synthetic.rig import LIDAR_TO_OPTICAL
 from depth_anything_ros.synthetic.scene import render_sample_scene
 
-from anchor_cases import LIDAR_IN_CAMERA, cloud_msg, points_from_depth, static_transform_args
+from anchor_cases import LIDAR_IN_CAMERA, LIDAR_IN_REAR_CAMERA, cloud_msg, points_from_depth, static_transform_args
 
 KIT = rosbags_kit(get_typestore(Stores.ROS2_HUMBLE))
 H, W = 48, 64
@@ -49,8 +47,7 @@ TRUTH = {"front": render_sample_scene(H, W, forward=0.0)[1], "rear": render_samp
 DISTORTIONS = {"front": frame_distortions(FRAMES, seed=1, drift=0.2, jitter=0.02, a=10.0),
                "rear": frame_distortions(FRAMES, seed=2, drift=-0.2, jitter=0.02, a=25.0)}
 # camera optical frame <- lidar: the rear camera looks the other way (turned 180 degrees about its vertical axis)
-EXTRINSIC = {"front": LIDAR_IN_CAMERA,
-             "rear": Transform(np.diag([-1.0, 1.0, -1.0]) @ LIDAR_TO_OPTICAL, np.array([0.05, -0.2, -0.4]))}
+EXTRINSIC = {"front": LIDAR_IN_CAMERA, "rear": LIDAR_IN_REAR_CAMERA}
 
 
 def camera_of(name: str) -> CameraModel:
