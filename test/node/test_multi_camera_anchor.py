@@ -228,3 +228,30 @@ def test_per_camera_anchor_parameters_are_checked():
                         ("/front=0 0 0 0 0 0 1, /front=0 0 0 0 0 0 1", "twice")):
         with pytest.raises(ValueError, match=match):
             parse_cameras("/front, /rear", "", text)
+
+
+def test_six_camera_example_gives_each_camera_its_lidar_extrinsic_from_calib_json():
+    """config/six_cameras.yaml's camera_anchor_extrinsics are the nuScenes sample car's lidar2cam, camera by camera."""
+    import json
+    from pathlib import Path
+
+    from depth_anything_ros.core.transforms import parse_static_transform
+    from depth_anything_ros.node.cameras import parse_cameras
+    from depth_anything_ros.node.config import config_from_parameters
+
+    from conftest import DATA, require
+
+    config = config_from_parameters(Path(__file__).parents[2] / "config" / "six_cameras.yaml")
+    calib = json.loads(require(DATA / "nuscenes_mini_sample" / "calib.json").read_text())
+    specs = parse_cameras(config.cameras, config.camera_calibrations, config.camera_anchor_extrinsics)
+    assert config.anchor_shared and len(specs) == len(calib["cameras"]) == 6
+    for spec in specs:
+        static = parse_static_transform(spec.anchor_extrinsic)
+        camera = spec.name.upper()
+        assert (static.frame_id, static.child_frame_id) == (f"{spec.name}_optical_frame", "lidar_top")
+        lidar2cam = np.asarray(calib["cameras"][camera]["lidar2cam"], float)
+        np.testing.assert_allclose(static.transform.rotation, lidar2cam[:3, :3], atol=1e-5, err_msg=camera)
+        np.testing.assert_allclose(static.transform.translation, lidar2cam[:3, 3], atol=1e-5, err_msg=camera)
+    on = PipelineConfig(**{**{k: getattr(config, k) for k in ("cameras", "anchor_shared", "camera_anchor_extrinsics")},
+                           "anchor_input": "points"})  # switching it on is a valid node configuration
+    assert on.anchor_input == "points"
