@@ -3,6 +3,7 @@
 
 The node's ``cameras`` parameter gets each namespace (inputs NS/<image>, NS/camera_info; outputs NS/depth/*);
 with ``cameras:=""`` the params file's own ``cameras`` is used (config/six_cameras.yaml: a six-camera rig).
+With ``anchor_input:=points anchor_topic:=/lidar`` that one topic feeds every camera's live anchor (anchor_shared).
 ``one_node:=false`` starts one node process per camera instead, each with its own engine (GPU memory grows with
 the number of cameras: README, Multi-camera).
 """

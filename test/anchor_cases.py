@@ -21,6 +21,8 @@ from depth_anything_ros.synthetic.rig import LIDAR_TO_OPTICAL
 LIDAR_FRAME = "lidar"
 # camera optical frame <- lidar (REP 103 axes), the LiDAR 0.2 m above and 0.1 m behind the camera
 LIDAR_IN_CAMERA = Transform(LIDAR_TO_OPTICAL, np.array([0.0, -0.2, -0.1]))
+# a second camera looking backwards (turned 180 degrees about its vertical axis): it sees none of the first's points
+LIDAR_IN_REAR_CAMERA = Transform(np.diag([-1.0, 1.0, -1.0]) @ LIDAR_TO_OPTICAL, np.array([0.05, -0.2, -0.4]))
 
 
 def static_transform_args(transform: Transform, camera_frame: str = "", sensor_frame: str = "") -> str:

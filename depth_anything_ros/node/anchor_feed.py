@@ -5,7 +5,9 @@ delays the image callbacks on the same executor); a cloud over ``anchor_max_clou
 its size alone and not kept (a mis-wired map topic must not fill the memory). The inference worker, after the
 frame's inference, picks the message for the image stamp (``core.scan_buffer``'s rule) and converts it to points
 the first time it is used (``msgs.anchor_input``), so converting a 120k-point cloud costs the worker once, not
-the executor. Each message's conversion problem is counted once, by reason.
+the executor. Each message's conversion problem is counted once, by reason. Several cameras' anchors may share one
+feed (the multi-camera node's ``anchor_shared``: one LiDAR for every camera): a message is then converted once, by the
+first camera that uses it, and each camera projects the same points with its own extrinsic.
 """
 
 from __future__ import annotations
@@ -53,8 +55,9 @@ def converter(anchor_input: str, config: AnchorConfig, max_cloud_points: int) ->
 class AnchorFeed:
     """The anchor messages of one input, by stamp; thread-safe (callbacks ``add``, the worker ``pick``s)."""
 
-    def __init__(self, anchor_input: str, config: AnchorConfig, max_cloud_points: int = 0) -> None:
+    def __init__(self, anchor_input: str, config: AnchorConfig, max_cloud_points: int = 0, topic: str = "") -> None:
         self.input = anchor_input
+        self._topic = topic  # where it is subscribed, for diagnostics ("": anchor/<input> under the node)
         self.max_cloud_points = max_cloud_points
         self.convert = converter(anchor_input, config, max_cloud_points)
         self.buffer = ScanBuffer(config.max_age_s, config.max_future_s)
@@ -65,7 +68,7 @@ class AnchorFeed:
 
     @property
     def topic(self) -> str:
-        return ANCHOR_TOPICS[self.input][0]
+        return self._topic or ANCHOR_TOPICS[self.input][0]
 
     def add(self, msg) -> None:
         """File one message under its header stamp (the subscription callback: no conversion here)."""

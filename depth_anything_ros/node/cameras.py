@@ -2,8 +2,8 @@
 
 A ``CameraUnit`` holds everything that belongs to one camera: its topics, its stamp pairing (``FrameIntake``
 feeding the batcher), its frame path (own pipeline: own calibration and head, sharing the engine through
-``SharedBackends``), its counters and its publishers. Whatever else a camera gets later (its own anchor)
-attaches here.
+``SharedBackends``), its live anchor (own ``FrameAnchor``: estimator, filter, extrinsic, counters; its feed its own
+NS/anchor/<input> or the node's shared one), its counters and its publishers.
 """
 
 from __future__ import annotations
@@ -16,24 +16,28 @@ from typing import Any
 
 import yaml
 
+from depth_anything_ros.core.transforms import parse_static_transform
 from depth_anything_ros.msgs.messages import MessageKit
+from depth_anything_ros.node.anchor_status import anchor_status
 from depth_anything_ros.node.config import PipelineConfig
+from depth_anything_ros.node.frame_anchor import FrameAnchor
 from depth_anything_ros.node.frame_path import FramePath
 from depth_anything_ros.node.intake import FrameIntake
-from depth_anything_ros.node.stats import NodeStats
+from depth_anything_ros.node.stats import Health, NodeStats, Status
 
 TOPIC = re.compile(r"^/?[A-Za-z_][A-Za-z0-9_]*(/[A-Za-z_][A-Za-z0-9_]*)*$")
 
 
 @dataclass(frozen=True)
 class CameraSpec:
-    """One camera of the ``cameras`` parameter: its namespace (outputs under NS/depth/), input topics and
-    calibration file ("" : the node's calibration_file)."""
+    """One camera of the ``cameras`` parameter: its namespace (outputs under NS/depth/), input topics, calibration
+    file ("" : the node's calibration_file) and anchor extrinsic ("": the node's anchor_extrinsic, file or tf)."""
 
     namespace: str
     image_topic: str
     info_topic: str
     calibration_file: str = ""
+    anchor_extrinsic: str = ""
 
     @property
     def name(self) -> str:
@@ -63,9 +67,24 @@ def _check_topic(name: str, entry: str) -> str:
     return name
 
 
-def parse_cameras(cameras: str, calibrations: str = "") -> list[CameraSpec]:
+def _per_camera(text: str, what: str, form: str, names: list[str]) -> dict[str, str]:
+    """'NS=VALUE, NS=VALUE' (or a YAML list of them) -> {NS: VALUE}; NS one of ``names``, each at most once."""
+    values: dict[str, str] = {}
+    for entry in _entries(text, what):
+        namespace, _, value = entry.partition("=")
+        namespace = namespace.strip().rstrip("/")
+        if not value.strip() or namespace not in names:
+            raise ValueError(f"{what} entry {entry!r} must be NS={form} with NS one of {names}")
+        if namespace in values:
+            raise ValueError(f"{what} names {namespace} twice")
+        values[namespace] = value.strip()
+    return values
+
+
+def parse_cameras(cameras: str, calibrations: str = "", anchor_extrinsics: str = "") -> list[CameraSpec]:
     """``cameras`` ('/front, /rear' or '[/front:/front/image_rect:/front/camera_info]') with
-    ``camera_calibrations`` ('/front=front.yaml') -> CameraSpecs, in order; ValueError says what is wrong."""
+    ``camera_calibrations`` ('/front=front.yaml') and ``camera_anchor_extrinsics`` ('/front=X Y Z QX QY QZ QW
+    front_optical lidar') -> CameraSpecs, in order; ValueError says what is wrong."""
     specs = []
     for entry in _entries(cameras, "cameras"):
         parts = entry.split(":")
@@ -79,30 +98,33 @@ def parse_cameras(cameras: str, calibrations: str = "") -> list[CameraSpec]:
     names = [spec.namespace for spec in specs]
     if len(set(names)) != len(names):
         raise ValueError(f"cameras lists a namespace twice: {names}")
-    files = {}
-    for entry in _entries(calibrations, "camera_calibrations"):
-        namespace, _, path = entry.partition("=")
-        namespace = namespace.strip().rstrip("/")
-        if not path.strip() or namespace not in names:
-            raise ValueError(f"camera_calibrations entry {entry!r} must be NS=FILE with NS one of {names}")
-        files[namespace] = path.strip()
-    return [dataclasses.replace(spec, calibration_file=files.get(spec.namespace, "")) for spec in specs]
+    files = _per_camera(calibrations, "camera_calibrations", "FILE", names)
+    extrinsics = _per_camera(anchor_extrinsics, "camera_anchor_extrinsics",
+                             "X Y Z QX QY QZ QW [CAMERA_FRAME SENSOR_FRAME]", names)
+    for namespace, text in extrinsics.items():
+        try:
+            parse_static_transform(text)
+        except ValueError as error:
+            raise ValueError(f"camera_anchor_extrinsics for {namespace}: {error}") from error
+    return [dataclasses.replace(spec, calibration_file=files.get(spec.namespace, ""),
+                                anchor_extrinsic=extrinsics.get(spec.namespace, "")) for spec in specs]
 
 
 def camera_config(config: PipelineConfig, spec: CameraSpec) -> PipelineConfig:
-    """The node's config as one camera sees it: its own calibration file where it has one."""
-    if not spec.calibration_file:
-        return config
-    return dataclasses.replace(config, calibration_file=spec.calibration_file)
+    """The node's config as one camera sees it: its own calibration file and anchor extrinsic where it has them."""
+    own = {name: value for name, value in (("calibration_file", spec.calibration_file),
+                                           ("anchor_extrinsic", spec.anchor_extrinsic)) if value}
+    return dataclasses.replace(config, **own) if own else config
 
 
 class CameraUnit:
-    """One camera of the multi-camera node: topics, pairing, frame path, counters, publishers."""
+    """One camera of the multi-camera node: topics, pairing, frame path, live anchor, counters, publishers."""
 
-    def __init__(self, spec: CameraSpec, slot: Any, slop_s: float) -> None:
+    def __init__(self, spec: CameraSpec, slot: Any, slop_s: float, anchor: FrameAnchor | None = None) -> None:
         self.spec = spec
         self.intake = FrameIntake(slop_s, slot=slot)
         self.stats = NodeStats()
+        self.anchor = anchor  # outlives the frame path (lifecycle cleanup keeps its messages and counters)
         self.frame_path: FramePath | None = None
         self.publishers: dict[str, Any] = {}
 
@@ -112,7 +134,14 @@ class CameraUnit:
 
     def open(self, config: PipelineConfig, open_backend: Callable, kit: MessageKit) -> None:
         """The camera's frame path (reading its calibration); ``open_backend`` lends the shared engines."""
-        self.frame_path = FramePath(camera_config(config, self.spec), open_backend, kit)
+        self.frame_path = FramePath(camera_config(config, self.spec), open_backend, kit, self.anchor)
+
+    def statuses(self, now_ns: int, health: Health) -> list[Status]:
+        """This camera's diagnostics: its frame counters and, with the live anchor, its anchor."""
+        statuses = self.stats.report(now_ns, health)
+        if self.anchor is not None:
+            statuses.append(anchor_status(self.anchor.report(), now_ns, health.state == "active"))
+        return statuses
 
     def subscribed(self, name: str) -> bool:
         publisher = self.publishers.get(name)

@@ -104,6 +104,9 @@ class PipelineConfig:
                             "camera_info)", read_only=True)
     camera_calibrations: str = knob("", "multi-camera node: per-camera calibration files, NS=FILE comma-separated "
                                         "(others use calibration_file)", read_only=True)
+    camera_anchor_extrinsics: str = knob("", "multi-camera node with the live anchor: per-camera anchor_extrinsic, "
+                                             "NS=X Y Z QX QY QZ QW [CAMERA_FRAME SENSOR_FRAME] comma-separated (others "
+                                             "use anchor_extrinsic, anchor_extrinsics_file or tf)", read_only=True)
     batch_window_ms: float = knob(10.0, "multi-camera node: after the first camera's frame, wait at most this long "
                                         "for the others before running the batch", low=0.0, high=1000.0)
     diag_stale_input_s: float = knob(3.0, "diagnostics ERROR when no image arrived for this many seconds (while "
@@ -121,6 +124,9 @@ class PipelineConfig:
     anchor_input: str = knob("none", "live anchor input: the head fitted every frame to anchor/points (PointCloud2: "
                                      "LiDAR, depth camera), anchor/scan (LaserScan) or anchor/range (Range, "
                                      "scale only); none: off", choices=ANCHOR_INPUTS, read_only=True)
+    anchor_shared: bool = knob(False, "multi-camera node: one anchor input under the node's namespace (the robot's "
+                                      "one LiDAR) feeds every camera, each fitting it with its own extrinsic; false: "
+                                      "each camera reads its own NS/anchor/<input>", read_only=True)
     anchor_extrinsic: str = knob("", "camera optical frame <- anchor sensor, static_transform_publisher's 'x y z qx qy "
                                      "qz qw [camera_frame sensor_frame]' (or 'x y z yaw pitch roll ...'); empty: "
                                      "anchor_extrinsics_file, else tf")
@@ -211,9 +217,9 @@ class PipelineConfig:
         self.anchor_config()  # validates the anchor knobs together
         if self.anchor_extrinsic:
             parse_static_transform(self.anchor_extrinsic)  # ValueError naming the convention
-        if self.cameras and self.anchor_input != "none":
-            raise ValueError("the live anchor (anchor_input) serves a single-camera node: run each anchored camera "
-                             "in its own node (multi_camera.launch.py one_node:=false), not in cameras")
+        if not self.cameras and (self.anchor_shared or self.camera_anchor_extrinsics):
+            raise ValueError("anchor_shared and camera_anchor_extrinsics are for the multi-camera node (cameras); one "
+                             "camera reads anchor/<input> with anchor_extrinsic")
 
 
 def anchor_fields() -> tuple[str, ...]:

@@ -82,16 +82,19 @@ class AnchorReport:
 
 
 class FrameAnchor:
-    """The live anchor of one camera: feed, extrinsics, estimator (per graph kind), counters."""
+    """The live anchor of one camera: feed, extrinsics, estimator (per graph kind), counters. ``feed``: the
+    messages, when several cameras share one input (default: a feed of its own for ``config.anchor_input``)."""
 
-    def __init__(self, config: PipelineConfig, tf: Extrinsics | None = None, log: Log | None = None) -> None:
+    def __init__(self, config: PipelineConfig, tf: Extrinsics | None = None, log: Log | None = None,
+                 feed: AnchorFeed | None = None) -> None:
         if config.anchor_input == "none":
             raise ValueError("the live anchor is off (anchor_input none)")
         self._tf = tf
         self.log = log or (lambda level, kind, text: None)
         self._lock = threading.Lock()
         self.anchor_config = config.anchor_config()
-        self.feed = AnchorFeed(config.anchor_input, self.anchor_config, config.anchor_max_cloud_points)
+        self.feed = feed if feed is not None else \
+            AnchorFeed(config.anchor_input, self.anchor_config, config.anchor_max_cloud_points)
         self.extrinsics = extrinsics_for(config.anchor_extrinsic, config.anchor_extrinsics_file, tf)
         self._settings = self._key(config)
         self._estimator: AnchorEstimator | None = None

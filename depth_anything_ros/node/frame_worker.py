@@ -17,9 +17,10 @@ from depth_anything_ros.core import stamp_ns
 from depth_anything_ros.export import read_graph_info
 from depth_anything_ros.msgs.messages import MessageKit
 from depth_anything_ros.node.anchor_extrinsics import Extrinsics
+from depth_anything_ros.node.anchor_feed import AnchorFeed
 from depth_anything_ros.node.anchor_status import anchor_status
 from depth_anything_ros.node.config import PipelineConfig
-from depth_anything_ros.node.frame_anchor import FrameAnchor
+from depth_anything_ros.node.frame_anchor import FrameAnchor, Log
 from depth_anything_ros.node.frame_path import UNCALIBRATED, FramePath
 from depth_anything_ros.node.intake import FrameIntake, Losses
 from depth_anything_ros.node.node_log import NodeLog
@@ -47,8 +48,10 @@ class FrameWorker:
         self._worker: threading.Thread | None = None
         self.backend_text = "not loaded"
         self.worker_failures = 0
+        self._tf: Extrinsics | None = None
+        self._tf_asked = False
         # the live anchor outlives the pipeline (lifecycle cleanup and configure keep its messages and counters)
-        self.anchor = self._make_anchor(config) if config.anchor_input != "none" else None
+        self.anchor = self._node_anchor(config)
 
     # ---- what the ROS side supplies -----------------------------------------------------------------
     def _now_ns(self) -> int:
@@ -60,10 +63,20 @@ class FrameWorker:
         publisher = self.publishers.get(name)
         return publisher is not None and publisher.get_subscription_count() > 0
 
-    def _make_anchor(self, config: PipelineConfig) -> FrameAnchor:
-        """The live anchor; tf only where no extrinsic parameter or file is given (a listener costs /tf traffic)."""
-        tf = None if config.anchor_extrinsic or config.anchor_extrinsics_file else self.tf_extrinsics()
-        return FrameAnchor(config, tf, self._anchor_log)
+    def _node_anchor(self, config: PipelineConfig) -> FrameAnchor | None:
+        """The live anchor of the node's one camera (None: off); the multi-camera worker gives each camera its own."""
+        return self._make_anchor(config) if config.anchor_input != "none" else None
+
+    def _make_anchor(self, config: PipelineConfig, feed: AnchorFeed | None = None,
+                     log: Log | None = None) -> FrameAnchor:
+        """A live anchor; tf only where no extrinsic parameter or file is given (a listener costs /tf traffic), and
+        one tf listener for the node however many cameras ask."""
+        tf = None
+        if not (config.anchor_extrinsic or config.anchor_extrinsics_file):
+            if not self._tf_asked:
+                self._tf, self._tf_asked = self.tf_extrinsics(), True
+            tf = self._tf
+        return FrameAnchor(config, tf, log or self._anchor_log, feed)
 
     def tf_extrinsics(self) -> Extrinsics | None:
         """tf as the anchor's extrinsic source, where the ROS side has it (the node: tf2_ros if importable)."""

@@ -83,18 +83,28 @@ def depth_node_action(camera: str, arguments: dict[str, str]):
     return Node(executable="depth_node", **options)
 
 
+def multi_camera_settings(cameras: list[str], arguments: dict[str, str]) -> tuple[dict[str, object], list]:
+    """(parameter overrides, remappings) of the one multi-camera node: ``cameras`` as NS:NS/<image>:NS/camera_info;
+    ``anchor_topic`` given: that one topic (the robot's LiDAR or laser) feeds every camera (anchor_shared)."""
+    overrides = overrides_from(arguments)
+    image = arguments.get("image") or "image_rect"
+    if cameras:
+        overrides["cameras"] = ", ".join(f"{ns}:{ns}/{image}:{ns}/camera_info" for ns in cameras)
+    anchor_topic = arguments.get("anchor_topic", "")
+    if anchor_topic:
+        overrides["anchor_shared"] = True
+    return overrides, [(name, anchor_topic) for name in ANCHOR_NAMES] if anchor_topic else []
+
+
 def multi_camera_node_action(cameras: list[str], arguments: dict[str, str]):
     """ONE launch_ros Node (or LifecycleNode) serving every camera of ``cameras`` from one batched engine: its
     ``cameras`` parameter lists them (NS:NS/<image>:NS/camera_info), outputs under each NS/depth/."""
     from launch_ros.actions import LifecycleNode, Node
 
-    overrides = overrides_from(arguments)
-    image = arguments.get("image") or "image_rect"
-    if cameras:
-        overrides["cameras"] = ", ".join(f"{ns}:{ns}/{image}:{ns}/camera_info" for ns in cameras)
+    overrides, remapped = multi_camera_settings(cameras, arguments)
     lifecycle = arguments.get("lifecycle", "false").strip().lower() == "true"
     options = dict(package="depth_anything_ros", name=arguments.get("node_name") or "depth_anything_ros",
-                   output="screen", parameters=[arguments["params_file"], overrides])
+                   output="screen", parameters=[arguments["params_file"], overrides], remappings=remapped)
     if lifecycle:
         return LifecycleNode(executable="depth_lifecycle_node", namespace="", **options)
     return Node(executable="depth_node", **options)
@@ -137,7 +147,8 @@ def launch_arguments():
                               description="live anchor: points | scan | range | none (empty: params file)"),
         DeclareLaunchArgument("anchor_topic", default_value="",
                               description="the range sensor's topic, e.g. /velodyne_points or /scan (absolute, or "
-                                          "relative to the camera namespace; empty: anchor/<input>)"),
+                                          "relative to the camera namespace; empty: anchor/<input>); one node for "
+                                          "several cameras: it feeds every camera (anchor_shared)"),
         DeclareLaunchArgument("anchor_extrinsic", default_value="",
                               description="camera optical frame <- sensor, 'x y z qx qy qz qw camera_frame "
                                           "sensor_frame' (empty: params file, else tf)"),

@@ -5,6 +5,12 @@ within ``batch_window_ms``. Every frame is prepared on its own (decode, camera, 
 so a bad frame costs only its camera's slot; the good ones run as one batch per resolution; each camera's
 messages are built by its own frame path (its stamp, frame_id, camera_info, cloud) and published under its
 namespace. What a camera lost is counted in its own statistics (its diagnostics) and in the node's.
+
+With the live anchor each camera has its own ``FrameAnchor`` (estimator, filter, extrinsic, counters, depth/anchor),
+run by its own frame path after the batch, exactly as a single-camera node runs it. Its messages come from its own
+NS/anchor/<input>, or with ``anchor_shared`` from the node's one anchor/<input> (a robot's one LiDAR), a feed all
+cameras read, each placing the points with its own extrinsic (``camera_anchor_extrinsics``, else the node's
+``anchor_extrinsic``, ``anchor_extrinsics_file`` or tf, looked up for the camera's own frame_id).
 """
 
 from __future__ import annotations
@@ -15,9 +21,11 @@ from typing import Any
 
 from depth_anything_ros.core.stamps import stamp_ns
 from depth_anything_ros.msgs.messages import MessageKit
+from depth_anything_ros.node.anchor_feed import ANCHOR_TOPICS, AnchorFeed
 from depth_anything_ros.node.batcher import FairBatcher
-from depth_anything_ros.node.cameras import CameraUnit, camera_config, parse_cameras
+from depth_anything_ros.node.cameras import CameraSpec, CameraUnit, camera_config, parse_cameras
 from depth_anything_ros.node.config import PipelineConfig
+from depth_anything_ros.node.frame_anchor import FrameAnchor
 from depth_anything_ros.node.frame_path import UNCALIBRATED, FrameOutcome
 from depth_anything_ros.node.frame_worker import FrameWorker
 from depth_anything_ros.node.parameters import apply_changes
@@ -30,12 +38,31 @@ class MultiCameraWorker(FrameWorker):
 
     def __init__(self, config: PipelineConfig, logger, open_backend: Callable, kit: MessageKit) -> None:
         super().__init__(config, logger, open_backend, kit)
-        specs = parse_cameras(config.cameras, config.camera_calibrations)
+        specs = parse_cameras(config.cameras, config.camera_calibrations, config.camera_anchor_extrinsics)
         self.batcher = FairBatcher([spec.name for spec in specs], config.batch_window_ms / 1000.0)
-        self.cameras = [CameraUnit(spec, self.batcher.slot(spec.name), config.pairing_slop_s()) for spec in specs]
+        anchored = config.anchor_input != "none"
+        # anchor_shared: the node's one anchor/<input> (e.g. the robot's LiDAR) feeds every camera's anchor
+        self.shared_feed = AnchorFeed(config.anchor_input, config.anchor_config(), config.anchor_max_cloud_points) \
+            if anchored and config.anchor_shared else None
+        self.cameras = [CameraUnit(spec, self.batcher.slot(spec.name), config.pairing_slop_s(),
+                                   self._camera_anchor(config, spec) if anchored else None) for spec in specs]
         self.by_name = {camera.name: camera for camera in self.cameras}
         self.backends = SharedBackends(self._open_for)
         self.batches = 0
+
+    def _node_anchor(self, config: PipelineConfig) -> FrameAnchor | None:
+        return None  # each camera has its own (``_camera_anchor``)
+
+    def _camera_anchor(self, config: PipelineConfig, spec: CameraSpec) -> FrameAnchor:
+        """One camera's live anchor: its own estimator and extrinsic; its own feed (NS/anchor/<input>) or the
+        shared one; its log lines and throttling prefixed with its name."""
+        own = camera_config(config, spec)
+        feed = self.shared_feed or AnchorFeed(own.anchor_input, own.anchor_config(), own.anchor_max_cloud_points,
+                                              spec.topic(ANCHOR_TOPICS[own.anchor_input][0]))
+
+        def log(level: str, kind: str, text: str) -> None:
+            self._anchor_log(level, f"{spec.name}:{kind}", f"{spec.name}: {text}")
+        return self._make_anchor(own, feed, log)
 
     @property
     def max_batch(self) -> int:
@@ -122,6 +149,16 @@ class MultiCameraWorker(FrameWorker):
     def on_camera_info_of(self, camera: CameraUnit, msg) -> None:
         if self.processing:
             self._count_for(camera, camera.intake.add_info(_stamp(msg), msg))
+
+    def on_camera_anchor(self, camera: CameraUnit, msg) -> None:
+        """A message on the camera's own NS/anchor/<input>: filed by stamp only."""
+        if self.processing and camera.anchor is not None:
+            camera.anchor.add_message(msg)
+
+    def on_anchor(self, msg) -> None:
+        """A message on the node's shared anchor/<input> (``anchor_shared``): filed once for every camera."""
+        if self.processing and self.shared_feed is not None:
+            self.shared_feed.add(msg)
 
     def _count_for(self, camera: CameraUnit, losses) -> None:
         now = time.monotonic_ns()
@@ -211,9 +248,14 @@ class MultiCameraWorker(FrameWorker):
     def reconfigure(self, changes: dict[str, Any]) -> None:
         config = apply_changes(self.config, changes)
         with self._pipeline_lock:
-            for camera in self.cameras:
+            # every camera's anchor settings are checked before anything changes (ValueError: none changed)
+            prepared = [camera.anchor.prepare(camera_config(config, camera.spec)) if camera.anchor is not None
+                        else None for camera in self.cameras]
+            for camera, anchor_settings in zip(self.cameras, prepared, strict=True):
                 if camera.frame_path is not None:
                     camera.frame_path.pipeline.reconfigure(camera_config(config, camera.spec))
+                if camera.anchor is not None:
+                    camera.anchor.commit(anchor_settings)
         self.config = config
         self.batcher.window_s = config.batch_window_ms / 1000.0
         for camera in self.cameras:

@@ -11,7 +11,8 @@ Topics, relative to the node's namespace (remap as usual):
        anchor/points (PointCloud2), anchor/scan (LaserScan), anchor/range (Range)
   out: depth/image, depth/camera_info, depth/points, depth/relative, depth/preview (when subscribed);
        depth/anchor (std_msgs/Float64MultiArray, the live head; node.frame_anchor.HEAD_FIELDS) with anchor_input
-With ``cameras`` (e.g. "/front, /rear"), the same per camera: NS/image, NS/camera_info in, NS/depth/* out.
+With ``cameras`` (e.g. "/front, /rear"), the same per camera: NS/image, NS/camera_info in, NS/depth/* out; with
+anchor_input, each camera's NS/anchor/<input>, or with anchor_shared the node's one anchor/<input> for all of them.
 """
 
 from __future__ import annotations
@@ -198,7 +199,7 @@ class DepthNodeCore(FrameWorker):
 
 class MultiCameraNodeCore(DepthNodeCore, MultiCameraWorker):
     """The node with a ``cameras`` parameter: per camera its subscriptions and NS/depth/* publishers, its
-    diagnostics ("<node>: <camera>: <task>"); one batched engine per resolution for all of them."""
+    diagnostics ("<node>: <camera>: <task>", its anchor's included); one batched engine per resolution for all."""
 
     def create_endpoints(self, create_publisher: Callable) -> None:
         overrides = QoSOverridingOptions.with_default_policies()
@@ -221,6 +222,18 @@ class MultiCameraNodeCore(DepthNodeCore, MultiCameraWorker):
                                               lambda msg, c=camera: self.on_camera_info_of(c, msg),
                                               copy.copy(INPUT_QOS), qos_overriding_options=overrides),
             ]
+            if camera.anchor is not None:
+                camera.publishers["anchor"] = create_publisher(Float64MultiArray, spec.topic("depth/anchor"),
+                                                               copy.copy(OUTPUT_QOS), qos_overriding_options=overrides)
+                if self.shared_feed is None:  # the camera's own NS/anchor/<input>
+                    self.subscriptions.append(self.node.create_subscription(
+                        ANCHOR_TYPES[self.config.anchor_input], camera.anchor.feed.topic,
+                        lambda msg, c=camera: self.on_camera_anchor(c, msg), copy.copy(ANCHOR_QOS),
+                        qos_overriding_options=overrides))
+        if self.shared_feed is not None:  # one anchor/<input> under the node's namespace for every camera
+            self.subscriptions.append(self.node.create_subscription(
+                ANCHOR_TYPES[self.config.anchor_input], self.shared_feed.topic, self.on_anchor, copy.copy(ANCHOR_QOS),
+                qos_overriding_options=overrides))
 
     def destroy_endpoints(self, destroy_publisher: Callable) -> None:
         for camera in self.cameras:
@@ -234,7 +247,7 @@ class MultiCameraNodeCore(DepthNodeCore, MultiCameraWorker):
         array = super().diagnostics()
         name, now, health = self.node.get_name(), time.monotonic_ns(), self.health()
         for camera in self.cameras:
-            for status in camera.stats.report(now, health):
+            for status in camera.statuses(now, health):
                 array.status.append(DiagnosticStatus(
                     level=LEVELS[status.level], name=f"{name}: {camera.name}: {status.name}", message=status.message,
                     hardware_id=self.backend_text,

@@ -59,6 +59,34 @@ def test_export_then_infer_with_onnx_and_with_checkpoint(tmp_path, images, vits_
         assert preview.shape == (48, 64 + colour_bar(48, 1.0, 2.0).shape[1], 3)  # depth | colour bar
 
 
+def test_export_max_batch_writes_a_graph_that_takes_a_batch_of_n(tmp_path, vits_metric_checkpoint, capsys):
+    import onnx
+    import onnxruntime
+
+    path = tmp_path / "b3.onnx"
+    args = ["export", "--checkpoint", str(vits_metric_checkpoint), "--encoder", "vits", "--version", "2", "--metric",
+            "--max-depth", "20", "--image-size", "48x64", "--input-size", "56", "--output", str(path)]
+    assert main([*args, "--max-batch", "3"]) == 0
+    assert "+ head, batch 1..3 ->" in capsys.readouterr().out
+    info = read_graph_info(path)
+    assert info.max_batch == 3 and info.batched and (info.image_height, info.image_width) == (48, 64)
+    dims = {v.name: [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim]
+            for v in onnx.load(str(path)).graph.input}
+    assert dims == {"image": ["batch", 48, 64, 3], "head": ["batch", 4]}
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    images = np.random.default_rng(5).integers(0, 256, (3, 48, 64, 3), dtype=np.uint8)
+    heads = np.stack([info.default_head().as_array()] * 3).astype(np.float32)
+    heads[1, 0] *= 2.0  # each image its own head
+    raw, depth = session.run(["raw", "depth"], {"image": images, "head": heads})
+    assert raw.shape == depth.shape == (3, 48, 64)
+    for b in range(3):
+        alone = session.run(["depth"], {"image": images[b:b + 1], "head": heads[b:b + 1]})[0][0]
+        np.testing.assert_allclose(depth[b], alone, rtol=1e-5)
+    assert not np.allclose(depth[0], depth[1])  # the rows are not one image's output repeated
+    assert main([*args, "--max-batch", "-1"]) != 0
+    assert "max_batch" in capsys.readouterr().err
+
+
 def test_infer_applies_range_limits(tmp_path, images, vits_metric_checkpoint):
     args = ["--checkpoint", str(vits_metric_checkpoint), "--version", "2", "--metric", "--max-depth", "20"]
     assert main(["infer", str(images[0]), *args, "--output", str(tmp_path / "full")]) == 0

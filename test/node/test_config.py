@@ -103,7 +103,8 @@ def test_the_anchor_knobs_are_anchor_config_field_for_field_with_its_defaults():
     ({"anchor_min_inlier_ratio": 0.0}, r"anchor_min_inlier_ratio must be within"),
     ({"anchor_min_points": 40, "anchor_max_fit_points": 30}, "must be >= min_points"),
     ({"anchor_extrinsic": "1 2 3"}, "cannot read static transform '1 2 3'"),
-    ({"anchor_input": "scan", "cameras": "/front, /rear"}, "single-camera node"),
+    ({"anchor_input": "points", "anchor_shared": True}, "for the multi-camera node"),
+    ({"anchor_input": "points", "camera_anchor_extrinsics": "/front=0 0 0 0 0 0 1"}, "for the multi-camera node"),
 ])
 def test_bad_anchor_values_are_refused_with_the_name(values, message):
     with pytest.raises(ValueError, match=message):

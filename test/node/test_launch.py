@@ -49,6 +49,21 @@ def test_only_given_arguments_override_the_params_file():
         {"anchor_input": "scan", "anchor_extrinsic": "0 0 0 0 0 0 1 cam laser"}
 
 
+def test_multi_camera_launch_feeds_one_anchor_topic_to_every_camera():
+    from depth_anything_ros.node.launch_support import multi_camera_settings
+
+    overrides, remapped = multi_camera_settings(["/front", "/rear"], {"anchor_input": "points",
+                                                                     "anchor_topic": "/lidar/points"})
+    assert overrides == {"anchor_input": "points", "anchor_shared": True,
+                         "cameras": "/front:/front/image_rect:/front/camera_info, "
+                                    "/rear:/rear/image_rect:/rear/camera_info"}
+    assert ("anchor/points", "/lidar/points") in remapped and len(remapped) == 3
+    config = PipelineConfig(**overrides)  # a valid node configuration
+    assert config.anchor_shared and config.cameras
+    assert multi_camera_settings(["/front"], {"anchor_input": "points"}) == \
+        ({"anchor_input": "points", "cameras": "/front:/front/image_rect:/front/camera_info"}, [])
+
+
 def test_launch_arguments_include_model():
     from depth_anything_ros.node.launch_support import ARGUMENT_NAMES, OVERRIDABLE
 
