@@ -9,10 +9,11 @@ frame per cycle.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
+
+from depth_anything_ros.node.frame_slot import ClosableMailbox
 
 
 class CameraSlot:
@@ -37,7 +38,7 @@ class CameraSlot:
         self.batcher.reopen()
 
 
-class FairBatcher:
+class FairBatcher(ClosableMailbox):
     """Slots for ``names``; ``take`` waits for a cycle and returns {camera: newest frame} (thread-safe)."""
 
     def __init__(self, names: list[str], window_s: float, clock: Callable[[], float] = time.monotonic) -> None:
@@ -45,11 +46,10 @@ class FairBatcher:
             raise ValueError(f"the batcher needs distinct camera names, got {names}")
         if window_s < 0:
             raise ValueError(f"batch window must be >= 0 s, got {window_s}")
+        super().__init__()
         self.names, self.window_s, self._clock = list(names), window_s, clock
         self._items: dict[str, Any] = {}
         self._first: float | None = None  # when the current cycle's first frame arrived
-        self._closed = False
-        self._ready = threading.Condition()
 
     def slot(self, name: str) -> CameraSlot:
         if name not in self.names:
@@ -92,13 +92,3 @@ class FairBatcher:
             self._items.clear()
             self._first = None
             return batch
-
-    def close(self) -> None:
-        """Wake a waiting ``take`` for good (the worker is stopping)."""
-        with self._ready:
-            self._closed = True
-            self._ready.notify_all()
-
-    def reopen(self) -> None:
-        with self._ready:
-            self._closed = False

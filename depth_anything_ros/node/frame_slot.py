@@ -10,13 +10,30 @@ import threading
 from typing import Any
 
 
-class LatestFrameSlot:
+class ClosableMailbox:
+    """A condition the worker waits on, and the closed flag that wakes it for good (the batcher shares it)."""
+
+    def __init__(self) -> None:
+        self._closed = False
+        self._ready = threading.Condition()
+
+    def close(self) -> None:
+        """Wake a waiting ``take`` for good (the worker is stopping)."""
+        with self._ready:
+            self._closed = True
+            self._ready.notify_all()
+
+    def reopen(self) -> None:
+        with self._ready:
+            self._closed = False
+
+
+class LatestFrameSlot(ClosableMailbox):
     """Holds at most one item; ``put`` replaces, ``take`` waits."""
 
     def __init__(self) -> None:
+        super().__init__()
         self._item: Any | None = None
-        self._closed = False
-        self._ready = threading.Condition()
 
     def put(self, item: Any) -> bool:
         """Store ``item``; True when it replaced a frame the worker had not taken yet."""
@@ -39,13 +56,3 @@ class LatestFrameSlot:
         with self._ready:
             had, self._item = self._item is not None, None
             return had
-
-    def close(self) -> None:
-        """Wake a waiting ``take`` for good (the worker is stopping)."""
-        with self._ready:
-            self._closed = True
-            self._ready.notify_all()
-
-    def reopen(self) -> None:
-        with self._ready:
-            self._closed = False
