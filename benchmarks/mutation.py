@@ -48,15 +48,15 @@ MODULES = {
         ("test/core/test_head.py", "test/export/test_fused_graph.py::test_metric_head_validation")),
     "camera": Module(
         ("core/camera.py",),
-        ("test/core/test_camera_model.py", "test/msgs/test_ros_messages.py",
+        ("test/core/test_camera_model.py", "test/core/test_camera_info_rules.py", "test/msgs/test_ros_messages.py",
          "test/export/test_da3_fused.py::test_focal_input_scales_k_to_the_network_input_as_the_official_processor")),
     "cloud": Module(
         ("msgs/cloud.py",),
-        ("test/msgs/test_ros_messages.py", "test/msgs/test_point_cloud2.py")),
+        ("test/msgs/test_ros_messages.py", "test/msgs/test_point_cloud2.py", "test/msgs/test_cloud_payload.py")),
     "messages": Module(
         ("msgs/messages.py", "node/frame_io.py"),
         ("test/msgs/test_ros_messages.py", "test/msgs/test_point_cloud2.py", "test/msgs/test_anchor_input.py",
-         "test/core/test_stamps.py")),
+         "test/core/test_stamps.py", "test/msgs/test_message_builders.py", "test/node/test_frame_io.py")),
     "point_cloud2": Module(
         ("msgs/point_cloud2.py",),
         ("test/msgs/test_point_cloud2.py", "test/msgs/test_anchor_input.py", "test/msgs/test_ros_messages.py")),
@@ -75,7 +75,7 @@ MODULES = {
          "test/export/test_da3_fused.py::test_relative_output_ignores_focal",
          "test/export/test_da3_fused.py::test_sky_pixels_are_positive_infinity",
          "test/export/test_da3_fused.py::test_wrong_image_size_is_refused_with_the_expected_one",
-         "test/export/test_da3_sky_edge.py"),
+         "test/export/test_da3_sky_edge.py", "test/export/test_graph_postprocess.py"),
         ("model.v2.fused.xǁPostprocessǁ*", "model.v2.fused.xǁFusedDepthModelǁforward__mutmut_*",
          "model.da3.fused.xǁDa3FusedModelǁforward__mutmut_*", "model.v2.dpt.x_upsample__mutmut_*",
          "model.da3.preprocess.x_metric_depth__mutmut_*", "model.da3.preprocess.x_sky_to_infinity__mutmut_*")),
