@@ -65,7 +65,7 @@ MODULES = {
         ("test/calibration/test_head_fit.py", "test/core/test_anchor_fit.py")),
     "depth_points": Module(
         ("core/depth_points.py",),
-        ("test/calibration/test_lidar_projection.py",
+        ("test/calibration/test_lidar_projection.py", "test/calibration/test_depth_points_rules.py",
          "test/core/test_anchor_fit.py::test_the_occlusion_option_removes_hidden_points_before_the_fit")),
     "graph_post": Module(
         ("model/v2/fused.py", "model/da3/fused.py", "model/v2/dpt.py", "model/da3/preprocess.py"),
