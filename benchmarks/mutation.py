@@ -62,7 +62,7 @@ MODULES = {
         ("test/msgs/test_point_cloud2.py", "test/msgs/test_anchor_input.py", "test/msgs/test_ros_messages.py")),
     "head_fit": Module(
         ("core/head_fit.py", "calibration/head_fit.py"),
-        ("test/calibration/test_head_fit.py", "test/core/test_anchor_fit.py")),
+        ("test/calibration/test_head_fit.py", "test/core/test_anchor_fit.py", "test/core/test_robust_line.py")),
     "depth_points": Module(
         ("core/depth_points.py",),
         ("test/calibration/test_lidar_projection.py", "test/calibration/test_depth_points_rules.py",
