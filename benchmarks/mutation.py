@@ -89,8 +89,9 @@ for name in sys.argv[1:]:
     print(get_diff_for_mutant(name))
     print()
 """
-STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests", 36: "timeout", 24: "timeout",
-          -24: "timeout", 152: "timeout", 255: "timeout"}
+# mutmut's exit codes; a mutant that crashes the test process (SIGSEGV, -11) was detected, so it counts as killed
+STATUS = {1: "killed", 3: "killed", -11: "killed", 0: "survived", 5: "no tests", 33: "no tests", 36: "timeout",
+          24: "timeout", -24: "timeout", 152: "timeout", 255: "timeout"}
 
 
 def scratch_tree(name: str, module: Module) -> Path:

@@ -14,12 +14,12 @@ from depth_anything_ros.core.depth_points import OcclusionFilter, nearest_per_pi
 
 def test_points_round_to_the_nearest_pixel_centre_and_only_the_image_counts():
     # width 4, height 3: columns -0.5 .. 3.5 and rows -0.5 .. 2.5 are inside (rint: halves go to even)
-    u = np.array([-0.5, -0.51, 3.49, 3.5, 0.0, 0.0, 1.0, 2.0])
-    v = np.array([0.0, 0.0, 1.0, 1.0, -0.5, 2.5, -0.51, 2.49])
-    z = np.arange(1.0, 9.0)
+    u = np.array([-0.5, -0.51, 3.49, 3.5, 0.0, 0.0, 1.0, 2.0, 1.0])
+    v = np.array([0.0, 0.0, 1.0, 1.0, -0.5, 2.5, -0.51, 2.49, 2.51])
+    z = np.arange(1.0, 10.0)
     index, depth = nearest_per_pixel(u, v, z, height=3, width=4)
     # kept: (-0.5, 0) -> pixel 0; (3.49, 1) -> 1 * 4 + 3; (0, -0.5) -> pixel 0 (farther); (0, 2.5) -> row 2 (even);
-    # (2, 2.49) -> 2 * 4 + 2. Dropped: u -0.51 and 3.5 (-> 4), v -0.51.
+    # (2, 2.49) -> 2 * 4 + 2. Dropped: u -0.51 and 3.5 (-> 4), v -0.51 and 2.51 (-> 3).
     np.testing.assert_array_equal(index, [0, 7, 8, 10])
     np.testing.assert_array_equal(depth, [1.0, 3.0, 6.0, 8.0])
 
@@ -109,3 +109,18 @@ def test_sparse_depth_drops_points_within_min_depth_and_filters_occlusion_by_def
     raw = sparse_depth(points, camera, occlusion=None)
     assert raw[4, 4] == 10.0  # without the filter the far point stays; the 5 cm point never enters
     assert sparse_depth(points, camera, occlusion=None, min_depth=0.01)[4, 4] == np.float32(0.05)
+
+
+def test_sparse_depth_projects_rectified_by_default_and_raw_when_asked():
+    k = np.array([[20.0, 0, 15.0], [0, 20.0, 10.0], [0, 0, 1]])
+    p = np.array([[18.0, 0, 14.0, 0], [0, 18.0, 11.0, 0], [0, 0, 1, 0]])
+    camera = CameraModel(31, 21, k, p, np.array([-0.3, 0.1, 0.0, 0.0, 0.0]))
+    point = np.array([[0.5, 0.2, 2.0]])
+    for rectified in (True, False):
+        u, v, _ = camera.project(point, rectified)
+        expected = np.full((21, 31), np.nan, np.float32)
+        expected[int(np.rint(v[0])), int(np.rint(u[0]))] = 2.0
+        got = sparse_depth(point, camera, rectified) if not rectified else sparse_depth(point, camera)
+        np.testing.assert_array_equal(got, expected)
+    near = np.array([[0.0, 0.0, 0.5]])  # 0.5 m: beyond the default 0.1 m minimum
+    assert sparse_depth(near, camera)[11, 14] == 0.5
