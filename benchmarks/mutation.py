@@ -83,10 +83,20 @@ MODULES = {
 
 OUTCOMES = ("killed", "survived", "no tests", "timeout", "other")
 SHOW = """import sys
+from pathlib import Path
 from mutmut.mutation.diff_apply import get_diff_for_mutant
+from mutmut.utils.format_utils import orig_function_and_class_names_from_key
+
 for name in sys.argv[1:]:
-    print(f"# {name}")
-    print(get_diff_for_mutant(name))
+    path = Path(*name.split(".x")[0].split(".")).with_suffix(".py")
+    source = path.read_text().splitlines()
+    function = orig_function_and_class_names_from_key(name)[0].rpartition(".")[-1]
+    start = next((i for i, line in enumerate(source) if f"def {function}(" in line), 0)
+    diff = [line for line in get_diff_for_mutant(name).splitlines()[3:]]
+    removed = [line[1:].strip() for line in diff if line.startswith("-")]
+    line = next((i + 1 for i in range(start, len(source)) if removed and source[i].strip() == removed[0]), start + 1)
+    print(f"# {path}:{line}: {name}")
+    print("\\n".join(line for line in diff if line[:1] in "+-"))
     print()
 """
 # mutmut's exit codes; a mutant that crashes the test process (SIGSEGV, -11) was detected, so it counts as killed

@@ -31,7 +31,7 @@ def info(width=640, height=480, k=K, p=P, r=None, d=D, model="plumb_bob", binnin
 
 
 def test_integer_valued_camera_info_gives_float64_matrices():
-    camera = CameraModel.from_msg(info(binning=(2, 2)))
+    camera = CameraModel.from_msg(info(binning=(2, 2), d=[0, 0, 0, 0, 0]))
     for name in ("k", "p", "r", "d"):
         assert getattr(camera, name).dtype == np.float64, name
     np.testing.assert_array_equal(camera.k, [[300, 0, 165], [0, 305, 125], [0, 0, 1]])
@@ -117,9 +117,16 @@ def test_small_positive_focal_lengths_are_valid():
     np.testing.assert_array_equal(camera.image_k(), [[0.9, 0, 0.5], [0, 0.8, 0.5], [0, 0, 1]])
 
 
-def test_empty_image_is_refused():
-    with pytest.raises(InputError, match="camera_info size 640x0 is empty"):
-        CameraModel.from_msg(info(height=0))
+@pytest.mark.parametrize(("width", "height"), [(640, 0), (0, 480), (-1, 480)])
+def test_empty_image_is_refused(width, height):
+    with pytest.raises(InputError, match=rf"^camera_info size {width}x{height} is empty$") as caught:
+        CameraModel.from_msg(info(width=width, height=height))
+    assert caught.value.kind == "intrinsics"
+
+
+def test_a_one_pixel_image_is_an_image():
+    camera = CameraModel.from_msg(info(width=1, height=1))
+    assert (camera.width, camera.height) == (1, 1)
 
 
 def test_unsupported_distortion_model_names_the_supported_ones():
@@ -198,3 +205,6 @@ def test_focal_at_network_scales_each_axis_then_averages_for_every_camera():
     assert focal.dtype == np.float32 and focal.shape == (2,)
     np.testing.assert_array_equal(focal, [255.0, 500.0])  # (500 / 2 + 520 / 2) / 2
     np.testing.assert_array_equal(focal_at_network(ks[0], (480, 640), (480, 320)), [385.0])  # (250 + 520) / 2
+    k32 = np.diag([1486.3453, 433.74567, 1.0]).astype(np.float32)  # a float32 K is scaled in float64 too
+    assert focal_at_network(k32, (180, 1740), (111, 504)) == focal_at_network(k32.astype(np.float64), (180, 1740),
+                                                                              (111, 504))

@@ -135,8 +135,10 @@ class FixedDa3(Da3Model):
         self.out = {"depth": torch.from_numpy(DEPTH)}
         if sky is not None:
             self.out["sky"] = torch.from_numpy(sky.astype(np.float32))
+        self.seen: list[torch.Tensor] = []
 
     def forward(self, x: torch.Tensor, pos_embed: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        self.seen.append(x)
         return {name: value.to(x.dtype)[None].expand(x.shape[0], *value.shape).clone()
                 for name, value in self.out.items()}
 
@@ -187,3 +189,11 @@ def test_da3_sky_is_upsampled_before_the_threshold():
     assert np.isposinf(raw[score >= 0.3]).all() and np.isfinite(raw[score < 0.3]).all()
     np.testing.assert_array_equal(score[:5], [1.0, 1.0, 1.0, 0.5, 0.0])  # row 3 is half sky: still sky
     assert np.isposinf(raw[:4]).all() and np.isfinite(raw[4:]).all()
+
+
+def test_da3_half_network_gets_float16_and_the_graph_still_publishes_float32():
+    fused = Da3FusedModel(FixedDa3("metric", np.zeros(DA3_NET_HW)), DA3_NET_HW, metric=True).eval().half_network()
+    raw, depth = run_da3(fused, focal=300.0)
+    assert fused.model.seen[0].dtype == torch.float16
+    assert raw.dtype == depth.dtype == np.float32
+    np.testing.assert_allclose(raw, DEPTH, rtol=1e-3)
