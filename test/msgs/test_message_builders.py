@@ -90,7 +90,9 @@ def test_compressed_image_defaults_to_jpeg_and_keeps_the_bytes(kit_and_trip):
 def test_camera_info_describes_the_published_image_exactly(kit_and_trip):
     kit, trip = kit_and_trip
     model = camera()
-    msg = trip(camera_info_msg(kit, header_msg(kit, STAMP_NS, "cam"), model))
+    built = camera_info_msg(kit, header_msg(kit, STAMP_NS, "cam"), model)
+    assert built.roi.do_rectify is False
+    msg = trip(built)
     assert (msg.width, msg.height, msg.distortion_model, msg.header.frame_id) == (4, 2, "plumb_bob", "cam")
     np.testing.assert_array_equal(np.asarray(msg.k, np.float64), [50, 0, 3, 0, 52, 2, 0, 0, 1])
     np.testing.assert_array_equal(np.asarray(msg.p, np.float64), [48, 0, 3, -4, 0, 48, 2, 0, 0, 0, 1, 0])
@@ -109,7 +111,9 @@ def test_cloud_message_has_the_payload_layout_in_host_byte_order(kit_and_trip):
     kit, trip = kit_and_trip
     model = CameraModel.pinhole(4, 2, 10.0)
     cloud = build_cloud(DEPTH, model, CloudOptions())
-    msg = trip(point_cloud_msg(kit, header_msg(kit, STAMP_NS, "cam"), cloud))
+    built = point_cloud_msg(kit, header_msg(kit, STAMP_NS, "cam"), cloud)
+    assert built.is_bigendian is False and built.is_dense is False
+    msg = trip(built)
     assert (msg.height, msg.width, msg.point_step, msg.row_step) == (2, 4, 16, 64)
     assert msg.is_bigendian is False and msg.is_dense is False
     assert [(f.name, f.offset, f.datatype, f.count) for f in msg.fields] == [
@@ -122,10 +126,10 @@ def test_tf_message_has_one_transform_per_child_under_the_header():
     kit = rosbags_kit(STORE)
     header = header_msg(kit, STAMP_NS, "base_link")
     msg = rosbags_round_trip(tf_message(STORE.types, header, {
-        "camera": (np.array([0.1, -0.2, 1.5]), np.array([0.0, 0.0, 0.6, 0.8])),
+        "camera": (np.array([0.1, -0.2, 1.5]), np.array([0.1, -0.3, 0.5, 0.8])),
         "lidar": (np.array([1.0, 2.0, 3.0]), np.array([0.5, 0.5, 0.5, 0.5]))}))
     assert [t.child_frame_id for t in msg.transforms] == ["camera", "lidar"]
-    for t, (xyz, q) in zip(msg.transforms, [((0.1, -0.2, 1.5), (0.0, 0.0, 0.6, 0.8)),
+    for t, (xyz, q) in zip(msg.transforms, [((0.1, -0.2, 1.5), (0.1, -0.3, 0.5, 0.8)),
                                             ((1.0, 2.0, 3.0), (0.5, 0.5, 0.5, 0.5))], strict=True):
         assert (t.header.frame_id, t.header.stamp.sec, t.header.stamp.nanosec) == ("base_link", 1_700_000_123, 45)
         tr, rot = t.transform.translation, t.transform.rotation
@@ -154,6 +158,8 @@ def test_kits_name_the_sensor_msgs_classes():
     assert (kit.compressed_image, kit.header, kit.time, kit.ros1) == (CompressedImage, Header, Time, False)
     doubles = kit.float64_sequence(np.array([[1, 2], [3, 4]]))
     assert doubles.typecode == "d" and doubles.tolist() == [1.0, 2.0, 3.0, 4.0]
+    octets = kit.uint8_sequence(np.array([[1, 2], [3, 255]]))  # any integer array of byte values
+    assert octets.typecode == "B" and octets.tolist() == [1, 2, 3, 255]
     types = STORE.types
     bags = rosbags_kit(STORE)
     assert (bags.image, bags.camera_info, bags.point_cloud2, bags.point_field, bags.region_of_interest) == (
@@ -166,3 +172,12 @@ def test_kits_name_the_sensor_msgs_classes():
     assert as_bytes.dtype == np.uint8 and as_bytes.tolist() == [1, 2, 3, 255]
     as_doubles = bags.float64_sequence(np.array([[1, 2]], np.float32))
     assert as_doubles.dtype == np.float64 and as_doubles.tolist() == [1.0, 2.0]
+
+
+def test_camera_info_of_an_integer_rotation_is_float64(kit_and_trip):
+    kit, trip = kit_and_trip
+    k = np.array([[50, 0, 3], [0, 52, 2], [0, 0, 1]])
+    model = CameraModel(4, 2, k, np.c_[k, np.zeros(3, int)], np.zeros(5), "plumb_bob", np.eye(3, dtype=int))
+    msg = trip(camera_info_msg(kit, header_msg(kit, 0, "cam"), model))
+    np.testing.assert_array_equal(np.asarray(msg.r, np.float64), np.eye(3).reshape(9))
+    np.testing.assert_array_equal(np.asarray(msg.p, np.float64), [50, 0, 3, 0, 0, 52, 2, 0, 0, 0, 1, 0])
