@@ -136,6 +136,12 @@ def test_ten_valid_points_are_enough_nine_are_not():
         fit_head(raw[:9], depth[:9], "metric", method="scale")
 
 
+def test_an_exact_identity_is_a_valid_head():
+    raw = np.random.default_rng(4).uniform(1.0, 20.0, 50)
+    fit = fit_head(raw, raw, "metric", method="scale")  # the slope-only solve gives exactly 1
+    assert (fit.scale, fit.shift, fit.inliers) == (1.0, 0.0, 1.0)
+
+
 def test_iterations_are_passed_to_the_robust_fit():
     raw, depth = metric_points()
     assert fit_head(raw, depth, "metric", iterations=1).iterations == 1
@@ -154,13 +160,16 @@ def test_predictions_that_do_not_vary_are_refused(method):
 
 
 def test_time_block_split_defaults_hold_out_every_fifth_ten_second_block():
-    stamps = (np.arange(0, 100, 1.0) * 1e9).astype(np.int64) + 7  # 100 s at 1 Hz
+    start = 1_700_000_000 * 10**9 + 7  # a ROS time stamp
+    stamps = start + (np.arange(0, 100, 1.0) * 1e9).astype(np.int64)  # 100 s at 1 Hz
     held = time_block_split(stamps)
     np.testing.assert_array_equal(np.flatnonzero(held), np.r_[40:50, 90:100])
-    shifted = time_block_split(stamps, origin_ns=int(5e9) + 7)  # blocks start 5 s later
+    shifted = time_block_split(stamps, origin_ns=start + 5 * 10**9)  # blocks start 5 s later
     np.testing.assert_array_equal(np.flatnonzero(shifted), np.r_[0:5, 45:55, 95:100])  # 0-5 s: block -1
+    # unsigned stamps (as some bag indexes give them) split the same: the origin after a stamp does not wrap
+    np.testing.assert_array_equal(time_block_split(stamps.astype(np.uint64), origin_ns=start + 5 * 10**9), shifted)
     with pytest.raises(ValueError, match=r"^the frames span 9.0 s: 10 s blocks give no held-out block every 5; "
                                          r"use a shorter --block or longer recordings$"):
         time_block_split(stamps[:10])
-    with pytest.raises(ValueError, match="no frames"):
+    with pytest.raises(ValueError, match=r"^no frames to split$"):
         time_block_split(np.zeros(0, np.int64))

@@ -78,11 +78,13 @@ def test_separation_pairs_a_near_and_a_far_point():
 
 def test_start_is_the_same_in_every_process():
     """Calibrations are reproducible: the random pairs come from a fixed seed, not from the process."""
+    x = np.linspace(1, 5, 40)
+    y = 2 * x + np.sin(7 * x)
+    here = robust_start(x, y, y, True, trials=3)
     code = ("import numpy as np; from depth_anything_ros.core.head_fit import robust_start; "
-            "x = np.linspace(1, 5, 40); y = 2 * x + np.sin(7 * x); print(robust_start(x, y, y, True, trials=3))")
-    runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-            for _ in range(2)]
-    assert runs[0] == runs[1] and runs[0].strip()
+            "x = np.linspace(1, 5, 40); y = 2 * x + np.sin(7 * x); print(repr(robust_start(x, y, y, True, trials=3)))")
+    there = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert there.strip() == repr(here)
 
 
 def noisy_line(n: int = 400, slope: float = 0.8, intercept: float = 0.3, sigma_scale: float = 1.0):
@@ -90,7 +92,7 @@ def noisy_line(n: int = 400, slope: float = 0.8, intercept: float = 0.3, sigma_s
     x = rng.uniform(1.0, 5.0, n)
     sigma = sigma_scale * (0.5 + 0.1 * x)
     y = slope * x + intercept + rng.normal(0.0, 0.02, n) * sigma
-    y[:40] += rng.uniform(1.0, 3.0, 40)  # 10 % gross outliers
+    y[:40] += rng.uniform(1.0, 3.0, 40) * sigma_scale  # 10 % gross outliers
     return x, y, sigma
 
 
@@ -100,10 +102,11 @@ def tukey(residual: np.ndarray, spread: float) -> np.ndarray:
 
 
 @pytest.mark.parametrize("affine", [True, False])
-def test_irls_result_is_a_fixed_point_of_tukey_weighted_least_squares(affine):
+@pytest.mark.parametrize("units", [1.0, 1e-4])  # 1e-4: inverse depth of a raw output in the thousands
+def test_irls_result_is_a_fixed_point_of_tukey_weighted_least_squares(affine, units):
     """At the returned line: the spread is 1.4826 MAD of its residuals, the weights are Tukey's at 4.685 spreads,
     and the weighted least squares with those weights gives the line back."""
-    x, y, sigma = noisy_line(intercept=0.3 if affine else 0.0)
+    x, y, sigma = noisy_line(slope=0.8 * units, intercept=0.3 * units if affine else 0.0, sigma_scale=units)
     fit = robust_line(x, y, sigma, affine)
     assert 1 < fit.iterations < 30
     residual = (fit.slope * x + fit.intercept - y) / sigma
@@ -124,11 +127,13 @@ def test_irls_result_is_a_fixed_point_of_tukey_weighted_least_squares(affine):
     np.testing.assert_allclose(fit.covariance, expected_cov, rtol=1e-6)
 
 
-def test_irls_does_not_depend_on_the_units_of_sigma():
-    x, y, sigma = noisy_line()
-    one, ten = robust_line(x, y, sigma, True), robust_line(x, y, 10 * sigma, True)
+@pytest.mark.parametrize("affine", [True, False])
+def test_irls_does_not_depend_on_the_units_of_sigma(affine):
+    x, y, sigma = noisy_line(intercept=0.3 if affine else 0.0)
+    one, ten = robust_line(x, y, sigma, affine), robust_line(x, y, 1000 * sigma, affine)  # small normal equations
     assert one.slope == pytest.approx(ten.slope, rel=1e-9) and one.intercept == pytest.approx(ten.intercept, rel=1e-9)
-    assert ten.sigma == pytest.approx(one.sigma / 10, rel=1e-9)
+    assert ten.sigma == pytest.approx(one.sigma / 1000, rel=1e-9)
+    np.testing.assert_allclose(ten.covariance, one.covariance, rtol=1e-9)
     np.testing.assert_allclose(ten.weights, one.weights, atol=1e-9)
 
 
@@ -148,7 +153,7 @@ def test_iterations_cap_the_loop_and_zero_iterations_return_the_start():
         fit = robust_line(x, y, sigma, affine, start=(0.5, 0.25 if affine else 0.0), iterations=0)
         assert (fit.slope, fit.intercept, fit.iterations, fit.sigma) == (0.5, 0.25 if affine else 0.0, 0, 1e-9)
         assert fit.covariance.shape == shape and np.isnan(fit.covariance).all()
-        np.testing.assert_array_equal(fit.weights, np.ones(x.size))
+        assert fit.weights.shape == x.shape and (fit.weights == 1.0).all()
 
 
 def test_without_rescale_the_spread_is_measured_once_at_the_start():
@@ -166,3 +171,10 @@ def test_x_far_from_zero_stays_well_conditioned():
     fit = robust_line(x, y, np.ones_like(y), True)
     assert fit.slope == pytest.approx(2.0, rel=1e-9)
     assert fit.slope * 1e6 + fit.intercept == pytest.approx(2e6 + 3.0, rel=1e-12)
+
+
+def test_tolerance_zero_stops_at_an_exact_fixed_point():
+    """y = 2 x exactly: from the answer the slope-only solve returns exactly 2, which converges even at tolerance 0."""
+    x = np.arange(1.0, 21.0)
+    fit = robust_line(x, 2 * x, np.ones(20), False, start=(2.0, 0.0), tolerance=0.0)
+    assert (fit.slope, fit.intercept, fit.iterations) == (2.0, 0.0, 1)
