@@ -88,9 +88,11 @@ class FixedV2(DepthAnything):
         super().__init__(tiny_spec(kind, max_depth=20.0))
         self.out = torch.from_numpy(out)
         self.seen: list[torch.Tensor] = []
+        self.pos_embeds: list[torch.Tensor | None] = []
 
     def forward(self, x: torch.Tensor, pos_embed: torch.Tensor | None = None) -> torch.Tensor:
         self.seen.append(x)
+        self.pos_embeds.append(pos_embed)
         return self.out.to(x.dtype).expand(x.shape[0], *self.out.shape).clone()
 
 
@@ -102,6 +104,7 @@ def test_v2_graph_publishes_the_upsampled_network_output_through_the_head(kind):
         raw, depth = fused(image, torch.tensor([1.5, 0.25, 0.5, 5.0]))
     net_in = fused.model.seen[0]
     assert net_in.dtype == torch.float32 and net_in.shape == (1, 3, *fused.net_hw)
+    assert fused.model.pos_embeds[0] is fused.pos_embed  # the folded constant: no interpolation in the graph
     assert raw.dtype == depth.dtype == torch.float32 and raw.shape == (9, 12)
     np.testing.assert_allclose(raw.numpy(), bilinear_align_corners(NET, (9, 12)), rtol=1e-6, atol=1e-7)
     expected = metres_from_raw(raw.numpy().astype(np.float64), 1.5, 0.25, 0.5, 5.0, kind == "relative")
