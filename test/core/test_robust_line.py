@@ -69,8 +69,8 @@ def test_sample_judges_each_candidate_on_evenly_spaced_points_only():
 def test_separation_pairs_a_near_and_a_far_point():
     """Most points on one wall (one depth, raw varying a little): pairs on the wall give a flat line through the
     majority, which least-median prefers; only pairs spanning depths find the line through all the others."""
-    x = np.r_[4.0 + RNG.normal(0, 1e-3, 70), np.linspace(1.0, 9.0, 30)]
-    y = np.r_[np.full(70, 10.0), 2.5 * np.linspace(1.0, 9.0, 30)]
+    x = np.r_[4.0 + RNG.normal(0, 1e-3, 70), np.linspace(1.0, 9.0, 30), 6.0]
+    y = np.r_[np.full(70, 10.0), 2.5 * np.linspace(1.0, 9.0, 30), 0.5]  # the nearest point is an outlier
     slope, intercept = robust_start(x, y, y, affine=True, separation=0.5)
     assert slope == pytest.approx(2.5, rel=1e-2) and intercept == pytest.approx(0.0, abs=0.05)
     assert robust_start(x, y, y, affine=True)[0] == pytest.approx(0.0, abs=1e-6)  # without: the wall wins
