@@ -204,6 +204,7 @@ def fit_head(raw: np.ndarray, depth: np.ndarray, kind: str, method: str = "affin
                          f"topic, extrinsics and time overlap)")
     target = 1.0 / depth if inverse else depth
     fit = robust_line(raw, target, target, method == "affine", iterations=iterations)
-    if not np.isfinite(fit.slope) or fit.slope == 0:
-        raise ValueError("the fit is degenerate (scale 0 or not finite): the predictions do not vary with depth")
+    if not np.isfinite(fit.slope) or fit.slope == 0 or not np.isfinite(fit.covariance).all():  # no LS solve
+        raise ValueError("the fit is degenerate (no solution, or scale 0 or not finite): the predictions do not "
+                         "vary with depth")
     return HeadFit(fit.slope, fit.intercept, fit.inliers, int(raw.size), fit.iterations)

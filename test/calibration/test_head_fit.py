@@ -102,3 +102,74 @@ def test_time_block_split_holds_out_whole_blocks():
     assert held.sum() == 40  # blocks 2 and 5
     with pytest.raises(ValueError, match="span"):
         time_block_split(stamps[:10], block_s=10, holdout_every=3)
+
+
+def metric_points(n: int = 200, seed: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    depth = rng.uniform(1.0, 30.0, n)
+    raw = (depth - 0.4) / 1.7 * (1 + rng.normal(0, 0.01, n))  # depth = 1.7 raw + 0.4, 1 % noise
+    return raw, depth
+
+
+def test_invalid_pairs_are_left_out_of_the_fit():
+    raw, depth = metric_points()
+    clean = fit_head(raw, depth, "metric")
+    junk_raw = np.r_[raw, np.nan, np.inf, 5.0, 5.0, 5.0, 5.0]
+    junk_depth = np.r_[depth, 3.0, 3.0, np.nan, np.inf, 0.0, -2.0]
+    fit = fit_head(junk_raw, junk_depth, "metric")
+    assert (fit.scale, fit.shift, fit.points, fit.inliers) == (clean.scale, clean.shift, 200, clean.inliers)
+    assert fit.scale == pytest.approx(1.7, rel=0.01) and fit.shift == pytest.approx(0.4, abs=0.1)
+
+
+def test_float32_input_fits_exactly_like_float64():
+    raw, depth = metric_points()
+    single = fit_head(raw.astype(np.float32), depth.astype(np.float32), "metric")
+    double = fit_head(raw.astype(np.float32).astype(np.float64), depth.astype(np.float32).astype(np.float64), "metric")
+    assert (single.scale, single.shift) == (double.scale, double.shift)
+
+
+def test_ten_valid_points_are_enough_nine_are_not():
+    raw, depth = metric_points(10)
+    fit = fit_head(raw, depth, "metric")
+    assert fit.points == 10 and fit.scale == pytest.approx(1.7, rel=0.05)
+    with pytest.raises(ValueError, match=r"^only 9 valid ground-truth points; a fit needs at least 10 \(check"):
+        fit_head(raw[:9], depth[:9], "metric", method="scale")
+
+
+def test_an_exact_identity_is_a_valid_head():
+    raw = np.random.default_rng(4).uniform(1.0, 20.0, 50)
+    fit = fit_head(raw, raw, "metric", method="scale")  # the slope-only solve gives exactly 1
+    assert (fit.scale, fit.shift, fit.inliers) == (1.0, 0.0, 1.0)
+
+
+def test_iterations_are_passed_to_the_robust_fit():
+    raw, depth = metric_points()
+    assert fit_head(raw, depth, "metric", iterations=1).iterations == 1
+    assert 1 < fit_head(raw, depth, "metric").iterations < 30
+
+
+@pytest.mark.parametrize("method", ["scale", "affine"])
+def test_predictions_that_do_not_vary_are_refused(method):
+    """A constant prediction carries no depth: no weighted least squares can be solved, so there is no head."""
+    raw, depth = metric_points()
+    for constant in (0.0, 0.5):
+        if method == "affine" or constant == 0.0:
+            with pytest.raises(ValueError, match=r"^the fit is degenerate \(no solution, or scale 0 or not finite\): "
+                                                 r"the predictions do not vary with depth$"):
+                fit_head(np.full_like(raw, constant), depth, "metric", method)
+
+
+def test_time_block_split_defaults_hold_out_every_fifth_ten_second_block():
+    start = 1_700_000_000 * 10**9 + 7  # a ROS time stamp
+    stamps = start + (np.arange(0, 100, 1.0) * 1e9).astype(np.int64)  # 100 s at 1 Hz
+    held = time_block_split(stamps)
+    np.testing.assert_array_equal(np.flatnonzero(held), np.r_[40:50, 90:100])
+    shifted = time_block_split(stamps, origin_ns=start + 5 * 10**9)  # blocks start 5 s later
+    np.testing.assert_array_equal(np.flatnonzero(shifted), np.r_[0:5, 45:55, 95:100])  # 0-5 s: block -1
+    # unsigned stamps (as some bag indexes give them) split the same: the origin after a stamp does not wrap
+    np.testing.assert_array_equal(time_block_split(stamps.astype(np.uint64), origin_ns=start + 5 * 10**9), shifted)
+    with pytest.raises(ValueError, match=r"^the frames span 9.0 s: 10 s blocks give no held-out block every 5; "
+                                         r"use a shorter --block or longer recordings$"):
+        time_block_split(stamps[:10])
+    with pytest.raises(ValueError, match=r"^no frames to split$"):
+        time_block_split(np.zeros(0, np.int64))

@@ -107,3 +107,53 @@ def test_create_cloud_refuses_data_that_does_not_fit_the_layout():
     kit = rosbags_kit(STORE)
     with pytest.raises(ValueError, match="points of 16 bytes need 64"):
         create_cloud(kit.point_cloud2, kit.point_field, None, 2, 2, XYZ, 16, np.zeros(60, np.uint8), True)
+
+
+def test_float32_fields_start_at_byte_zero_by_default():
+    assert float32_fields("ab") == (Field("a", 0), Field("b", 4))
+
+
+def padded_rows(points: np.ndarray, width: int, row_pad: int) -> tuple[np.ndarray, int]:
+    """Little-endian float32 x, y, z points, 12 bytes each, with ``row_pad`` bytes of 0xEE after every row."""
+    rows = points.astype("<f4").view(np.uint8).reshape(-1, width * 12)
+    padded = np.concatenate([rows, np.full((len(rows), row_pad), 0xEE, np.uint8)], axis=1)
+    return padded.reshape(-1), width * 12 + row_pad
+
+
+def test_read_points_honours_row_step_padding():
+    points = organized(2, 3)
+    data, row_step = padded_rows(points, 3, row_pad=8)
+    msg = cloud_msg(points)
+    msg.height, msg.width, msg.point_step, msg.row_step, msg.data = 2, 3, 12, row_step, data
+    np.testing.assert_array_equal(read_points(msg), points)
+
+
+def test_a_one_point_cloud_reads_its_point():
+    np.testing.assert_array_equal(read_points(cloud_msg(np.array([[1.0, -2.0, 3.5]]))), [[1.0, -2.0, 3.5]])
+
+
+def test_read_points_error_lists_the_fields_there():
+    msg = cloud_msg(np.ones((2, 3)))
+    with pytest.raises(ValueError, match=r"^point cloud has no intensity, ring field\(s\); fields: x, y, z$"):
+        read_points(msg, names=("x", "intensity", "ring"))
+    msg.fields = []
+    with pytest.raises(ValueError, match=r"^point cloud has no x, y, z field\(s\); fields: none$"):
+        read_points(msg)
+
+
+def test_pack_float32_gives_flat_bytes_padded_with_zeros():
+    packed = pack_float32(np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]), 4)
+    assert packed.dtype == np.uint8 and packed.shape == (32,)
+    np.testing.assert_array_equal(packed.view("<f4"), [1, 2, 3, 0, 4, 5, 6, 0])
+    assert pack_float32(np.zeros((0, 3)), 4).shape == (0,)
+
+
+def test_create_cloud_flattens_the_payload_and_writes_the_byte_order_it_is_given():
+    kit = rosbags_kit(STORE)
+    payload = pack_float32(organized(1, 2), 4).reshape(2, 16)  # one row of bytes per point
+    msg = create_cloud(kit.point_cloud2, kit.point_field, None, 1, 2, XYZ, 16, payload, True)
+    assert msg.data.shape == (32,) and msg.data.dtype == np.uint8 and msg.is_bigendian is point_cloud2.HOST_BIG_ENDIAN
+    as_ints = create_cloud(kit.point_cloud2, kit.point_field, None, 1, 2, XYZ, 16, payload.tolist(), True)
+    assert as_ints.data.dtype == np.uint8 and as_ints.data.tobytes() == payload.tobytes()
+    big = create_cloud(kit.point_cloud2, kit.point_field, None, 1, 2, XYZ, 16, payload, True, is_bigendian=True)
+    assert big.is_bigendian is True
