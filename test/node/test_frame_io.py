@@ -7,13 +7,13 @@ import pytest
 from rosbags.typesys import Stores, get_typestore
 
 from depth_anything_ros.core.camera import CameraModel
-from depth_anything_ros.core.visualize import preview_of
 from depth_anything_ros.msgs.cloud import CloudOptions, build_cloud
 from depth_anything_ros.msgs.images import decode_image
 from depth_anything_ros.msgs.messages import header_msg, rosbags_kit
 from depth_anything_ros.msgs.point_cloud2 import read_points
 from depth_anything_ros.node.frame_io import OUTPUT_TYPES, output_messages
 from depth_anything_ros.node.pipeline import FrameResult
+from depth_anything_ros.preview import preview_of
 
 KIT = rosbags_kit(get_typestore(Stores.ROS2_JAZZY))
 HEADER = header_msg(KIT, 5 * 10**9 + 7, "cam_optical")
