@@ -7,7 +7,7 @@ python3 -m venv .venv
 . .venv/bin/activate
 pip install -q --upgrade pip
 pip install -q torch==2.13.0
-pip install -q -e ".[cpu,train,hub,bag]"
+pip install -q -e ".[cpu,train,hub,bag,plots]"  # plots: the evaluate report (checkpoint branch)
 depth-anything-ros demo --output demo_out "$@"
 # A sample recording -> the node's pipeline -> an MCAP bag of depth images, camera info and clouds.
 rm -rf demo_out/sample_bag demo_out/depth_bag demo_out/replay_previews demo_out/rig_bag demo_out/lidar_depth \
