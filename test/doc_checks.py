@@ -551,27 +551,53 @@ def _collect_process(elements: list[ast.AST], at: str, facts: LaunchFacts) -> No
             facts.parameters.append((value.partition(":=")[0], at))
 
 
+def _module_file(module: str, root: Path) -> Path | None:
+    """The source of a module of this package: ``a/b.py``, or ``a/b/__init__.py`` for a package (its face)."""
+    base = root / Path(*module.split("."))
+    for path in (base.with_suffix(".py"), base / "__init__.py"):
+        if path.is_file():
+            return path
+    return None
+
+
+def _defining_module(module: str, name: str, root: Path, depth: int = 0) -> tuple[ast.Module, Path] | None:
+    """Where ``name`` imported from ``module`` is defined: that module, or through a face's re-export."""
+    path = _module_file(module, root)
+    if path is None or depth > 4:
+        return None
+    tree = ast.parse(path.read_text())
+    if any(isinstance(f, ast.FunctionDef) and f.name == name for f in tree.body):
+        return tree, path
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith(f"{PACKAGE}.") and \
+                any(alias.name == name for alias in node.names):
+            return _defining_module(node.module, name, root, depth + 1)
+    return None
+
+
 def _imported_functions(tree: ast.Module, root: Path) -> list[tuple[ast.AST, str]]:
-    """The functions this package's modules give the launch file, with those they call in their module."""
+    """The functions this package's modules (or their faces) give the launch file, with those they call in their
+    module."""
     out = []
+    seen: set[tuple[Path, str]] = set()
     for node in tree.body:
         if not (isinstance(node, ast.ImportFrom) and node.module and node.module.startswith(f"{PACKAGE}.")):
             continue
-        path = root / Path(*node.module.split(".")).with_suffix(".py")
-        if not path.is_file():
-            continue
-        module = ast.parse(path.read_text())
-        functions = {f.name: f for f in module.body if isinstance(f, ast.FunctionDef)}
-        todo = [alias.name for alias in node.names if alias.name in functions]
-        seen: set[str] = set()
-        while todo:
-            name = todo.pop()
-            if name in seen:
+        for alias in node.names:
+            found = _defining_module(node.module, alias.name, root)
+            if found is None:
                 continue
-            seen.add(name)
-            out.append((functions[name], str(path.relative_to(root))))
-            todo += [_call_name(call) for call in ast.walk(functions[name])
-                     if isinstance(call, ast.Call) and _call_name(call) in functions]
+            module, path = found
+            functions = {f.name: f for f in module.body if isinstance(f, ast.FunctionDef)}
+            todo = [alias.name]
+            while todo:
+                name = todo.pop()
+                if (path, name) in seen:
+                    continue
+                seen.add((path, name))
+                out.append((functions[name], str(path.relative_to(root))))
+                todo += [_call_name(call) for call in ast.walk(functions[name])
+                         if isinstance(call, ast.Call) and _call_name(call) in functions]
     return out
 
 
