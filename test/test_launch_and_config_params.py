@@ -8,6 +8,10 @@ from __future__ import annotations
 import ast
 
 import pytest
+
+from depth_anything_ros.node import launch_support
+from depth_anything_ros.node.config import knobs
+
 from doc_checks import (
     ROOT,
     launch_facts,
@@ -17,9 +21,6 @@ from doc_checks import (
     package_facts,
     params_problems,
 )
-
-from depth_anything_ros.node import launch_support
-from depth_anything_ros.node.config import knobs
 
 LAUNCH_FILES = sorted((ROOT / "launch").glob("*.launch.py"))
 CONFIG_FILES = sorted((ROOT / "config").glob("*.yaml"))

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from doc_checks import (
     ROOT,
     argument_variants,

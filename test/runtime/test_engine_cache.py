@@ -108,8 +108,9 @@ def _race(args: tuple[str, str, str]) -> str:
 
 
 def test_two_processes_starting_at_once_build_once(tmp_path, graph):
+    # spawn, not fork: a child forked from the threaded test process (DDS, onnxruntime) can inherit a held lock
     counter = tmp_path / "builds.txt"
-    with multiprocessing.get_context("fork").Pool(2) as pool:
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
         paths = pool.map(_race, [(str(graph), str(tmp_path / "cache"), str(counter))] * 2)
     assert paths[0] == paths[1]
     assert counter.read_text().count("built") == 1
@@ -119,7 +120,7 @@ def test_two_processes_starting_at_once_build_once(tmp_path, graph):
 def test_lock_times_out_with_a_clear_message(tmp_path):
     lock = tmp_path / "x.lock"
     with file_lock(lock), pytest.raises(TimeoutError, match=r"x\.lock"), \
-            multiprocessing.get_context("fork").Pool(1) as pool:
+            multiprocessing.get_context("spawn").Pool(1) as pool:
         pool.apply(_hold, (str(lock),))
 
 
