@@ -41,8 +41,8 @@ def test_colcon_build_installs_executables_and_share_files(tmp_path):
         pytest.skip("colcon is not installed (pip install colcon-core colcon-ros)")
     source = tmp_path / "src" / "depth_anything_ros"
     shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".venv", ".git", "build", "install", "log",
-                                                                 "*.egg-info", "__pycache__", "demo_out",
-                                                                 "checkpoints", "mutants", "*.pth", "*.onnx", "*.engine"))
+                                                                 "*.egg-info", "__pycache__", "demo_out", "checkpoints",
+                                                                 "mutants", "*.pth", "*.onnx", "*.engine"))
     result = subprocess.run([colcon, "build", "--event-handlers", "console_direct-"], cwd=tmp_path,
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
