@@ -178,7 +178,9 @@ class CameraModel:
             points = points @ self.r.T  # into the rectified frame P is defined in
         else:
             _, to_pixels = self._distortion()
-        points = points[points[:, 2] > min_depth]
+        ahead = points[:, 2] > min_depth
+        if not ahead.all():
+            points = points.compress(ahead, axis=0)
         if points.size == 0:
             return np.zeros(0), np.zeros(0), np.zeros(0)
         z = points[:, 2]
