@@ -276,7 +276,7 @@ def fit_pixels(values: np.ndarray, depth: np.ndarray, kind: str, config: AnchorC
     errors = _errors(fit, x, y, sigma, kind)
     kept = errors[fit.weights > 0]
     inliers = float(np.count_nonzero(errors < config.inlier_error)) / n
-    common.update(inliers=inliers, residual_absrel=float(kept.mean()) if kept.size else math.inf)
+    common.update(inliers=inliers, residual_absrel=float(kept.sum()) / kept.size if kept.size else math.inf)
     if inliers < config.min_inlier_ratio:
         return _refused(AnchorReason.LOW_INLIERS, f"{inliers:.0%} of {n} anchor pixels are within "
                                                   f"{config.inlier_error:.0%} of the fit, min_inlier_ratio is "
