@@ -265,9 +265,11 @@ def fit_pixels(values: np.ndarray, depth: np.ndarray, kind: str, config: AnchorC
     start = _warm_start(prior, kind, affine, x, y, sigma)
     fit = robust_line(x, y, sigma, affine, start, ITERATIONS, TOLERANCE, MIN_SIGMA, START_TRIALS, START_SAMPLE,
                       rescale=False, separation=separation)
-    if start is not None and not np.isfinite(fit.covariance).all():  # the warm start led nowhere: start afresh
+    solved = bool(np.isfinite(fit.covariance).all())
+    if start is not None and not solved:  # the warm start led nowhere: start afresh
         fit = robust_line(x, y, sigma, affine, None, ITERATIONS, TOLERANCE, MIN_SIGMA, START_TRIALS, START_SAMPLE,
                           rescale=False, separation=separation)
+        solved = bool(np.isfinite(fit.covariance).all())
     scale = math.exp(fit.slope) if metric else fit.slope
     shift = fit.intercept if affine else (0.0 if metric else shift_prior * fit.slope)
     if not (math.isfinite(scale) and math.isfinite(shift) and scale > 0):
@@ -281,7 +283,7 @@ def fit_pixels(values: np.ndarray, depth: np.ndarray, kind: str, config: AnchorC
         return _refused(AnchorReason.LOW_INLIERS, f"{inliers:.0%} of {n} anchor pixels are within "
                                                   f"{config.inlier_error:.0%} of the fit, min_inlier_ratio is "
                                                   f"{config.min_inlier_ratio:.0%}", received, **common)
-    if not np.isfinite(fit.covariance).all():
+    if not solved:
         return _refused(AnchorReason.DEGENERATE, "the robust weights left too few points for a fit", received,
                         **common)
     theta = theta_of(kind, scale, shift)
