@@ -174,7 +174,7 @@ class CameraModel:
         behind ``min_depth`` have no pixel and are left out.
         """
         points = np.asarray(points, np.float64).reshape(-1, 3)
-        if rectified:
+        if rectified and self._rotates:
             points = points @ self.r.T  # into the rectified frame P is defined in
         else:
             _, to_pixels = self._distortion()
@@ -189,6 +189,11 @@ class CameraModel:
             return uvw[:, 0] / uvw[:, 2], uvw[:, 1] / uvw[:, 2], z
         uv = to_pixels(points, self.k, self.d).reshape(-1, 2)
         return uv[:, 0], uv[:, 1], z
+
+    @cached_property
+    def _rotates(self) -> bool:
+        """R is not the identity (it is for monocular cameras: nothing to rotate into the rectified frame)."""
+        return not np.array_equal(self.r, np.eye(3))
 
     @cached_property
     def rectified_rays(self) -> tuple[np.ndarray, np.ndarray]:
