@@ -132,11 +132,11 @@ class AnchorEstimator:
         """The largest |depth with the fit / depth with the live estimate - 1| at the anchor's 10th, 50th and 90th
         percentile raw values. With theta: depth ratio = exp(dtheta_0) (raw + theta_1) / (raw + theta_1'),
         inverted for inverse-depth output; inf where either head has no valid depth."""
-        new, old = fit.theta, self.filter.mean
+        new, old = fit.theta.tolist(), self.filter.mean.tolist()  # Python floats: three points, no numpy per-call cost
         inverse = is_inverse(self.kind)
         worst = 0.0
         for raw in fit.raw_quantiles:
-            num, den = (raw + new[1], raw + old[1]) if new.size > 1 else (1.0, 1.0)
+            num, den = (raw + new[1], raw + old[1]) if len(new) > 1 else (1.0, 1.0)
             if num * den <= 0 or (not inverse and (num <= 0 or den <= 0)):
                 return math.inf
             ratio = math.exp(new[0] - old[0]) * num / den

@@ -53,36 +53,36 @@ class HeadFilter:
         """Take one accepted fit (``fit.usable``) of the frame stamped ``stamp_ns``."""
         c = self.config
         unit = fit.raw_unit if math.isfinite(fit.raw_unit) and fit.raw_unit > 0 else 1.0
-        floor = np.array([c.measurement_floor ** 2, (c.measurement_floor * unit) ** 2])
+        floor = (c.measurement_floor ** 2, (c.measurement_floor * unit) ** 2)
         m = fit.measured
-        r = fit.covariance + np.diag(floor[:m])
-        z = fit.theta[:m]
         if not self.live:
             self.mean = fit.theta.astype(np.float64).copy()
             self.covariance = np.diag(np.r_[np.zeros(m), np.full(self.dims - m, (UNKNOWN_SHIFT * unit) ** 2)])
-            self.covariance[:m, :m] = r
+            self.covariance[:m, :m] = fit.covariance + np.diag(floor[:m])
             self.stamp_ns = stamp_ns
             return
         dt = max(0.0, (stamp_ns - self.stamp_ns) / 1e9)
         q = (c.scale_jitter ** 2 + c.scale_drift ** 2 * dt,
              (c.shift_jitter ** 2 + c.shift_drift ** 2 * dt) * unit * unit)
-        # the update of the module docstring written out for 1 or 2 coordinates (numpy's per-call cost would be
-        # most of it for 2x2 matrices): H selects the first m coordinates
+        # the update of the module docstring written out for 1 or 2 coordinates in Python floats (numpy's per-call
+        # cost would be most of it for 2x2 matrices): H selects the first m coordinates
         p = self.covariance.tolist()
         for i in range(self.dims):
             p[i][i] += q[i]
-        rm = r.tolist()
+        rm = fit.covariance.tolist()  # R: the fit's covariance plus the floor on its diagonal
+        for i in range(m):
+            rm[i][i] += floor[i]
+        mean, measured = self.mean.tolist(), fit.theta.tolist()
+        innovation = [measured[i] - mean[i] for i in range(m)]
         if m == 1:
-            gain = [p[i][0] / (p[0][0] + rm[0][0]) for i in range(self.dims)]
-            innovation = [float(z[0] - self.mean[0])]
-            gains = [[g] for g in gain]
+            gains = [[p[i][0] / (p[0][0] + rm[0][0])] for i in range(self.dims)]
         else:
             s00, s01, s10, s11 = p[0][0] + rm[0][0], p[0][1] + rm[0][1], p[1][0] + rm[1][0], p[1][1] + rm[1][1]
             det = s00 * s11 - s01 * s10
             inverse = ((s11 / det, -s01 / det), (-s10 / det, s00 / det))
             gains = [[p[i][0] * inverse[0][j] + p[i][1] * inverse[1][j] for j in range(2)] for i in range(2)]
-            innovation = [float(z[0] - self.mean[0]), float(z[1] - self.mean[1])]
-        self.mean = self.mean + np.array([sum(g * v for g, v in zip(row, innovation, strict=True)) for row in gains])
+        self.mean = np.array([mean[i] + sum(g * v for g, v in zip(row, innovation, strict=True))
+                              for i, row in enumerate(gains)])
         self.covariance = np.array([[p[i][j] - sum(gains[i][k] * p[k][j] for k in range(m)) for j in range(self.dims)]
                                     for i in range(self.dims)])
         self.stamp_ns = stamp_ns

@@ -166,14 +166,17 @@ def fit_points(raw: np.ndarray, camera: CameraModel | np.ndarray, points: np.nda
                                                 f"{camera.width}x{camera.height}", received)
     if received == 0:
         return _refused(AnchorReason.NO_POINTS, "the anchor message has no points", 0)
-    if received > config.max_input_points:
-        points = points[:: -(-received // config.max_input_points)]
-    # behind the camera's image plane nothing projects into the image: cut there first (half of a 360-degree scan)
-    ahead = points[:, 2] > 0 if extrinsic is None else points @ extrinsic.rotation[2] > -extrinsic.translation[2]
-    front = points[ahead]
-    front = front[np.isfinite(front).all(axis=1)]
+    step = -(-received // config.max_input_points)  # even decimation of clouds above max_input_points
+    decimated = points[::step]
+    # behind the camera's image plane nothing projects into the image: cut there first (half of a 360-degree scan);
+    # the rows kept are gathered from the whole cloud at once (row masks on a strided view copy row by row)
+    ahead = decimated[:, 2] > 0 if extrinsic is None else \
+        decimated @ extrinsic.rotation[2] > -extrinsic.translation[2]
+    front = points.take(np.flatnonzero(ahead) * step, axis=0)
+    if not np.isfinite(front).all():
+        front = front[np.isfinite(front).all(axis=1)]
     if len(front) == 0:
-        if not np.isfinite(points).all(axis=1).any():
+        if not np.isfinite(decimated).all(axis=1).any():
             return _refused(AnchorReason.NO_POINTS, "every anchor point is NaN or infinite", received)
         return _refused(AnchorReason.BEHIND_CAMERA, "every anchor point is behind the camera (wrong extrinsic or "
                                                     "frame?)", received)
@@ -262,9 +265,11 @@ def fit_pixels(values: np.ndarray, depth: np.ndarray, kind: str, config: AnchorC
     start = _warm_start(prior, kind, affine, x, y, sigma)
     fit = robust_line(x, y, sigma, affine, start, ITERATIONS, TOLERANCE, MIN_SIGMA, START_TRIALS, START_SAMPLE,
                       rescale=False, separation=separation)
-    if start is not None and not np.isfinite(fit.covariance).all():  # the warm start led nowhere: start afresh
+    solved = bool(np.isfinite(fit.covariance).all())
+    if start is not None and not solved:  # the warm start led nowhere: start afresh
         fit = robust_line(x, y, sigma, affine, None, ITERATIONS, TOLERANCE, MIN_SIGMA, START_TRIALS, START_SAMPLE,
                           rescale=False, separation=separation)
+        solved = bool(np.isfinite(fit.covariance).all())
     scale = math.exp(fit.slope) if metric else fit.slope
     shift = fit.intercept if affine else (0.0 if metric else shift_prior * fit.slope)
     if not (math.isfinite(scale) and math.isfinite(shift) and scale > 0):
@@ -273,12 +278,12 @@ def fit_pixels(values: np.ndarray, depth: np.ndarray, kind: str, config: AnchorC
     errors = _errors(fit, x, y, sigma, kind)
     kept = errors[fit.weights > 0]
     inliers = float(np.count_nonzero(errors < config.inlier_error)) / n
-    common.update(inliers=inliers, residual_absrel=float(kept.mean()) if kept.size else math.inf)
+    common.update(inliers=inliers, residual_absrel=float(kept.sum()) / kept.size if kept.size else math.inf)
     if inliers < config.min_inlier_ratio:
         return _refused(AnchorReason.LOW_INLIERS, f"{inliers:.0%} of {n} anchor pixels are within "
                                                   f"{config.inlier_error:.0%} of the fit, min_inlier_ratio is "
                                                   f"{config.min_inlier_ratio:.0%}", received, **common)
-    if not np.isfinite(fit.covariance).all():
+    if not solved:
         return _refused(AnchorReason.DEGENERATE, "the robust weights left too few points for a fit", received,
                         **common)
     theta = theta_of(kind, scale, shift)

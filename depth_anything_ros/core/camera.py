@@ -174,11 +174,13 @@ class CameraModel:
         behind ``min_depth`` have no pixel and are left out.
         """
         points = np.asarray(points, np.float64).reshape(-1, 3)
-        if rectified:
+        if rectified and self._rotates:
             points = points @ self.r.T  # into the rectified frame P is defined in
         else:
             _, to_pixels = self._distortion()
-        points = points[points[:, 2] > min_depth]
+        ahead = points[:, 2] > min_depth
+        if not ahead.all():
+            points = points.compress(ahead, axis=0)
         if points.size == 0:
             return np.zeros(0), np.zeros(0), np.zeros(0)
         z = points[:, 2]
@@ -187,6 +189,11 @@ class CameraModel:
             return uvw[:, 0] / uvw[:, 2], uvw[:, 1] / uvw[:, 2], z
         uv = to_pixels(points, self.k, self.d).reshape(-1, 2)
         return uv[:, 0], uv[:, 1], z
+
+    @cached_property
+    def _rotates(self) -> bool:
+        """R is not the identity (it is for monocular cameras: nothing to rotate into the rectified frame)."""
+        return not np.array_equal(self.r, np.eye(3))
 
     @cached_property
     def rectified_rays(self) -> tuple[np.ndarray, np.ndarray]:

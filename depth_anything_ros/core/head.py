@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,7 +38,7 @@ class MetricHead:
 
     def __post_init__(self) -> None:
         values = (self.scale, self.shift, self.min_depth)
-        if not all(np.isfinite(v) for v in values):
+        if not all(math.isfinite(v) for v in values):
             raise ValueError(f"metric head scale, shift and min_depth must be finite, got {self}")
         if self.scale == 0:
             raise ValueError("metric head scale must be non-zero")
