@@ -121,12 +121,17 @@ class FrameWorker:
 
     def _open_for(self, image_hw: tuple[int, int]):
         backend = self._open_backend(self.config.backend_config(), image_hw)
+        self._backend_ready(backend, image_hw, "backend ready")
+        return backend
+
+    def _backend_ready(self, backend, image_hw: tuple[int, int], what: str) -> None:
+        """Say which backend now runs the graph (diagnostics' hardware text and one log line)."""
         device = getattr(backend, "device", None) or getattr(backend, "providers", None) or \
             f"cuda:{self.config.device_index}"
-        self.backend_text = (f"{backend.name} on {device} for {image_hw[1]}x{image_hw[0]} "
+        batches = f", batches of 1...{backend.info.max_batch}" if backend.info.max_batch else ""
+        self.backend_text = (f"{backend.name} on {device} for {image_hw[1]}x{image_hw[0]}{batches} "
                              f"({backend.info.model_name}, {backend.info.kind})")
-        self.logger.info(f"backend ready: {self.backend_text}")
-        return backend
+        self.logger.info(f"{what}: {self.backend_text}")
 
     def close_backend(self) -> None:
         """Free the engine and its GPU memory; the pipeline reopens it on the next frame or warm_up."""

@@ -93,11 +93,7 @@ class MultiCameraWorker(FrameWorker):
 
     def _open_for(self, image_hw: tuple[int, int]):
         backend = self._open_backend(self.config.backend_config(), image_hw, max_batch=self.max_batch)
-        device = getattr(backend, "device", None) or getattr(backend, "providers", None) or \
-            f"cuda:{self.config.device_index}"
-        self.backend_text = (f"{backend.name} on {device} for {image_hw[1]}x{image_hw[0]}, batches of 1..."
-                             f"{backend.info.max_batch or 1} ({backend.info.model_name}, {backend.info.kind})")
-        self.logger.info(f"backend ready for {len(self.cameras)} cameras: {self.backend_text}")
+        self._backend_ready(backend, image_hw, f"backend ready for {len(self.cameras)} cameras")
         return backend
 
     def close_backend(self) -> None:
