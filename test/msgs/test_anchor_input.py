@@ -96,16 +96,24 @@ def rosbags_range(reading, field_of_view=0.2, max_range=20.0):
                                           min_range=0.2, max_range=max_range, range=reading)
 
 
-def test_a_rangefinder_reading_is_a_disc_of_points_at_its_distance():
-    out = range_points(rosbags_range(4.0, field_of_view=0.2))
+def rclpy_range(reading, field_of_view=0.2, max_range=20.0):
+    from sensor_msgs.msg import Range
+
+    return Range(radiation_type=1, field_of_view=float(field_of_view), min_range=0.2, max_range=float(max_range),
+                 range=float(reading))
+
+
+@pytest.mark.parametrize("make_range", [rclpy_range, rosbags_range])
+def test_a_rangefinder_reading_is_a_disc_of_points_at_its_distance(make_range):
+    out = range_points(make_range(4.0, field_of_view=0.2))
     assert out.reason is AnchorReason.OK and out.received == len(out.points) > 100
     np.testing.assert_array_equal(out.points[:, 0], 4.0)  # facing the sensor at the reading
     radius = np.hypot(out.points[:, 1], out.points[:, 2])
     assert radius.max() == pytest.approx(4.0 * math.tan(0.1)) and radius.min() < 0.1
-    single = range_points(rosbags_range(4.0, field_of_view=0.0))
+    single = range_points(make_range(4.0, field_of_view=0.0))
     np.testing.assert_array_equal(single.points, [[4.0, 0.0, 0.0]])
     for reading in (math.inf, -math.inf, math.nan, 0.1, 25.0):  # REP 117 values, below min_range, above max_range
-        assert range_points(rosbags_range(reading)).reason is AnchorReason.NO_POINTS, reading
-    unset = range_points(rosbags_range(30.0, max_range=0.0))
+        assert range_points(make_range(reading)).reason is AnchorReason.NO_POINTS, reading
+    unset = range_points(make_range(30.0, max_range=0.0))
     assert unset.reason is AnchorReason.RANGE_MAX_INVALID and len(unset.points) > 100
     assert range_points(object()).reason is AnchorReason.BAD_MESSAGE

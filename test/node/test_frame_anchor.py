@@ -108,6 +108,7 @@ def test_a_lidar_fixes_the_head_of_a_relative_graph_and_the_frame_publishes_metr
 def test_every_missing_or_bad_anchor_is_counted_while_depth_keeps_coming(graphs, tmp_path):
     """One path, frame after frame: the reasons land in the counters; the calibration carries the metres when the
     anchor is lost, the filter's estimate while it is held."""
+    LOGGED.clear()  # this test's log lines only
     raw = raw_of(graphs["relative"])
     points = points_from_depth(true_depth(raw), sample_camera(H, W))
     calibration = save_calibration(tmp_path / "c.yaml", Calibration("relative", 8.0, -2.5))
