@@ -21,6 +21,7 @@ import numpy as np
 
 from depth_anything_ros.core.anchor import AnchorEstimator
 from depth_anything_ros.core.anchor_config import AnchorConfig
+from depth_anything_ros.core.anchor_reasons import counts_text
 from depth_anything_ros.core.head import MetricHead, depth_from_raw
 
 ANCHOR_SPLITS = ("band", "rows")
@@ -72,7 +73,5 @@ class SplitAnchor:
         return held, live
 
     def summary(self, frames: int) -> str:
-        states = ", ".join(f"{state} {count}" for state, count in sorted(self.states.items()))
-        reasons = ", ".join(f"{reason} {count}" for reason, count in sorted(self.reasons.items()))
         return (f"live anchor ({self.split}: {self.anchor_pixels / max(frames, 1):.0f} anchor pixels per frame): "
-                f"frames {states}; reasons {reasons}")
+                f"frames {counts_text(self.states)}; reasons {counts_text(self.reasons)}")

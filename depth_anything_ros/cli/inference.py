@@ -21,6 +21,7 @@ from depth_anything_ros.cli.arguments import (
     parse_image_size,
 )
 from depth_anything_ros.core import InputError
+from depth_anything_ros.core.anchor_reasons import counts_text
 from depth_anything_ros.core.camera import CameraModel
 from depth_anything_ros.core.camera_info_file import load_camera_info
 from depth_anything_ros.core.files import file_sha256, save_array, save_image
@@ -181,9 +182,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 def anchor_summary(report) -> str:
     """One line on the live anchor of a replay: frames per state, reasons, and the last head."""
-    states = ", ".join(f"{state} {count}" for state, count in sorted(report.states.items())) or "no frames"
-    reasons = ", ".join(f"{reason} {count}" for reason, count in sorted(report.reasons.items()))
-    problems = ", ".join(f"{reason} {count}" for reason, count in sorted(report.message_problems.items()))
+    states = counts_text(report.states) or "no frames"
+    reasons = counts_text(report.reasons)
+    problems = counts_text(report.message_problems)
     last = report.last.result.stats if report.last is not None else None
     head = f"; last head scale {last.scale:.6g} shift {last.shift:.6g}" if last is not None else ""
     return (f"anchor on {report.messages} messages ({report.extrinsics}): frames {states}; reasons {reasons}"

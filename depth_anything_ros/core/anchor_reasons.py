@@ -7,6 +7,7 @@ points of one anchor message with its reason.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
 
@@ -54,3 +55,8 @@ class AnchorPoints:
     @property
     def dropped(self) -> int:
         return self.received - len(self.points)
+
+
+def counts_text(counts: Mapping[str, int]) -> str:
+    """``{"live": 28, "held": 2}`` -> ``"held 2, live 28"``: the anchor's frames per state or reason, for a summary."""
+    return ", ".join(f"{name} {count}" for name, count in sorted(counts.items()))

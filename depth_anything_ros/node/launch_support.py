@@ -62,7 +62,12 @@ def remappings(image: str, compressed: bool, anchor_topic: str = "") -> list[tup
     input (whichever ``anchor_input`` names) from ``anchor_topic`` when given."""
     out = [("image", image), ("image/compressed", f"{image}/compressed")] if not compressed else \
         [("image/compressed", f"{image}/compressed")]
-    return out + [(name, anchor_topic) for name in ANCHOR_NAMES] if anchor_topic else out
+    return out + anchor_remappings(anchor_topic)
+
+
+def anchor_remappings(anchor_topic: str) -> list[tuple[str, str]]:
+    """Every anchor input (whichever ``anchor_input`` names) from ``anchor_topic``; none when it is empty."""
+    return [(name, anchor_topic) for name in ANCHOR_NAMES] if anchor_topic else []
 
 
 def depth_node_action(camera: str, arguments: dict[str, str]):
@@ -93,7 +98,7 @@ def multi_camera_settings(cameras: list[str], arguments: dict[str, str]) -> tupl
     anchor_topic = arguments.get("anchor_topic", "")
     if anchor_topic:
         overrides["anchor_shared"] = True
-    return overrides, [(name, anchor_topic) for name in ANCHOR_NAMES] if anchor_topic else []
+    return overrides, anchor_remappings(anchor_topic)
 
 
 def multi_camera_node_action(cameras: list[str], arguments: dict[str, str]):
