@@ -208,8 +208,7 @@ class DepthPipeline:
                 backend.info.focal_input(k)
             except ValueError as error:
                 raise InputError("intrinsics", str(error)) from error
-        image = np.ascontiguousarray(bgr[..., ::-1]) if backend.info.input_order == "rgb" else bgr
-        return PreparedFrame(backend, backend.check_image(image), self.head(backend), k, bgr, camera)
+        return PreparedFrame(backend, backend.graph_image(bgr), self.head(backend), k, bgr, camera)
 
     def finish(self, frame: PreparedFrame, output: DepthOutput, inference_s: float, want_cloud: bool = True,
                anchor: Anchor | None = None) -> FrameResult:

@@ -81,10 +81,13 @@ class DepthBackend(ABC):
             outputs += [DepthOutput(raw=raw, depth=depth) for raw, depth in zip(result.raw, result.depth, strict=True)]
         return outputs
 
+    def graph_image(self, bgr: np.ndarray) -> np.ndarray:
+        """A BGR camera image as this graph takes it: reordered when the graph was exported for RGB, checked."""
+        return self.check_image(bgr[..., ::-1] if self.info.input_order == "rgb" else bgr)
+
     def infer_bgr(self, bgr: np.ndarray, head: MetricHead | None = None, k: np.ndarray | None = None) -> DepthOutput:
-        """``infer`` for a BGR camera image, reordered when the graph was exported for RGB."""
-        image = bgr[..., ::-1] if self.info.input_order == "rgb" else bgr
-        return self.infer(np.ascontiguousarray(image), head, k)
+        """``infer`` for a BGR camera image."""
+        return self.infer(self.graph_image(bgr), head, k)
 
     @abstractmethod
     def _run(self, image: np.ndarray, head: np.ndarray, focal: np.ndarray | None) -> DepthOutput:
