@@ -46,16 +46,13 @@ def oversized_cloud(msg, max_cloud_points: int) -> AnchorPoints | None:
     return None
 
 
-def cloud_points(msg, max_points: int = 0, max_cloud_points: int = 0) -> AnchorPoints:
+def cloud_points(msg, max_points: int = 0) -> AnchorPoints:
     """A PointCloud2's finite x, y, z as (N, 3) float64; a cloud without them, or short data, gives a reason.
 
     ``max_points`` > 0: at most about that many points are read, evenly through the cloud (the fit decimates to
-    it anyway; reading only those keeps a large cloud cheap). ``max_cloud_points`` > 0: a cloud with more points
-    is not read at all (``TOO_LARGE``).
+    it anyway; reading only those keeps a large cloud cheap). A cloud too large to read at all is refused before
+    this, from its size alone: ``oversized_cloud``.
     """
-    oversized = oversized_cloud(msg, max_cloud_points)
-    if oversized is not None:
-        return oversized
     try:
         received = int(msg.height) * int(msg.width)
         stride = -(-received // max_points) if max_points and received > max_points else 1

@@ -41,10 +41,10 @@ class AnchorMessage:
     converted: AnchorPoints | None = field(default=None, repr=False)
 
 
-def converter(anchor_input: str, config: AnchorConfig, max_cloud_points: int) -> Callable[[Any], AnchorPoints]:
-    """The message -> points conversion of an anchor input."""
+def converter(anchor_input: str, config: AnchorConfig) -> Callable[[Any], AnchorPoints]:
+    """The message -> points conversion of an anchor input (oversized clouds never get here: ``AnchorFeed.add``)."""
     if anchor_input == "points":
-        return lambda msg: cloud_points(msg, config.max_input_points, max_cloud_points)
+        return lambda msg: cloud_points(msg, config.max_input_points)
     if anchor_input == "scan":
         return laser_scan_points
     if anchor_input == "range":
@@ -59,7 +59,7 @@ class AnchorFeed:
         self.input = anchor_input
         self._topic = topic  # where it is subscribed, for diagnostics ("": anchor/<input> under the node)
         self.max_cloud_points = max_cloud_points
-        self.convert = converter(anchor_input, config, max_cloud_points)
+        self.convert = converter(anchor_input, config)
         self.buffer = ScanBuffer(config.max_age_s, config.max_future_s)
         self._lock = threading.Lock()
         self.received = 0
@@ -102,7 +102,7 @@ class AnchorFeed:
         """New pairing limits and conversion; messages already filed are kept."""
         with self._lock:
             self.max_cloud_points = max_cloud_points
-            self.convert = converter(self.input, config, max_cloud_points)
+            self.convert = converter(self.input, config)
             self.buffer.max_age_ns = round(config.max_age_s * 1e9)
             self.buffer.max_future_ns = round(config.max_future_s * 1e9)
 

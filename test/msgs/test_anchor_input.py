@@ -10,7 +10,7 @@ from rosbags.typesys import Stores, get_typestore
 
 from depth_anything_ros.core.anchor_reasons import AnchorReason
 from depth_anything_ros.msgs import XYZ, Field, create_cloud, float32_fields, pack_float32
-from depth_anything_ros.msgs.anchor_input import cloud_points, laser_scan_points, range_points
+from depth_anything_ros.msgs.anchor_input import cloud_points, laser_scan_points, oversized_cloud, range_points
 from depth_anything_ros.msgs.messages import rclpy_kit, rosbags_kit
 
 STORE = get_typestore(Stores.ROS2_HUMBLE)
@@ -85,7 +85,8 @@ def test_a_large_cloud_is_read_decimated_and_one_beyond_the_limit_not_at_all(kit
     decimated = cloud_points(cloud(kit, points), max_points=100)
     assert decimated.reason is AnchorReason.OK and decimated.received == 1000
     np.testing.assert_array_equal(decimated.points, points[::10])  # evenly through the cloud, the first kept
-    refused = cloud_points(cloud(kit, points), max_points=100, max_cloud_points=999)
+    assert oversized_cloud(cloud(kit, points), 1000) is None and oversized_cloud(cloud(kit, points), 0) is None
+    refused = oversized_cloud(cloud(kit, points), 999)
     assert refused.reason is AnchorReason.TOO_LARGE and refused.received == 1000 and not refused.points.size
     assert "anchor_max_cloud_points 999" in refused.detail
 
